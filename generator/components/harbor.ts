@@ -1,0 +1,21 @@
+// Harbor: the site's container registry and pull-through cache.
+import { Type } from '@sinclair/typebox';
+import { DnsName, Enabled, Quantity } from '../spec/formats.ts';
+import { defineComponent } from './types.ts';
+
+export const harbor = defineComponent({
+  name: 'harbor',
+  title: 'Harbor container registry',
+  scope: 'cluster',
+  namespace: 'harbor',
+  dependsOn: ['namespaces', 'metallb', 'ingressNginx', 'certManager'],
+  settings: Type.Object(
+    {
+      enabled: Enabled(false),
+      hostname: Type.Optional(DnsName({ description: 'Registry host name (default harbor.<domain>).' })),
+      storageClass: Type.Optional(Type.String({ description: 'StorageClass for registry and database volumes.' })),
+      registrySize: Quantity({ default: '500Gi' }),
+    },
+    { additionalProperties: false },
+  ),
+});

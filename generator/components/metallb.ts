@@ -1,0 +1,55 @@
+// MetalLB: LoadBalancer addresses on the HPC network (L2 advertisement).
+import { Type } from '@sinclair/typebox';
+import { Enabled } from '../spec/formats.ts';
+import { defineComponent } from './types.ts';
+import { isString, list } from '../spec/guards.ts';
+import { contains, overlaps, parseCidr, parseIpv4, parseRange } from '../spec/net.ts';
+
+const IP_RANGE = '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(/(3[0-2]|[12]?[0-9])|-((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$';
+
+export const metallb = defineComponent({
+  name: 'metallb',
+  title: 'MetalLB load balancer (IPAddressPool + L2Advertisement)',
+  scope: 'cluster',
+  namespace: 'metallb-system',
+  dependsOn: [],
+  settings: Type.Object(
+    {
+      enabled: Enabled(false),
+      addresses: Type.Array(
+        Type.String({ pattern: IP_RANGE, expected: 'an address range 10.40.0.200-10.40.0.210 or a CIDR 10.40.0.192/28' }),
+        { default: [], description: 'Addresses MetalLB may hand out; required when enabled.' },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  check(ctx, settings) {
+    const addresses = list<unknown>(settings?.addresses);
+    if (!addresses.length) {
+      ctx.report('error', ['spec', 'components', 'metallb'], 'MetalLB is enabled but has no addresses', {
+        expected: 'addresses: a list of ranges such as 10.40.0.200-10.40.0.210',
+        hint: 'give MetalLB a few free addresses on the node network, or disable it',
+      });
+    }
+    const dist = (ctx.spec.spec?.distribution ?? {}) as any;
+    const reserved = [
+      ['clusterCIDR', isString(dist.clusterCIDR) ? parseCidr(dist.clusterCIDR) : null],
+      ['serviceCIDR', isString(dist.serviceCIDR) ? parseCidr(dist.serviceCIDR) : null],
+    ] as const;
+    const nodeIps = list<any>(ctx.spec.spec?.nodes).flatMap((n) => [n?.address, ...Object.values(n?.extraAddresses ?? {})]).filter(isString);
+    addresses.forEach((text, i) => {
+      const range = isString(text) ? parseRange(text) : null;
+      const path = ['spec', 'components', 'metallb', 'addresses', i];
+      if (!range) return;
+      if (range.first > range.last) {
+        ctx.report('error', path, `range "${text}" ends before it starts`, { hint: 'write the lower address first' });
+        return;
+      }
+      for (const [name, cidr] of reserved) {
+        if (cidr && overlaps(range, cidr)) ctx.report('error', path, `"${text}" overlaps ${name} ${dist[name]}`, { hint: 'MetalLB addresses must come from the node network, outside the pod and service ranges' });
+      }
+      const clash = nodeIps.find((ip) => contains(range, parseIpv4(ip) ?? -1));
+      if (clash) ctx.report('error', path, `"${text}" includes node address ${clash}`, { hint: 'leave node addresses out of the MetalLB pool' });
+    });
+  },
+});

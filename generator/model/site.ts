@@ -1,0 +1,89 @@
+// Stage 3: the typed site every renderer reads — defaults resolved, derived facts computed once.
+import { basename } from 'node:path';
+import type { Static } from '@sinclair/typebox';
+import type { NodeSpec, SiteSpec, VolumeSpec, WorkflowSpec } from '../spec/schema.ts';
+import { catalog, componentNames, type ComponentName } from '../components/catalog.ts';
+import type { ComponentModule } from '../components/types.ts';
+import { buildDependencyGraph, type DependencyGraph } from './graph.ts';
+
+export type NodeModel = NodeSpec & {
+  /** The first server: it initialises the cluster; every other node joins it. */
+  readonly bootstrap: boolean;
+};
+
+export interface EnvironmentModel {
+  readonly name: string;
+  /** <env>-<site> */
+  readonly namespace: string;
+}
+
+export type ComponentSettings<N extends ComponentName> = Static<(typeof catalog)[N]['settings']>;
+
+export interface EnabledComponent {
+  readonly name: ComponentName;
+  readonly module: ComponentModule;
+  readonly settings: Record<string, unknown>;
+}
+
+export interface SiteModel {
+  readonly name: string;
+  readonly domain: string;
+  /** File name of the spec, as written in the "generated from" headers. */
+  readonly specFile: string;
+  readonly distribution: SiteSpec['spec']['distribution'] & {
+    /** User tlsSANs plus every server address and extra address, deduplicated, in spec order. */
+    readonly allTlsSANs: readonly string[];
+  };
+  readonly nodes: readonly NodeModel[];
+  readonly servers: readonly NodeModel[];
+  readonly agents: readonly NodeModel[];
+  readonly bootstrapServer: NodeModel;
+  readonly kubelet: SiteSpec['spec']['kubelet'];
+  readonly volumes: readonly VolumeSpec[];
+  readonly environments: readonly EnvironmentModel[];
+  /** Settings of every catalog component, enabled or not, with defaults. */
+  readonly componentSettings: { readonly [N in ComponentName]: ComponentSettings<N> };
+  /** Enabled components in dependency order. */
+  readonly components: readonly EnabledComponent[];
+  readonly graph: DependencyGraph;
+  readonly workflows: readonly WorkflowSpec[];
+  readonly ageRecipients: readonly string[];
+  readonly gitops: SiteSpec['spec']['gitops'];
+}
+
+export function buildSiteModel(spec: SiteSpec, specPath: string): SiteModel {
+  const name = spec.metadata.name;
+  const firstServer = spec.spec.nodes.find((n) => n.role === 'server');
+  const nodes: NodeModel[] = spec.spec.nodes.map((n) => ({ ...n, bootstrap: n === firstServer }));
+  const servers = nodes.filter((n) => n.role === 'server');
+  const sans = [
+    ...spec.spec.distribution.tlsSANs,
+    ...servers.flatMap((s) => [s.address, ...Object.values(s.extraAddresses)]),
+  ];
+  const componentSettings = Object.fromEntries(componentNames.map((n) => [n, spec.spec.components[n]])) as SiteModel['componentSettings'];
+  const enabled = componentNames.filter((n) => (componentSettings[n] as { enabled?: boolean }).enabled === true);
+  const graph = buildDependencyGraph(enabled.map((n) => ({ name: n, dependsOn: catalog[n].dependsOn })));
+  return {
+    name,
+    domain: spec.spec.domain,
+    specFile: basename(specPath),
+    distribution: { ...spec.spec.distribution, allTlsSANs: [...new Set(sans)] },
+    nodes,
+    servers,
+    agents: nodes.filter((n) => n.role === 'agent'),
+    bootstrapServer: servers[0]!,
+    kubelet: spec.spec.kubelet,
+    volumes: spec.spec.storage.volumes,
+    environments: spec.spec.environments.map((env) => ({ name: env, namespace: `${env}-${name}` })),
+    componentSettings,
+    components: graph.order.map((n) => ({
+      name: n as ComponentName,
+      module: catalog[n as ComponentName] as unknown as ComponentModule,
+      settings: componentSettings[n as ComponentName] as Record<string, unknown>,
+    })),
+    graph,
+    workflows: spec.spec.workflows,
+    ageRecipients: spec.spec.secrets.ageRecipients,
+    gitops: spec.spec.gitops,
+  };
+}

@@ -1,0 +1,57 @@
+// The whole run, stage by stage: load → validate → model → render → write → commit.
+// Effects happen only in the write and commit stages.
+import { dirname, resolve } from 'node:path';
+import { loadSpecFile } from './spec/load.ts';
+import { validateSpec } from './spec/validate.ts';
+import type { Diagnostic } from './spec/diagnostics.ts';
+import { buildSiteModel, type SiteModel } from './model/site.ts';
+import { renderSite } from './render/index.ts';
+import type { GeneratedFile } from './render/files.ts';
+import { applyWrite, isNoop, planWrite, type WritePlan } from './write/writer.ts';
+import { commitGenerated, type CommitResult } from './git/commit.ts';
+
+export type LoadOutcome = { ok: true; site: SiteModel; diagnostics: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
+
+export async function loadSite(specPath: string): Promise<LoadOutcome> {
+  const loaded = await loadSpecFile(specPath);
+  if (!loaded.ok) return loaded;
+  const validated = validateSpec(loaded.spec);
+  if (!validated.ok) return validated;
+  return { ok: true, site: buildSiteModel(validated.spec, specPath), diagnostics: validated.diagnostics };
+}
+
+export interface GenerateOptions {
+  readonly specPath: string;
+  /** Default: the directory that holds the spec. */
+  readonly outDir?: string;
+  readonly commit: boolean;
+  readonly check: boolean;
+  readonly force: boolean;
+}
+
+export type GenerateOutcome =
+  | { kind: 'invalid'; diagnostics: Diagnostic[] }
+  | { kind: 'conflict'; plan: WritePlan; diagnostics: Diagnostic[] }
+  | { kind: 'checked'; plan: WritePlan; diagnostics: Diagnostic[] }
+  | { kind: 'written'; plan: WritePlan; site: SiteModel; files: GeneratedFile[]; commit: CommitResult | null; diagnostics: Diagnostic[] };
+
+export async function generate(opts: GenerateOptions): Promise<GenerateOutcome> {
+  const loaded = await loadSite(opts.specPath);
+  if (!loaded.ok) return { kind: 'invalid', diagnostics: loaded.diagnostics };
+  const { site, diagnostics } = loaded;
+  const outDir = resolve(opts.outDir ?? dirname(opts.specPath));
+  const files = renderSite(site);
+  const plan = await planWrite(outDir, files, site.specFile, opts.force);
+  if (opts.check) return { kind: 'checked', plan, diagnostics };
+  if (plan.conflicts.length) return { kind: 'conflict', plan, diagnostics };
+  if (!isNoop(plan)) await applyWrite(plan);
+  const commit = opts.commit
+    ? await commitGenerated({
+        outDir,
+        paths: [...files.map((f) => f.path), ...plan.removed],
+        specPath: resolve(opts.specPath),
+        subject: `siteforge: generate ${site.name}`,
+      })
+    : null;
+  return { kind: 'written', plan, site, files, commit, diagnostics };
+}

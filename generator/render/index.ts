@@ -1,0 +1,23 @@
+// Stage 4: every output family, each a pure function of the site model, into one file list.
+import type { SiteModel } from '../model/site.ts';
+import { editorSchema } from '../spec/schema.ts';
+import { jsonFile, stampHeaders, type GeneratedFile } from './files.ts';
+
+export const SCHEMA_FILE = 'site.schema.json';
+
+/** Output families, in the order they appear in the repository layout. */
+const renderers: readonly ((site: SiteModel) => GeneratedFile[])[] = [
+  () => [jsonFile(SCHEMA_FILE, editorSchema())],
+  (site) => site.components.flatMap((c) => c.module.render?.(site, c.settings) ?? []),
+];
+
+export function renderSite(site: SiteModel): GeneratedFile[] {
+  const files = renderers.flatMap((render) => render(site));
+  const seen = new Set<string>();
+  for (const file of files) {
+    if (seen.has(file.path)) throw new Error(`internal error: two renderers produce ${file.path}`);
+    seen.add(file.path);
+  }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return stampHeaders(files, site.specFile);
+}

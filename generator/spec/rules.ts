@@ -1,0 +1,255 @@
+// Cross-field rules: what the schema alone cannot say. Each rule reads the (possibly still
+// malformed) spec defensively — schema errors are reported separately — and reports through ctx.
+import type { SiteSpec } from './schema.ts';
+import type { PathSegment, Severity } from './diagnostics.ts';
+import { checkAgeRecipient } from './age-recipient.ts';
+import { contains, formatIpv4, overlaps, parseCidr, parseIpv4, type Cidr } from './net.ts';
+import { didYouMean } from './suggest.ts';
+import { isString, list } from './guards.ts';
+import { catalog, componentNames } from '../components/catalog.ts';
+import { DNS_NAME_PATTERN } from './formats.ts';
+
+export interface RuleContext {
+  readonly spec: SiteSpec;
+  report(
+    severity: Severity,
+    path: readonly PathSegment[],
+    message: string,
+    extra?: { expected?: string; hint?: string; at?: 'key' | 'value' },
+  ): void;
+}
+
+export type Rule = (ctx: RuleContext) => void;
+
+export type ComponentCheck = (ctx: RuleContext, settings: any) => void;
+
+
+/** Reports the second and later occurrences of each key. */
+function reportDuplicates(
+  ctx: RuleContext,
+  entries: readonly { key: string; path: PathSegment[] }[],
+  what: string,
+  hint: string,
+) {
+  const first = new Map<string, PathSegment[]>();
+  for (const { key, path } of entries) {
+    const earlier = first.get(key);
+    if (!earlier) {
+      first.set(key, path);
+      continue;
+    }
+    ctx.report('error', path, `duplicate ${what} "${key}"`, { hint: `${hint}; first used at ${formatPathShort(earlier)}` });
+  }
+}
+
+const formatPathShort = (path: readonly PathSegment[]) =>
+  path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i ? `.${s}` : s)).join('');
+
+const uniqueNodes: Rule = (ctx) => {
+  const nodes = list<any>(ctx.spec.spec?.nodes);
+  reportDuplicates(
+    ctx,
+    nodes.flatMap((n, i) => (isString(n?.name) ? [{ key: n.name, path: ['spec', 'nodes', i, 'name'] }] : [])),
+    'node name',
+    'every node needs its own host name',
+  );
+  const addresses = nodes.flatMap((n, i) => [
+    ...(isString(n?.address) ? [{ key: n.address, path: ['spec', 'nodes', i, 'address'] as PathSegment[] }] : []),
+    ...Object.entries(n?.extraAddresses ?? {})
+      .filter(([, a]) => isString(a))
+      .map(([net, a]) => ({ key: a as string, path: ['spec', 'nodes', i, 'extraAddresses', net] as PathSegment[] })),
+  ]);
+  reportDuplicates(ctx, addresses, 'node address', 'each interface address belongs to one node');
+};
+
+const servers: Rule = (ctx) => {
+  const nodes = list<any>(ctx.spec.spec?.nodes);
+  if (!nodes.length) return;
+  const count = nodes.filter((n) => n?.role === 'server').length;
+  if (count === 0) {
+    ctx.report('error', ['spec', 'nodes'], 'no node has role: server', {
+      expected: 'at least one control-plane node (role: server)',
+      hint: 'set role: server on one node (or three for a highly available control plane)',
+    });
+  } else if (count % 2 === 0) {
+    ctx.report('warning', ['spec', 'nodes'], `${count} server nodes: etcd needs a majority, so an even count adds no fault tolerance`, {
+      hint: `use ${count - 1} or ${count + 1} servers`,
+    });
+  }
+};
+
+function cidrAt(ctx: RuleContext, path: PathSegment[], text: unknown): Cidr | null {
+  if (!isString(text)) return null;
+  const cidr = parseCidr(text);
+  if (!cidr) return null; // the schema pattern already reported it
+  if (cidr.address !== cidr.first) {
+    const fixed = `${formatIpv4(cidr.first)}/${cidr.prefix}`;
+    ctx.report('error', path, `"${text}" has host bits set`, { expected: 'a network address', hint: `did you mean ${fixed}?` });
+  }
+  return cidr;
+}
+
+const networks: Rule = (ctx) => {
+  const dist = (ctx.spec.spec?.distribution ?? {}) as any;
+  const base: PathSegment[] = ['spec', 'distribution'];
+  const cluster = cidrAt(ctx, [...base, 'clusterCIDR'], dist.clusterCIDR);
+  const service = cidrAt(ctx, [...base, 'serviceCIDR'], dist.serviceCIDR);
+  if (cluster && service && overlaps(cluster, service)) {
+    ctx.report('error', [...base, 'serviceCIDR'], `${dist.serviceCIDR} overlaps clusterCIDR ${dist.clusterCIDR}`, {
+      hint: 'pods and services need separate ranges, e.g. clusterCIDR 10.42.0.0/16 and serviceCIDR 10.43.0.0/16',
+    });
+  }
+  const podAndService = [
+    ['clusterCIDR', cluster],
+    ['serviceCIDR', service],
+  ] as const;
+  list<any>(ctx.spec.spec?.nodes).forEach((node, i) => {
+    const addresses: [PathSegment[], unknown][] = [
+      [['spec', 'nodes', i, 'address'], node?.address],
+      ...Object.entries(node?.extraAddresses ?? {}).map(([k, v]) => [['spec', 'nodes', i, 'extraAddresses', k], v] as [PathSegment[], unknown]),
+    ];
+    for (const [path, text] of addresses) {
+      const ip = isString(text) ? parseIpv4(text) : null;
+      if (ip === null) continue;
+      for (const [name, range] of podAndService) {
+        if (range && contains(range, ip)) {
+          ctx.report('error', path, `node address ${text} lies inside ${name} ${dist[name]}`, {
+            hint: `choose a ${name} that does not overlap the HPC networks the nodes sit on`,
+          });
+        }
+      }
+    }
+  });
+  list<unknown>(dist.tlsSANs).forEach((san, i) => {
+    if (isString(san) && parseIpv4(san) === null && !new RegExp(DNS_NAME_PATTERN).test(san)) {
+      ctx.report('error', [...base, 'tlsSANs', i], `"${san}" is neither an IPv4 address nor a DNS name`, {
+        expected: 'a host name such as k8s.hpc4.example.edu or an address such as 10.40.0.10',
+      });
+    }
+  });
+};
+
+const distributionVersion: Rule = (ctx) => {
+  const dist = (ctx.spec.spec?.distribution ?? {}) as any;
+  if (!isString(dist.version) || !isString(dist.type)) return;
+  const suffix = { rke2: /\+rke2r[0-9]+$/, k0s: /\+k0s\.[0-9]+$/ }[dist.type as string];
+  if (suffix && !suffix.test(dist.version)) {
+    const example = dist.type === 'rke2' ? 'v1.31.4+rke2r1' : 'v1.31.4+k0s.0';
+    ctx.report('error', ['spec', 'distribution', 'version'], `"${dist.version}" is not a ${dist.type} release`, {
+      expected: `a ${dist.type} release such as ${example}`,
+      hint: `${dist.type} versions end in ${dist.type === 'rke2' ? '+rke2rN' : '+k0s.N'}`,
+    });
+  }
+};
+
+const recipients: Rule = (ctx) => {
+  list<unknown>(ctx.spec.spec?.secrets?.ageRecipients).forEach((r, i) => {
+    if (!isString(r)) return;
+    const check = checkAgeRecipient(r);
+    if (!check.ok) ctx.report('error', ['spec', 'secrets', 'ageRecipients', i], check.reason, { expected: 'an age public key (age1...)', hint: check.hint });
+  });
+  const all = list<unknown>(ctx.spec.spec?.secrets?.ageRecipients);
+  reportDuplicates(
+    ctx,
+    all.flatMap((r, i) => (isString(r) ? [{ key: r, path: ['spec', 'secrets', 'ageRecipients', i] }] : [])),
+    'age recipient',
+    'list each key once',
+  );
+};
+
+const environments: Rule = (ctx) => {
+  const envs = list<unknown>(ctx.spec.spec?.environments);
+  reportDuplicates(
+    ctx,
+    envs.flatMap((e, i) => (isString(e) ? [{ key: e, path: ['spec', 'environments', i] }] : [])),
+    'environment',
+    'each environment is listed once',
+  );
+  const site = ctx.spec.metadata?.name;
+  if (!isString(site)) return;
+  envs.forEach((e, i) => {
+    if (isString(e) && `${e}-${site}`.length > 63) {
+      ctx.report('error', ['spec', 'environments', i], `namespace "${e}-${site}" is longer than 63 characters`, {
+        hint: 'shorten the environment or site name',
+      });
+    }
+  });
+};
+
+const workflows: Rule = (ctx) => {
+  const envs = list<unknown>(ctx.spec.spec?.environments).filter(isString);
+  const flows = list<any>(ctx.spec.spec?.workflows);
+  reportDuplicates(
+    ctx,
+    flows.flatMap((w, i) => (isString(w?.name) ? [{ key: w.name, path: ['spec', 'workflows', i, 'name'] }] : [])),
+    'workflow name',
+    'workflow names become WorkflowTemplate names and must be unique',
+  );
+  flows.forEach((w, i) => {
+    if (isString(w?.environment) && envs.length && !envs.includes(w.environment)) {
+      ctx.report('error', ['spec', 'workflows', i, 'environment'], `environment "${w.environment}" is not in spec.environments`, {
+        expected: `one of ${[...new Set(envs)].join(', ')}`,
+        hint: didYouMean(w.environment, envs) ?? 'add it to spec.environments or pick an existing one',
+      });
+    }
+  });
+};
+
+const volumes: Rule = (ctx) => {
+  const vols = list<any>(ctx.spec.spec?.storage?.volumes);
+  reportDuplicates(
+    ctx,
+    vols.flatMap((v, i) => (isString(v?.name) ? [{ key: v.name, path: ['spec', 'storage', 'volumes', i, 'name'] }] : [])),
+    'volume name',
+    'volume names become PV/PVC names and must be unique',
+  );
+  vols.forEach((v, i) => {
+    if (v?.type === 'nfs' && v.server === undefined) {
+      ctx.report('error', ['spec', 'storage', 'volumes', i], `NFS volume "${v.name}" has no server`, {
+        expected: 'server: the NFS server address',
+        hint: 'add `server: <address>` or use type: hostPath for a filesystem mounted on every node',
+      });
+    }
+    if (v?.type === 'hostPath' && v.server !== undefined) {
+      ctx.report('error', ['spec', 'storage', 'volumes', i, 'server'], 'a hostPath volume has no server', {
+        hint: 'remove `server`, or use type: nfs',
+      });
+    }
+  });
+};
+
+const components: Rule = (ctx) => {
+  const settings = (ctx.spec.spec?.components ?? {}) as Record<string, any>;
+  const enabled = (name: string) => settings[name]?.enabled === true;
+  for (const name of componentNames) {
+    if (!enabled(name)) continue;
+    for (const required of catalog[name].requires ?? []) {
+      if (!enabled(required)) {
+        ctx.report('error', ['spec', 'components', name, 'enabled'], `${name} needs ${required}, which is not enabled`, {
+          hint: `set spec.components.${required}.enabled: true`,
+        });
+      }
+    }
+  }
+  for (const name of componentNames) {
+    if (enabled(name)) (catalog[name] as { check?: ComponentCheck }).check?.(ctx, settings[name]);
+  }
+  const gpuNodes = list<any>(ctx.spec.spec?.nodes).filter((n) => n?.gpus?.vendor === 'nvidia');
+  if (gpuNodes.length && !enabled('gpuOperator')) {
+    ctx.report('warning', ['spec', 'components'], `${gpuNodes.length} node(s) have NVIDIA GPUs but gpuOperator is not enabled`, {
+      hint: 'set spec.components.gpuOperator.enabled: true so pods can request nvidia.com/gpu',
+    });
+  }
+};
+
+export const crossFieldRules: readonly Rule[] = [
+  uniqueNodes,
+  servers,
+  networks,
+  distributionVersion,
+  recipients,
+  environments,
+  workflows,
+  volumes,
+  components,
+];

@@ -1,0 +1,187 @@
+// The single definition of site.yaml: a JSON Schema built with TypeBox. The same object
+// validates input (ajv), is written out as site.schema.json for editors, and gives the
+// TypeScript type of a validated spec (SiteSpec). Static defaults live here, nowhere else.
+import { Type, type Static, type TObject, type TOptional } from '@sinclair/typebox';
+import { catalog } from '../components/catalog.ts';
+import { Cidr, DnsLabel, DnsName, Ipv4, Quantity, OneOf } from './formats.ts';
+
+export const API_VERSION = 'siteforge/v1alpha1';
+export const KIND = 'Site';
+
+const strict = { additionalProperties: false } as const;
+
+const Distribution = Type.Object(
+  {
+    type: OneOf(['rke2', 'k0s'], { description: 'Kubernetes distribution.' }),
+    version: Type.String({
+      pattern: '^v[0-9]+\\.[0-9]+\\.[0-9]+(\\+[a-z0-9.]+)?$',
+      expected: 'a pinned release such as v1.31.4+rke2r1 or v1.31.4+k0s.0',
+      description: 'Pinned distribution release.',
+    }),
+    clusterCIDR: Cidr({ description: 'Pod network.' }),
+    serviceCIDR: Cidr({ description: 'Service network.' }),
+    tlsSANs: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'Extra API server SANs; every server address and extra address is added too.',
+    }),
+    cni: Type.Optional(Type.String({ description: 'CNI plugin (default: canal for rke2, kuberouter for k0s).' })),
+    airgap: Type.Optional(
+      Type.Object(
+        {
+          artifactsPath: Type.Optional(Type.String({ description: 'Directory on the bastion with the distribution artifacts.' })),
+          mirror: Type.Optional(Type.String({ description: 'HTTP(S) mirror URL serving the distribution artifacts.' })),
+        },
+        { ...strict, description: 'Install from local artifacts instead of the internet.' },
+      ),
+    ),
+  },
+  strict,
+);
+
+const Node = Type.Object(
+  {
+    name: DnsLabel({ description: 'Host name; also the Kubernetes node name.' }),
+    address: Ipv4({ description: 'Address Ansible reaches the node at.' }),
+    role: OneOf(['server', 'agent'], {
+      description: 'server: control plane (etcd); agent: worker.',
+    }),
+    extraAddresses: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), Ipv4(), {
+      default: {},
+      description: 'Other interfaces by network name; added to the TLS SANs for servers.',
+    }),
+    labels: Type.Record(Type.String({ minLength: 1 }), Type.String(), { default: {}, description: 'Kubernetes node labels.' }),
+    taints: Type.Array(
+      Type.String({
+        pattern: '^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$',
+        expected: 'a taint key=value:Effect, e.g. hpc/pool=gpu:NoSchedule',
+      }),
+      { default: [] },
+    ),
+    gpus: Type.Optional(
+      Type.Object(
+        {
+          vendor: OneOf(['nvidia', 'amd']),
+          count: Type.Integer({ minimum: 1 }),
+        },
+        strict,
+      ),
+    ),
+  },
+  strict,
+);
+
+const Kubelet = Type.Object(
+  {
+    topologyManagerPolicy: Type.Optional(
+      OneOf(['none', 'best-effort', 'restricted', 'single-numa-node']),
+    ),
+    topologyManagerScope: Type.Optional(OneOf(['container', 'pod'])),
+    cpuManagerPolicy: Type.Optional(OneOf(['none', 'static'])),
+    memoryManagerPolicy: Type.Optional(OneOf(['None', 'Static'])),
+    reserved: Type.Optional(
+      Type.Object({ cpu: Type.Optional(Quantity()), memory: Type.Optional(Quantity()) }, {
+        ...strict,
+        description: 'Resources reserved for the system and Kubernetes daemons.',
+      }),
+    ),
+  },
+  { ...strict, description: 'NUMA-aware static partitioning for HPC nodes.' },
+);
+
+const Volume = Type.Object(
+  {
+    name: DnsLabel(),
+    type: OneOf(['nfs', 'hostPath'], {
+      description: 'nfs: served by an NFS server; hostPath: a parallel filesystem mounted on every node.',
+    }),
+    server: Type.Optional(Ipv4({ description: 'NFS server (type nfs).' })),
+    path: Type.String({ pattern: '^/', expected: 'an absolute path such as /export/software' }),
+    readOnly: Type.Boolean({ default: false }),
+    size: Quantity(),
+    mountOptions: Type.Array(Type.String(), { default: [] }),
+  },
+  strict,
+);
+
+const Workflow = Type.Object(
+  {
+    name: DnsLabel(),
+    environment: DnsLabel({ description: 'One of spec.environments.' }),
+    schedule: Type.Optional(
+      Type.String({
+        pattern: '^\\S+( +\\S+){4}$',
+        expected: 'a five-field cron schedule such as "0 3 * * *"',
+      }),
+    ),
+    image: Type.String({ minLength: 1 }),
+    steps: Type.Array(DnsLabel(), { minItems: 1 }),
+  },
+  strict,
+);
+
+type ComponentsShape = { [K in keyof typeof catalog]: TOptional<(typeof catalog)[K]['settings']> };
+const componentProperties = Object.fromEntries(
+  Object.entries(catalog).map(([name, module]) => [name, Type.Optional(module.settings)]),
+) as ComponentsShape;
+const Components = Type.Object(componentProperties, {
+  ...strict,
+  default: {},
+  description: 'Each component: enabled (default false unless noted) plus its own settings.',
+}) as TObject<ComponentsShape>;
+
+const AgeRecipient = Type.String({
+  pattern: '^age1[02-9ac-hj-np-z]{58}$',
+  expected: 'an age X25519 public key: "age1" followed by 58 bech32 characters',
+});
+
+export const SiteSchema = Type.Object(
+  {
+    apiVersion: Type.Literal(API_VERSION),
+    kind: Type.Literal(KIND),
+    metadata: Type.Object({ name: DnsLabel({ description: 'Names the cluster and clusters/<name>.' }) }, strict),
+    spec: Type.Object(
+      {
+        domain: DnsName({ description: 'Base domain for service host names.' }),
+        distribution: Distribution,
+        nodes: Type.Array(Node, { minItems: 1 }),
+        kubelet: Type.Optional(Kubelet),
+        storage: Type.Object({ volumes: Type.Array(Volume, { default: [] }) }, { ...strict, default: {} }),
+        environments: Type.Array(DnsLabel(), {
+          minItems: 1,
+          default: ['prod'],
+          description: 'Environments; each gets the namespace <env>-<site> and its own values.',
+        }),
+        components: Components,
+        workflows: Type.Array(Workflow, { default: [] }),
+        secrets: Type.Object(
+          { ageRecipients: Type.Array(AgeRecipient, { minItems: 1, description: 'age public keys; private keys never enter the repository.' }) },
+          strict,
+        ),
+        gitops: Type.Object(
+          {
+            engine: OneOf(['flux', 'argocd'], { default: 'flux' }),
+            repository: Type.String({
+              pattern: '^(ssh|https?)://\\S+$|^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\\S+$',
+              expected: 'a git URL such as ssh://git@git.example.edu/hpc/hpc4-gitops.git',
+            }),
+            branch: Type.String({ default: 'main', minLength: 1 }),
+          },
+          strict,
+        ),
+      },
+      strict,
+    ),
+  },
+  { ...strict, $id: 'https://siteforge.dev/schemas/site-v1alpha1.json', title: 'siteforge Site' },
+);
+
+/** A spec that passed the schema, with the schema's defaults filled in. */
+export type SiteSpec = Static<typeof SiteSchema>;
+export type NodeSpec = SiteSpec['spec']['nodes'][number];
+export type VolumeSpec = SiteSpec['spec']['storage']['volumes'][number];
+export type WorkflowSpec = SiteSpec['spec']['workflows'][number];
+
+/** site.schema.json: the schema as editors (yaml-language-server) read it. */
+export function editorSchema(): Record<string, unknown> {
+  return { $schema: 'http://json-schema.org/draft-07/schema#', ...JSON.parse(JSON.stringify(SiteSchema)) };
+}
