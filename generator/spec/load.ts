@@ -38,7 +38,8 @@ export async function loadSpecFile(file: string): Promise<LoadResult> {
 export function parseSpec(file: string, text: string): LoadResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
-  const syntax = [...doc.errors];
+  // Only the first syntax error: the parser's later ones are nearly always its consequences.
+  const syntax = doc.errors.slice(0, 1);
   if (syntax.length) {
     return {
       ok: false,

@@ -1,0 +1,108 @@
+// The invalid-spec corpus: every fixture under test/fixtures/invalid is run through the real
+// CLI. Each must exit 1, print exactly the listed diagnostics (position, field path, message),
+// a hint or expectation where one helps, and leave the output directory untouched.
+import t from 'tap';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inBatches, siteforge, snapshotTree, tempDir, ROOT } from './helpers/cli.ts';
+
+const DIR = 'test/fixtures/invalid';
+
+/** fixture → every diagnostic as "line:col severity path: message", in output order. */
+const expected: Record<string, string[]> = {
+  'bad-cidr-prefix': ['11:18 error spec.distribution.serviceCIDR: the string "10.43.0.0/33" is not valid'],
+  'bad-cron': ['17:52 error spec.workflows[0].schedule: the string "daily" is not valid'],
+  'bad-enum-distribution': ['8:11 error spec.distribution.type: the string "k3s" is not allowed'],
+  'bad-ip': ['14:30 error spec.nodes[1].address: the string "172.16.0.300" is not valid'],
+  'bad-recipient-checksum': [
+    '17:21 error spec.secrets.ageRecipients[0]: "age1m2eemtx2jfdk9g298kg4f76fgdzypna5czpxheh2dpqvyzsktptsfaljk3" has an invalid bech32 checksum',
+  ],
+  'bad-role': ['14:49 error spec.nodes[1].role: the string "worker" is not allowed'],
+  'bad-site-name': ['4:9 error metadata.name: the string "T1_site" is not valid'],
+  'cidr-host-bits': ['10:18 error spec.distribution.clusterCIDR: "10.42.1.0/16" has host bits set'],
+  'cidr-overlap': ['11:18 error spec.distribution.serviceCIDR: 10.42.128.0/17 overlaps clusterCIDR 10.42.0.0/16'],
+  'duplicate-environment': ['15:29 error spec.environments[2]: duplicate environment "prod"'],
+  'duplicate-extra-address': ['14:77 error spec.nodes[1].extraAddresses.ib: duplicate node address "172.16.0.10"'],
+  'duplicate-node-address': ['14:30 error spec.nodes[1].address: duplicate node address "172.16.0.10"'],
+  'duplicate-node-name': ['14:14 error spec.nodes[1].name: duplicate node name "node1"'],
+  'empty-file': ['1:1 error the file is empty'],
+  'many-errors': [
+    '8:11 error spec.distribution.type: the string "rke" is not allowed',
+    '11:18 error spec.distribution.serviceCIDR: 10.42.0.0/24 overlaps clusterCIDR 10.42.0.0/16',
+    '14:14 error spec.nodes[1].name: duplicate node name "node1"',
+  ],
+  'metallb-overlaps-node': ['17:42 error spec.components.metallb.addresses[0]: "172.16.0.5-172.16.0.20" includes node address 172.16.0.10'],
+  'metallb-without-addresses': ['17:14 error spec.components.metallb: MetalLB is enabled but has no addresses'],
+  'missing-required': ['6:3 error spec.domain: missing required field `domain`'],
+  'nfs-without-server': ['17:9 error spec.storage.volumes[0]: NFS volume "software" has no server'],
+  'no-recipients': ['17:20 error spec.secrets.ageRecipients: needs at least 1 entry'],
+  'no-server': ['13:5 error spec.nodes: no node has role: server'],
+  'node-in-cluster-cidr': ['14:30 error spec.nodes[1].address: node address 10.42.7.1 lies inside clusterCIDR 10.42.0.0/16'],
+  'private-key-as-recipient': ['17:21 error spec.secrets.ageRecipients[0]: this is an age PRIVATE key'],
+  'syntax-duplicate-key': ['7:3 error YAML syntax error: Map keys must be unique'],
+  'syntax-tab-indent': ['6:1 error YAML syntax error: Tabs are not allowed as indentation'],
+  'syntax-unclosed-flow': ['15:3 error YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }'],
+  'unknown-component': ['17:5 error spec.components.argoWorkflow: unknown field `argoWorkflow`'],
+  'unknown-node-field': ['14:56 error spec.nodes[1].ip: unknown field `ip`'],
+  'unknown-top-level-key': ['5:1 error spce: unknown field `spce`'],
+  'version-wrong-distribution': ['9:14 error spec.distribution.version: "v1.31.4+k0s.0" is not a rke2 release'],
+  'workflow-unknown-environment': ['17:36 error spec.workflows[0].environment: environment "prdo" is not in spec.environments'],
+  'wrong-api-version': ['1:13 error apiVersion: the string "siteforge/v1" is not allowed'],
+  'wrong-kind': ['2:7 error kind: the string "Cluster" is not allowed'],
+  'wrong-type-enabled': ['17:23 error spec.components.harbor.enabled: expected true or false, got the string "yes please"'],
+  'wrong-type-nodes': ['12:10 error spec.nodes: expected a list, got the string "node1"'],
+};
+
+/** Hints and expectations users rely on, checked on top of the positions above. */
+const guidance: Record<string, string[]> = {
+  'unknown-component': ['hint: did you mean `argoWorkflows`?'],
+  'unknown-top-level-key': ['hint: did you mean `spec`?'],
+  'bad-enum-distribution': ['expected: one of rke2, k0s', 'hint: did you mean `k0s`?'],
+  'cidr-host-bits': ['hint: did you mean 10.42.0.0/16?'],
+  'workflow-unknown-environment': ['expected: one of prod', 'hint: did you mean `prod`?'],
+  'private-key-as-recipient': ['hint: remove it from the file now and treat it as leaked'],
+  'duplicate-node-name': ['first used at spec.nodes[0].name'],
+  'bad-ip': ['expected: an IPv4 address such as 10.40.0.11'],
+  'missing-required': ['expected: a lowercase DNS name such as hpc4.example.edu', 'hint: add `domain:` under `spec`'],
+  'unknown-node-field': ['hint: known fields here: name, address, role, extraAddresses, labels, taints, gpus'],
+  'version-wrong-distribution': ['expected: a rke2 release such as v1.31.4+rke2r1'],
+  'syntax-tab-indent': ['hint: YAML indentation must use spaces, not tabs'],
+};
+
+const DIAGNOSTIC = /^(\S+):(\d+):(\d+): (error|warning): (.*)$/;
+
+t.test('the corpus has a fixture for every expectation and vice versa', async (t) => {
+  const files = (await readdir(join(ROOT, DIR))).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+  t.ok(files.length >= 25, `at least 25 invalid specs (${files.length})`);
+  t.same(files, Object.keys(expected).sort());
+});
+
+t.test('each invalid spec: exact diagnostics, exit 1, output directory untouched', async (t) => {
+  const names = Object.keys(expected).sort();
+  const runs = await inBatches(names, 4, async (name) => {
+    const out = await tempDir();
+    await writeFile(join(out, 'keep.txt'), 'a file of the user\n');
+    const before = await snapshotTree(out);
+    const result = await siteforge(['generate', `${DIR}/${name}.yaml`, '--out', out]);
+    return { name, result, before, after: await snapshotTree(out) };
+  });
+  for (const { name, result, before, after } of runs) {
+    t.test(name, async (t) => {
+      t.equal(result.code, 1, 'exit code 1');
+      t.equal(result.stdout, '', 'nothing on stdout');
+      t.notMatch(result.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, 'no stack trace');
+      const diagnostics = result.stderr
+        .split('\n')
+        .map((line) => DIAGNOSTIC.exec(line))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => {
+          t.equal(m[1], `${DIR}/${name}.yaml`, 'names the file as given');
+          return `${m[2]}:${m[3]} ${m[4]} ${m[5]}`;
+        });
+      t.same(diagnostics, expected[name], 'diagnostics');
+      for (const text of guidance[name] ?? []) t.match(result.stderr, text);
+      t.match(result.stderr, /error(s)?: nothing was written/);
+      t.same([...after.entries()], [...before.entries()], 'output directory unchanged');
+    });
+  }
+});
