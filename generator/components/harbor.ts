@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { DnsName, Enabled, Quantity } from '../spec/formats.ts';
 import { defineComponent } from './types.ts';
+import type { SiteModel } from '../model/site.ts';
 
 export const harbor = defineComponent({
   name: 'harbor',
@@ -19,3 +20,8 @@ export const harbor = defineComponent({
     { additionalProperties: false },
   ),
 });
+
+/** The registry host name: the spec's, or harbor.<domain>. */
+export function harborHostname(site: SiteModel): string {
+  return site.componentSettings.harbor.hostname ?? `harbor.${site.domain}`;
+}

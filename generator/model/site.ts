@@ -39,6 +39,7 @@ export interface SiteModel {
   readonly agents: readonly NodeModel[];
   readonly bootstrapServer: NodeModel;
   readonly kubelet: SiteSpec['spec']['kubelet'];
+  readonly nodeSetup: SiteSpec['spec']['nodeSetup'];
   readonly volumes: readonly VolumeSpec[];
   readonly environments: readonly EnvironmentModel[];
   /** Settings of every catalog component, enabled or not, with defaults. */
@@ -73,6 +74,7 @@ export function buildSiteModel(spec: SiteSpec, specPath: string): SiteModel {
     agents: nodes.filter((n) => n.role === 'agent'),
     bootstrapServer: servers[0]!,
     kubelet: spec.spec.kubelet,
+    nodeSetup: spec.spec.nodeSetup,
     volumes: spec.spec.storage.volumes,
     environments: spec.spec.environments.map((env) => ({ name: env, namespace: `${env}-${name}` })),
     componentSettings,

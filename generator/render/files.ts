@@ -19,6 +19,12 @@ export function yamlFile(path: string, ...documents: unknown[]): GeneratedFile {
   return { path, content: documents.map(toYaml).join('---\n') };
 }
 
+/** A YAML file that opens with an explanatory comment (each line prefixed with "# "). */
+export function commentedYamlFile(path: string, comment: string, value: unknown): GeneratedFile {
+  const lines = comment.trimEnd().split('\n').map((l) => (l ? `# ${l}` : '#'));
+  return { path, content: `${lines.join('\n')}\n${toYaml(value)}` };
+}
+
 export function jsonFile(path: string, value: unknown): GeneratedFile {
   return { path, content: `${JSON.stringify(value, null, 2)}\n`, header: false };
 }

@@ -2,12 +2,14 @@
 import type { SiteModel } from '../model/site.ts';
 import { editorSchema } from '../spec/schema.ts';
 import { jsonFile, stampHeaders, type GeneratedFile } from './files.ts';
+import { renderAnsible } from './ansible.ts';
 
 export const SCHEMA_FILE = 'site.schema.json';
 
 /** Output families, in the order they appear in the repository layout. */
 const renderers: readonly ((site: SiteModel) => GeneratedFile[])[] = [
   () => [jsonFile(SCHEMA_FILE, editorSchema())],
+  renderAnsible,
   (site) => site.components.flatMap((c) => c.module.render?.(site, c.settings) ?? []),
 ];
 

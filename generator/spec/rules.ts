@@ -242,7 +242,25 @@ const components: Rule = (ctx) => {
   }
 };
 
+const kubelet: Rule = (ctx) => {
+  const k = ctx.spec.spec?.kubelet as any;
+  if (!k || typeof k !== 'object') return;
+  if (k.cpuManagerPolicy === 'static' && !isString(k.reserved?.cpu)) {
+    ctx.report('error', ['spec', 'kubelet', 'cpuManagerPolicy'], 'the static CPU manager needs CPU reserved for the system', {
+      expected: 'kubelet.reserved.cpu, e.g. 500m',
+      hint: 'add `reserved: {cpu: 500m}` under spec.kubelet',
+    });
+  }
+  if (k.memoryManagerPolicy === 'Static' && !isString(k.reserved?.memory)) {
+    ctx.report('error', ['spec', 'kubelet', 'memoryManagerPolicy'], 'the Static memory manager needs memory reserved for the system', {
+      expected: 'kubelet.reserved.memory, e.g. 1Gi',
+      hint: 'add `memory: 1Gi` under spec.kubelet.reserved',
+    });
+  }
+};
+
 export const crossFieldRules: readonly Rule[] = [
+  kubelet,
   uniqueNodes,
   servers,
   networks,

@@ -88,6 +88,29 @@ const Kubelet = Type.Object(
   { ...strict, description: 'NUMA-aware static partitioning for HPC nodes.' },
 );
 
+const NodeSetup = Type.Object(
+  {
+    ansibleUser: Type.String({ default: 'root', minLength: 1, description: 'Account Ansible connects as (it needs root or sudo).' }),
+    adminUser: Type.String({
+      default: 'k8sadmin',
+      pattern: '^[a-z_][a-z0-9_-]*$',
+      expected: 'a Linux user name such as k8sadmin',
+      description: 'Administrator account created on every node, with sudo; "" skips it.',
+    }),
+    sshAuthorizedKeys: Type.Array(Type.String({ pattern: '^(ssh-|ecdsa-|sk-)', expected: 'an SSH public key line (ssh-ed25519 AAAA... comment)' }), {
+      default: [],
+      description: 'SSH public keys of the administrators.',
+    }),
+    firewall: OneOf(['auto', 'firewalld', 'disabled', 'unmanaged'], {
+      default: 'auto',
+      description: 'auto: off for RKE2 (it conflicts with canal), firewalld with the needed ports for k0s.',
+    }),
+    selinux: OneOf(['enforcing', 'permissive', 'keep'], { default: 'enforcing', description: 'SELinux mode on RHEL-family nodes.' }),
+    timeServers: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'NTP servers for chrony; empty keeps the distribution pools.' }),
+  },
+  { ...strict, default: {}, description: 'Node preparation (Ansible stage 2).' },
+);
+
 const Volume = Type.Object(
   {
     name: DnsLabel(),
@@ -145,6 +168,7 @@ export const SiteSchema = Type.Object(
         distribution: Distribution,
         nodes: Type.Array(Node, { minItems: 1 }),
         kubelet: Type.Optional(Kubelet),
+        nodeSetup: NodeSetup,
         storage: Type.Object({ volumes: Type.Array(Volume, { default: [] }) }, { ...strict, default: {} }),
         environments: Type.Array(DnsLabel(), {
           minItems: 1,

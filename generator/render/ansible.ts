@@ -1,0 +1,250 @@
+// Output family: ansible/ — inventory, group_vars, site.yml and the roles that prepare the nodes
+// and bootstrap RKE2 or k0s (rebuild stages 2 and 3), plus k0sctl.yaml for k0s sites.
+import type { NodeModel, SiteModel } from '../model/site.ts';
+import { kubeletArgs, kubeletSettings } from '../model/kubelet.ts';
+import { harborHostname } from '../components/harbor.ts';
+import { assetTree, renderDoc } from './assets.ts';
+import { commentedYamlFile, textFile, yamlFile, type GeneratedFile } from './files.ts';
+
+const DIR = 'ansible';
+
+/** Ports each node role needs, per distribution (firewalld). */
+const FIREWALL_PORTS = {
+  rke2: {
+    server: ['6443/tcp', '9345/tcp', '10250/tcp', '2379-2381/tcp', '30000-32767/tcp', '8472/udp', '9099/tcp'],
+    agent: ['10250/tcp', '30000-32767/tcp', '8472/udp', '9099/tcp'],
+  },
+  k0s: {
+    server: ['2380/tcp', '6443/tcp', '8132/tcp', '9443/tcp', '10250/tcp', '179/tcp', '4789/udp'],
+    agent: ['179/tcp', '10250/tcp', '4789/udp', '30000-32767/tcp'],
+  },
+} as const;
+
+/** Public registries mirrored through Harbor proxy-cache projects of these names. */
+const HARBOR_PROXY_PROJECTS: Readonly<Record<string, string>> = {
+  'docker.io': 'dockerhub',
+  'ghcr.io': 'ghcr',
+  'quay.io': 'quay',
+  'registry.k8s.io': 'k8s',
+  'nvcr.io': 'nvcr',
+};
+
+export const K0S_WORKER_PROFILE = 'hpc-numa';
+
+function hostVars(node: NodeModel): Record<string, unknown> {
+  const vars: Record<string, unknown> = { ansible_host: node.address, node_ip: node.address, node_role: node.role };
+  if (Object.keys(node.labels).length) vars.node_labels = node.labels;
+  if (node.taints.length) vars.node_taints = node.taints;
+  if (Object.keys(node.extraAddresses).length) vars.extra_addresses = node.extraAddresses;
+  if (node.gpus) {
+    vars.gpu_vendor = node.gpus.vendor;
+    vars.gpu_count = node.gpus.count;
+  }
+  return vars;
+}
+
+function inventory(site: SiteModel): GeneratedFile {
+  const hosts = (nodes: readonly NodeModel[]) => Object.fromEntries(nodes.map((n) => [n.name, hostVars(n)]));
+  const gpu = site.nodes.filter((n) => n.gpus);
+  const children: Record<string, unknown> = {
+    cluster: { children: { servers: { hosts: hosts(site.servers) }, agents: { hosts: site.agents.length ? hosts(site.agents) : {} } } },
+  };
+  if (gpu.length) children.gpu = { hosts: Object.fromEntries(gpu.map((n) => [n.name, null])) };
+  return commentedYamlFile(
+    `${DIR}/inventory/hosts.yaml`,
+    `Nodes of ${site.name}. The first host under servers (${site.bootstrapServer.name}) bootstraps the cluster;\nthe other servers and all agents join it.`,
+    { all: { children } },
+  );
+}
+
+function registryMirrors(site: SiteModel): Record<string, unknown> {
+  if (!site.componentSettings.harbor.enabled) return {};
+  const endpoint = `https://${harborHostname(site)}`;
+  return Object.fromEntries(
+    Object.entries(HARBOR_PROXY_PROJECTS).map(([registry, project]) => [registry, { endpoint: [endpoint], rewrite: { '^(.*)$': `${project}/$1` } }]),
+  );
+}
+
+function k0sClusterConfig(site: SiteModel): Record<string, unknown> {
+  const kubelet = kubeletSettings(site);
+  const spec: Record<string, unknown> = {
+    api: { sans: site.distribution.allTlsSANs },
+    network: {
+      provider: site.distribution.cni ?? 'kuberouter',
+      podCIDR: site.distribution.clusterCIDR,
+      serviceCIDR: site.distribution.serviceCIDR,
+    },
+  };
+  if (Object.keys(kubelet).length) spec.workerProfiles = [{ name: K0S_WORKER_PROFILE, values: kubelet }];
+  if (site.distribution.airgap) spec.images = { default_pull_policy: 'Never' };
+  return { apiVersion: 'k0s.k0sproject.io/v1beta1', kind: 'ClusterConfig', metadata: { name: site.name }, spec };
+}
+
+function airgap(site: SiteModel): Record<string, unknown> {
+  const a = site.distribution.airgap;
+  if (!a) return { enabled: false };
+  return { enabled: true, ...(a.artifactsPath ? { artifacts_path: a.artifactsPath } : {}), ...(a.mirror ? { mirror: a.mirror } : {}) };
+}
+
+function firewallMode(site: SiteModel): string {
+  const chosen = site.nodeSetup.firewall;
+  if (chosen !== 'auto') return chosen;
+  return site.distribution.type === 'rke2' ? 'disabled' : 'firewalld';
+}
+
+function groupVars(site: SiteModel): GeneratedFile[] {
+  const d = site.distribution;
+  const kubelet = kubeletSettings(site);
+  const all: Record<string, unknown> = {
+    ansible_user: site.nodeSetup.ansibleUser,
+    cluster_name: site.name,
+    cluster_domain: site.domain,
+    k8s_distribution: d.type,
+    k8s_version: d.version,
+    cluster_cidr: d.clusterCIDR,
+    service_cidr: d.serviceCIDR,
+    tls_sans: d.allTlsSANs,
+    cluster_join_address: site.bootstrapServer.address,
+    cluster_api_endpoint: d.tlsSANs[0] ?? site.bootstrapServer.address,
+    prepare_admin_user: site.nodeSetup.adminUser,
+    prepare_admin_ssh_keys: site.nodeSetup.sshAuthorizedKeys,
+    prepare_firewall: firewallMode(site),
+    prepare_selinux: site.nodeSetup.selinux,
+    prepare_time_servers: site.nodeSetup.timeServers,
+  };
+  if (d.type === 'rke2') {
+    Object.assign(all, {
+      rke2_cni: d.cni ?? 'canal',
+      rke2_kubelet_args: kubeletArgs(kubelet),
+      rke2_numa_policy: kubelet,
+      rke2_registry_mirrors: registryMirrors(site),
+      rke2_airgap: airgap(site),
+    });
+  } else {
+    Object.assign(all, {
+      k0s_cluster_config: k0sClusterConfig(site),
+      k0s_worker_profile: Object.keys(kubelet).length ? K0S_WORKER_PROFILE : '',
+      k0s_controller_workers: site.agents.length === 0,
+      k0s_airgap: airgap(site),
+    });
+  }
+  const files = [
+    commentedYamlFile(`${DIR}/group_vars/all.yml`, `Site facts for every node of ${site.name}, from the site spec.`, all),
+    yamlFile(`${DIR}/group_vars/servers.yml`, { prepare_firewall_ports: FIREWALL_PORTS[d.type].server }),
+    yamlFile(`${DIR}/group_vars/agents.yml`, { prepare_firewall_ports: FIREWALL_PORTS[d.type].agent }),
+  ];
+  if (site.nodes.some((n) => n.gpus)) {
+    files.push(
+      yamlFile(`${DIR}/group_vars/gpu.yml`, {
+        gpu_distribution: d.type,
+        gpu_container_toolkit: site.componentSettings.gpuOperator.enabled ? 'operator' : 'package',
+      }),
+    );
+  }
+  return files;
+}
+
+function playbook(site: SiteModel): GeneratedFile {
+  const role = site.distribution.type;
+  const play = (name: string, hosts: string, tag: string, roles: string[], extra: Record<string, unknown> = {}) => ({
+    name,
+    hosts,
+    ...extra,
+    become: true,
+    tags: [tag],
+    roles: roles.map((r) => ({ role: r })),
+  });
+  const plays = [
+    play('Stage 2: prepare every node', 'cluster', 'prepare', ['prepare']),
+    ...(site.nodes.some((n) => n.gpus) ? [play('Stage 2: prepare the GPU nodes', 'gpu', 'prepare', ['gpu'])] : []),
+    play(`Stage 3: bootstrap ${role} on the first server`, 'servers[0]', 'cluster', [role]),
+    play('Stage 3: join the other servers, one at a time', 'servers[1:]', 'cluster', [role], { serial: 1 }),
+    play('Stage 3: join the agents', 'agents', 'cluster', [role], { serial: '25%' }),
+    play('Fetch the admin kubeconfig to the bastion', 'servers[0]', 'kubeconfig', ['kubeconfig']),
+  ];
+  return yamlFile(`${DIR}/site.yml`, plays);
+}
+
+function k0sctl(site: SiteModel): GeneratedFile {
+  const kubelet = kubeletSettings(site);
+  const profile = Object.keys(kubelet).length ? [`--profile=${K0S_WORKER_PROFILE}`] : [];
+  const single = site.nodes.length === 1;
+  const hosts = site.nodes.map((n) => {
+    const flags = [
+      ...(Object.keys(n.labels).length ? [`--labels=${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')}`] : []),
+      ...(n.taints.length ? [`--taints=${n.taints.join(',')}`] : []),
+      ...(n.role === 'agent' || !site.agents.length ? profile : []),
+    ];
+    return {
+      role: single ? 'single' : n.role === 'server' ? (site.agents.length ? 'controller' : 'controller+worker') : 'worker',
+      ssh: { address: n.address, user: site.nodeSetup.ansibleUser, keyPath: '~/.ssh/id_ed25519' },
+      hostname: n.name,
+      privateAddress: n.address,
+      ...(flags.length ? { installFlags: flags } : {}),
+    };
+  });
+  return commentedYamlFile(
+    `${DIR}/k0sctl.yaml`,
+    'For sites that prefer k0sctl to the Ansible bootstrap (stage 3). Prepare the nodes first (stage 2):\n  ansible-playbook -i ansible/inventory/hosts.yaml ansible/site.yml --tags prepare\nthen: k0sctl apply --config ansible/k0sctl.yaml',
+    {
+      apiVersion: 'k0sctl.k0sproject.io/v1beta1',
+      kind: 'Cluster',
+      metadata: { name: site.name },
+      spec: { hosts, k0s: { version: site.distribution.version, config: k0sClusterConfig(site) } },
+    },
+  );
+}
+
+const ANSIBLE_CFG = `[defaults]
+inventory = inventory/hosts.yaml
+roles_path = roles
+interpreter_python = auto_silent
+forks = 20
+stdout_callback = default
+retry_files_enabled = false
+
+[ssh_connection]
+pipelining = true
+`;
+
+function roles(site: SiteModel): GeneratedFile[] {
+  const wanted = new Set(['prepare', site.distribution.type, 'kubeconfig', ...(site.nodes.some((n) => n.gpus) ? ['gpu'] : [])]);
+  return assetTree('ansible/roles')
+    .filter((f) => wanted.has(f.path.split('/')[0]!))
+    .map((f) => textFile(`${DIR}/roles/${f.path}`, f.content));
+}
+
+export function renderAnsible(site: SiteModel): GeneratedFile[] {
+  return [
+    inventory(site),
+    ...groupVars(site),
+    playbook(site),
+    textFile(`${DIR}/ansible.cfg`, ANSIBLE_CFG),
+    yamlFile(`${DIR}/requirements.yml`, {
+      collections: [
+        { name: 'ansible.posix', version: '>=1.5.4' },
+        { name: 'community.general', version: '>=6.6.0' },
+      ],
+    }),
+    ...roles(site),
+    ...(site.distribution.type === 'k0s' ? [k0sctl(site)] : []),
+    textFile(
+      `${DIR}/README.md`,
+      renderDoc('ansible-README.md', {
+        site: site.name,
+        distribution: site.distribution.type,
+        version: site.distribution.version,
+        bootstrap: site.bootstrapServer.name,
+        servers: site.servers.map((n) => n.name),
+        agents: site.agents.map((n) => n.name),
+        gpu: site.nodes.some((n) => n.gpus),
+        k0s: site.distribution.type === 'k0s',
+        rke2: site.distribution.type === 'rke2',
+        firewall: firewallMode(site),
+        airgap: Boolean(site.distribution.airgap),
+        harbor: site.componentSettings.harbor.enabled ? harborHostname(site) : null,
+        endpoint: site.distribution.tlsSANs[0] ?? site.bootstrapServer.address,
+      }),
+    ),
+  ];
+}

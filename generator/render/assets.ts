@@ -1,0 +1,41 @@
+// Static files shipped with the generator (Ansible roles, document templates). Read once per
+// process; renderers treat them as constants.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+
+export const ASSETS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'assets');
+
+const trees = new Map<string, { path: string; content: string }[]>();
+
+/** Every file under assets/<dir>, as paths relative to that directory, sorted. */
+export function assetTree(dir: string): readonly { path: string; content: string }[] {
+  let tree = trees.get(dir);
+  if (!tree) {
+    const root = join(ASSETS_DIR, dir);
+    tree = (readdirSync(root, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+      .filter((e) => e.isFile())
+      .map((e) => {
+        const full = join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
+        return { path: relative(root, full).split('\\').join('/'), content: readFileSync(full, 'utf8') };
+      })
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    trees.set(dir, tree);
+  }
+  return tree;
+}
+
+const templates = new Map<string, Handlebars.TemplateDelegate>();
+
+/** Renders assets/docs/<name>.hbs with Handlebars (prose and scripts only; never YAML). */
+export function renderDoc(name: string, context: object): string {
+  let template = templates.get(name);
+  if (!template) {
+    const hbs = Handlebars.create();
+    hbs.registerHelper('join', (list: unknown[], sep: unknown) => (Array.isArray(list) ? list.join(typeof sep === 'string' ? sep : ', ') : ''));
+    template = hbs.compile(readFileSync(join(ASSETS_DIR, 'docs', `${name}.hbs`), 'utf8'), { noEscape: true, strict: true });
+    templates.set(name, template);
+  }
+  return template(context);
+}

@@ -1,0 +1,208 @@
+// Ansible output checked by the real tools: ansible-inventory, ansible-playbook --syntax-check,
+// ansible-lint (production profile), and a check-mode run on this machine with one server and
+// one agent mapped to localhost, whose rendered RKE2/k0s configuration is asserted.
+import t from 'tap';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { siteforge, tempDir } from './helpers/cli.ts';
+import { runTool } from './helpers/tools.ts';
+
+const SITES = [
+  { spec: 'site.yaml', distribution: 'rke2' },
+  { spec: 'examples/k0s-gpu.yaml', distribution: 'k0s' },
+  { spec: 'examples/minimal.yaml', distribution: 'rke2' },
+] as const;
+
+async function generated(spec: string): Promise<string> {
+  const out = await tempDir();
+  const res = await siteforge(['generate', spec, '--out', out, '--no-commit']);
+  if (res.code !== 0) throw new Error(res.stderr);
+  return out;
+}
+
+interface InventoryList {
+  _meta: { hostvars: Record<string, Record<string, unknown>> };
+  [group: string]: { hosts?: string[]; children?: string[] } | InventoryList['_meta'];
+}
+
+const group = (inv: InventoryList, name: string) => (inv[name] as { hosts?: string[]; children?: string[] } | undefined) ?? {};
+
+async function inventoryList(out: string): Promise<InventoryList> {
+  const res = await runTool('ansible-inventory', ['-i', 'ansible/inventory/hosts.yaml', '--list'], { cwd: out });
+  if (res.code !== 0) throw new Error(res.stderr);
+  return JSON.parse(res.stdout) as InventoryList;
+}
+
+for (const { spec } of SITES) {
+  t.test(`${spec}: inventory, syntax check and ansible-lint`, async (t) => {
+    const out = await generated(spec);
+    const site = parse(await readFile(spec, 'utf8'));
+    const inv = await inventoryList(out);
+    t.same(group(inv, 'cluster').children?.sort(), ['agents', 'servers']);
+    for (const node of site.spec.nodes) {
+      t.equal(inv._meta.hostvars[node.name]?.ansible_host, node.address, `${node.name}: ansible_host`);
+      t.ok(group(inv, node.role === 'server' ? 'servers' : 'agents').hosts?.includes(node.name), `${node.name} in ${node.role}s`);
+      t.equal(Boolean(group(inv, 'gpu').hosts?.includes(node.name)), Boolean(node.gpus), `${node.name}: gpu group membership`);
+    }
+    const firstServer = site.spec.nodes.find((n: { role: string }) => n.role === 'server').name;
+    t.equal(group(inv, 'servers').hosts?.[0], firstServer, 'the first server is listed first (bootstrap)');
+
+    const syntax = await runTool('ansible-playbook', ['-i', 'ansible/inventory/hosts.yaml', 'ansible/site.yml', '--syntax-check'], { cwd: out });
+    t.equal(syntax.code, 0, syntax.stderr + syntax.stdout);
+
+    const lint = await runTool('ansible-lint', ['--offline', '--profile', 'production', '--nocolor', '-q'], { cwd: join(out, 'ansible') });
+    t.equal(lint.code, 0, `ansible-lint: ${lint.stdout}${lint.stderr}`);
+  });
+}
+
+interface PlaybookJson {
+  plays: { tasks: { task: { name: string }; hosts: Record<string, { failed?: boolean; msg?: string; diff?: unknown }> }[] }[];
+  stats: Record<string, { failures: number; unreachable: number }>;
+}
+
+/** Runs site.yml in check mode with the given hosts mapped to this machine; returns the JSON report. */
+async function checkModeRun(out: string, inv: InventoryList, server: string, agent: string | undefined): Promise<PlaybookJson> {
+  const vars = (host: string) => ({ ...inv._meta.hostvars[host], ansible_host: '127.0.0.1' });
+  const test = {
+    all: {
+      vars: {
+        ansible_connection: 'local',
+        ansible_python_interpreter: '/usr/bin/python3',
+        // This machine has no sudo; as root, su works the same for a check run.
+        ansible_become_method: 'ansible.builtin.su',
+        // The test machine keeps its own host name.
+        prepare_set_hostname: false,
+      },
+      children: {
+        cluster: { children: { servers: { hosts: { [server]: vars(server) } }, agents: { hosts: agent ? { [agent]: vars(agent) } : {} } } },
+        ...(agent && group(inv, 'gpu').hosts?.includes(agent) ? { gpu: { hosts: { [agent]: null } } } : {}),
+      },
+    },
+  };
+  const path = join(out, 'test-only-inventory.yaml');
+  await writeFile(path, stringify(test));
+  const res = await runTool('ansible-playbook', ['-i', path, 'ansible/site.yml', '--check', '--diff'], {
+    cwd: out,
+    env: { ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_CONFIG: join(out, 'ansible', 'ansible.cfg'), ANSIBLE_NOCOLOR: '1' },
+  });
+  let report: PlaybookJson;
+  try {
+    report = JSON.parse(res.stdout) as PlaybookJson;
+  } catch {
+    throw new Error(`check run printed no JSON (exit ${res.code}): ${res.stderr}`);
+  }
+  return report;
+}
+
+/** The content a template/copy task would write for a host, from its --diff output. */
+function rendered(report: PlaybookJson, taskName: string, host: string): string {
+  for (const play of report.plays) {
+    for (const task of play.tasks) {
+      if (!task.task.name.endsWith(taskName)) continue;
+      const result = task.hosts[host];
+      const diffs = Array.isArray(result?.diff) ? result.diff : [result?.diff];
+      for (const d of diffs as { after?: unknown }[]) if (typeof d?.after === 'string') return d.after;
+    }
+  }
+  throw new Error(`no rendered output of "${taskName}" for ${host}`);
+}
+
+function failures(report: PlaybookJson): string[] {
+  return report.plays.flatMap((p) =>
+    p.tasks.flatMap((task) => Object.entries(task.hosts).filter(([, r]) => r.failed).map(([h, r]) => `${h}: ${task.task.name}: ${r.msg}`)),
+  );
+}
+
+t.test('RKE2 check-mode run renders the server and agent configuration', async (t) => {
+  const out = await generated('site.yaml');
+  const inv = await inventoryList(out);
+  const report = await checkModeRun(out, inv, 'k8s-master1', 'k8s-gpu1');
+  t.same(failures(report), [], 'no task failed (no undefined variable)');
+  t.same(Object.keys(report.stats).sort(), ['k8s-gpu1', 'k8s-master1']);
+  for (const [host, s] of Object.entries(report.stats)) t.same([s.failures, s.unreachable], [0, 0], `${host} stats`);
+
+  const server = parse(rendered(report, 'Write the RKE2 configuration', 'k8s-master1'));
+  t.same(server['tls-san'], ['k8s.hpc4.example.edu', '10.40.0.11', '10.44.0.11', '10.40.0.12', '10.44.0.12', '10.40.0.13', '10.44.0.13']);
+  t.equal(server['cluster-cidr'], '10.140.0.0/16');
+  t.equal(server['service-cidr'], '10.144.0.0/16');
+  t.equal(server['node-ip'], '10.40.0.11');
+  t.equal(server['write-kubeconfig-mode'], '0600');
+  t.notOk('server' in server, 'the bootstrap server joins nobody');
+  const numaArgs = ['cpu-manager-policy=static', 'topology-manager-policy=single-numa-node', 'kube-reserved=cpu=500m,memory=1100Mi'];
+  t.same(server['kubelet-arg'], numaArgs);
+
+  const agentText = rendered(report, 'Write the RKE2 configuration', 'k8s-gpu1');
+  const agent = parse(agentText);
+  t.equal(agent.server, 'https://10.40.0.11:9345');
+  t.equal(agent['token-file'], '/etc/rancher/rke2/join-token', 'the token is referenced by file');
+  t.notMatch(agentText, /^token:/m, 'no token value in the configuration');
+  t.same(agent['node-label'], ['hpc/pool=gpu']);
+  t.same(agent['node-taint'], ['nvidia.com/gpu=present:NoSchedule']);
+  t.same(agent['kubelet-arg'], numaArgs);
+  t.notOk('cluster-cidr' in agent, 'server-only keys stay off agents');
+
+  const mirrors = parse(rendered(report, 'Write the registry mirrors', 'k8s-gpu1'));
+  t.same(mirrors.mirrors['docker.io'], { endpoint: ['https://harbor.hpc4.example.edu'], rewrite: { '^(.*)$': 'dockerhub/$1' } });
+  t.match(rendered(report, 'Raise inotify limits for the GPU operator\'s components', 'k8s-gpu1'), /fs\.inotify\.max_user_watches = 524288/);
+  t.match(rendered(report, 'Persist kernel parameters', 'k8s-master1'), /net\.bridge\.bridge-nf-call-iptables = 1/);
+});
+
+t.test('k0s check-mode run renders the controller and worker configuration', async (t) => {
+  const out = await generated('examples/k0s-gpu.yaml');
+  const inv = await inventoryList(out);
+  const report = await checkModeRun(out, inv, 'ctl1', 'gpu1');
+  t.same(failures(report), [], 'no task failed (no undefined variable)');
+  for (const [host, s] of Object.entries(report.stats)) t.same([s.failures, s.unreachable], [0, 0], `${host} stats`);
+
+  const config = parse(rendered(report, 'Write the cluster configuration', 'ctl1'));
+  t.equal(config.kind, 'ClusterConfig');
+  t.same(config.spec.api.sans, ['api.gpufarm.example.org', '192.168.50.10']);
+  t.equal(config.spec.api.address, '192.168.50.10');
+  t.same(config.spec.network, { provider: 'kuberouter', podCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12' });
+  t.same(config.spec.workerProfiles, [
+    {
+      name: 'hpc-numa',
+      values: {
+        cpuManagerPolicy: 'static',
+        topologyManagerPolicy: 'single-numa-node',
+        topologyManagerScope: 'pod',
+        memoryManagerPolicy: 'Static',
+        kubeReserved: { cpu: '1', memory: '2Gi' },
+        evictionHard: { 'memory.available': '100Mi' },
+        reservedMemory: [{ numaNode: 0, limits: { memory: '2148Mi' } }],
+      },
+    },
+  ]);
+
+  const controller = parse(rendered(report, 'Record how this node is installed (a change reinstalls the service)', 'ctl1'));
+  t.same(controller.argv, ['/usr/local/bin/k0s', 'install', 'controller', '--config', '/etc/k0s/k0s.yaml']);
+  const worker = parse(rendered(report, 'Record how this node is installed (a change reinstalls the service)', 'gpu1'));
+  t.equal(worker.api, 'https://192.168.50.10:6443', 'workers join the first controller');
+  t.same(worker.argv, [
+    '/usr/local/bin/k0s', 'install', 'worker', '--token-file', '/etc/k0s/join-token',
+    '--labels=hpc/pool=gpu', '--profile=hpc-numa', '--kubelet-extra-args=--node-ip=192.168.50.21',
+  ]);
+});
+
+t.test('changing one node changes only that node\'s lines', async (t) => {
+  const before = await generated('site.yaml');
+  const spec = await readFile('site.yaml', 'utf8');
+  const changed = spec.replace('address: 10.40.0.22', 'address: 10.40.0.23');
+  t.not(changed, spec);
+  const dir = await tempDir();
+  await writeFile(join(dir, 'site.yaml'), changed);
+  const after = await generated(join(dir, 'site.yaml'));
+  const manifest = (d: string) => readFile(join(d, '.siteforge/manifest.json'), 'utf8').then((s) => JSON.parse(s).files as Record<string, string>);
+  const [m1, m2] = [await manifest(before), await manifest(after)];
+  const differing = Object.keys(m2).filter((p) => m1[p] !== m2[p]);
+  t.same(differing, ['ansible/inventory/hosts.yaml'], 'only the inventory changes');
+  const a = (await readFile(join(before, differing[0]!), 'utf8')).split('\n');
+  const b = (await readFile(join(after, differing[0]!), 'utf8')).split('\n');
+  t.equal(a.length, b.length);
+  const lines = a.flatMap((line, i) => (line !== b[i] ? [[line.trim(), b[i]!.trim()]] : []));
+  t.same(lines, [
+    ['ansible_host: 10.40.0.22', 'ansible_host: 10.40.0.23'],
+    ['node_ip: 10.40.0.22', 'node_ip: 10.40.0.23'],
+  ]);
+});
