@@ -1,26 +1,200 @@
-// Argo Workflows: the build factory's workflow engine (server, controller, artifact repository).
+// Argo Workflows: the build factory's engine. The controller and server run once for the
+// cluster; every environment gets the site WorkflowTemplates (and CronWorkflows for scheduled
+// ones) from spec.workflows, mounting the environment's shared volumes.
 import { Type } from '@sinclair/typebox';
-import { Enabled, Quantity, OneOf } from '../spec/formats.ts';
-import { defineComponent } from './types.ts';
+import { Enabled, OneOf } from '../spec/formats.ts';
+import { defineComponent, type ReleaseDef } from './types.ts';
+import { helmLabelsInRange } from './labels.ts';
+import { ingressFor } from './web.ts';
+
+export const WORKFLOW_SERVICE_ACCOUNT = 'argo-workflow';
+
+const WORKFLOWS_TEMPLATE = `{{- range .Values.workflows }}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata:
+  name: {{ .name | quote }}
+  namespace: {{ $.Values.namespace | quote }}
+  labels:
+${helmLabelsInRange(4)}
+spec:
+  serviceAccountName: {{ $.Values.serviceAccount | quote }}
+  entrypoint: pipeline
+  {{- with $.Values.volumes }}
+  volumes:
+    {{- range . }}
+    - name: {{ .name | quote }}
+      persistentVolumeClaim:
+        claimName: {{ .name | quote }}
+        readOnly: {{ .readOnly }}
+    {{- end }}
+  {{- end }}
+  templates:
+    - name: pipeline
+      steps:
+        {{- range .steps }}
+        - - name: {{ . | quote }}
+            template: run-step
+            arguments:
+              parameters:
+                - name: step
+                  value: {{ . | quote }}
+        {{- end }}
+    - name: run-step
+      inputs:
+        parameters:
+          - name: step
+      container:
+        name: main
+        image: {{ .image | quote }}
+        args:
+          - {{ "{{inputs.parameters.step}}" | quote }}
+        {{- with $.Values.volumes }}
+        volumeMounts:
+          {{- range . }}
+          - name: {{ .name | quote }}
+            mountPath: {{ printf "/mnt/%s" .name | quote }}
+            readOnly: {{ .readOnly }}
+          {{- end }}
+        {{- end }}
+{{- if .schedule }}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: CronWorkflow
+metadata:
+  name: {{ .name | quote }}
+  namespace: {{ $.Values.namespace | quote }}
+  labels:
+${helmLabelsInRange(4)}
+spec:
+  schedules:
+    - {{ .schedule | quote }}
+  concurrencyPolicy: Forbid
+  startingDeadlineSeconds: 600
+  successfulJobsHistoryLimit: 5
+  failedJobsHistoryLimit: 5
+  workflowSpec:
+    workflowTemplateRef:
+      name: {{ .name | quote }}
+{{- end }}
+{{- end }}
+`;
+
+const WORKFLOWS_SCHEMA = {
+  type: 'object',
+  required: ['namespace', 'serviceAccount', 'volumes', 'workflows'],
+  additionalProperties: false,
+  properties: {
+    namespace: { type: 'string' },
+    serviceAccount: { type: 'string' },
+    volumes: {
+      type: 'array',
+      items: { type: 'object', required: ['name', 'readOnly'], additionalProperties: false, properties: { name: { type: 'string' }, readOnly: { type: 'boolean' } } },
+    },
+    workflows: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'image', 'steps'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string' },
+          image: { type: 'string' },
+          schedule: { type: 'string' },
+          steps: { type: 'array', minItems: 1, items: { type: 'string' } },
+        },
+      },
+    },
+  },
+};
 
 export const argoWorkflows = defineComponent({
   name: 'argoWorkflows',
   title: 'Argo Workflows: workflow controller, server and the site WorkflowTemplates',
-  scope: 'cluster',
-  namespace: 'argo',
-  dependsOn: ['namespaces', 'storage'],
+  dependsOn: ['namespaces', 'storage', 'ingressNginx', 'certManager'],
   settings: Type.Object(
     {
       enabled: Enabled(false),
       sso: Type.Object({ enabled: Type.Boolean({ default: false }) }, { additionalProperties: false, default: {} }),
       artifacts: Type.Object(
         {
-          type: OneOf(['pvc', 's3'], { default: 'pvc' }),
-          size: Quantity({ default: '50Gi' }),
+          type: OneOf(['none', 's3'], {
+            default: 'none',
+            description: 'none: steps share data through the mounted volumes; s3: an S3 artifact repository.',
+          }),
+          endpoint: Type.Optional(Type.String({ minLength: 1, description: 'S3 endpoint host:port.' })),
+          bucket: Type.Optional(Type.String({ minLength: 1 })),
+          insecure: Type.Boolean({ default: false }),
         },
         { additionalProperties: false, default: {} },
       ),
     },
     { additionalProperties: false },
   ),
+  check(ctx, settings) {
+    const artifacts = settings?.artifacts as { type?: string; endpoint?: unknown; bucket?: unknown } | undefined;
+    if (artifacts?.type === 's3' && (typeof artifacts.endpoint !== 'string' || typeof artifacts.bucket !== 'string')) {
+      ctx.report('error', ['spec', 'components', 'argoWorkflows', 'artifacts'], 'an S3 artifact repository needs endpoint and bucket', {
+        hint: 'add `endpoint: s3.example.edu:9000` and `bucket: argo-artifacts`, or use type: none',
+      });
+    }
+  },
+  releases(site, settings): ReleaseDef[] {
+    const namespaces = site.environments.map((e) => e.namespace);
+    const ingress = ingressFor(site, `argo.${site.domain}`, 'argo-server-tls');
+    const volumes = site.componentSettings.storage.enabled ? site.volumes.map((v) => ({ name: v.name, readOnly: v.readOnly })) : [];
+    const artifactRepository =
+      settings.artifacts.type === 's3'
+        ? {
+            artifactRepository: {
+              s3: {
+                endpoint: settings.artifacts.endpoint,
+                bucket: settings.artifacts.bucket,
+                insecure: settings.artifacts.insecure,
+                accessKeySecret: { name: 'argo-artifacts-s3', key: 'accesskey' },
+                secretKeySecret: { name: 'argo-artifacts-s3', key: 'secretkey' },
+              },
+            },
+          }
+        : {};
+    return [
+      {
+        name: 'argo-workflows',
+        description: 'Argo Workflows controller and server',
+        scope: 'cluster',
+        namespace: 'argo',
+        upstream: { chart: 'argo-workflows' },
+        values: {
+          'argo-workflows': {
+            singleNamespace: false,
+            controller: { workflowNamespaces: namespaces },
+            workflow: { serviceAccount: { create: true, name: WORKFLOW_SERVICE_ACCOUNT }, rbac: { create: true } },
+            server: {
+              authModes: settings.sso.enabled ? ['sso'] : ['server'],
+              ...(ingress ? { ingress: { enabled: true, ...ingress } } : {}),
+            },
+            ...artifactRepository,
+          },
+        },
+      },
+      {
+        name: 'workflows',
+        description: 'WorkflowTemplates and CronWorkflows of one environment',
+        scope: 'environment',
+        after: ['argo-workflows'],
+        values: { namespace: 'default', serviceAccount: WORKFLOW_SERVICE_ACCOUNT, volumes: [], workflows: [] },
+        valuesSchema: WORKFLOWS_SCHEMA,
+        templates: { 'workflows.yaml': WORKFLOWS_TEMPLATE },
+        environmentValues: (env) => ({
+          namespace: env.namespace,
+          serviceAccount: WORKFLOW_SERVICE_ACCOUNT,
+          volumes,
+          workflows: site.workflows
+            .filter((w) => w.environment === env.name)
+            .map((w) => ({ name: w.name, image: w.image, ...(w.schedule ? { schedule: w.schedule } : {}), steps: w.steps })),
+        }),
+      },
+    ];
+  },
 });

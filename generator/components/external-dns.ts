@@ -1,13 +1,61 @@
-// ExternalDNS (DNS records for services and ingresses).
+// ExternalDNS: DNS records for LoadBalancer services and ingresses, through RFC 2136 dynamic
+// updates to the centre's DNS server (BIND, PowerDNS, ...), signed with a TSIG key.
 import { Type } from '@sinclair/typebox';
-import { Enabled } from '../spec/formats.ts';
-import { defineComponent } from './types.ts';
+import { Enabled, Ipv4 } from '../spec/formats.ts';
+import { defineComponent, type ReleaseDef } from './types.ts';
+
+export const EXTERNAL_DNS_TSIG_SECRET = 'external-dns-tsig';
 
 export const externalDns = defineComponent({
   name: 'externalDns',
-  title: 'ExternalDNS (DNS records for services and ingresses)',
-  scope: 'cluster',
-  namespace: 'external-dns',
+  title: 'ExternalDNS (RFC 2136 updates to the site DNS server)',
   dependsOn: ['namespaces'],
-  settings: Type.Object({ enabled: Enabled(false) }, { additionalProperties: false }),
+  settings: Type.Object(
+    {
+      enabled: Enabled(false),
+      dnsServer: Type.Optional(Ipv4({ description: 'DNS server accepting RFC 2136 updates for spec.domain.' })),
+      tsigKeyName: Type.Optional(Type.String({ minLength: 1, description: 'TSIG key name (default: <site>-external-dns).' })),
+    },
+    { additionalProperties: false },
+  ),
+  check(ctx, settings) {
+    if (typeof settings?.dnsServer !== 'string') {
+      ctx.report('error', ['spec', 'components', 'externalDns'], 'ExternalDNS is enabled but has no dnsServer', {
+        expected: 'dnsServer: the address of the DNS server that accepts updates for spec.domain',
+        hint: 'add `dnsServer: 10.40.0.2` (for example) or disable externalDns',
+      });
+    }
+  },
+  releases: (site, settings): ReleaseDef[] => [
+    {
+      name: 'external-dns',
+      description: `DNS records in ${site.domain}`,
+      scope: 'cluster',
+      namespace: 'external-dns',
+      upstream: { chart: 'external-dns' },
+      values: {
+        'external-dns': {
+          provider: { name: 'rfc2136' },
+          sources: ['service', 'ingress'],
+          domainFilters: [site.domain],
+          txtOwnerId: site.name,
+          policy: 'upsert-only',
+          env: [
+            {
+              name: 'EXTERNAL_DNS_RFC2136_TSIG_SECRET',
+              valueFrom: { secretKeyRef: { name: EXTERNAL_DNS_TSIG_SECRET, key: 'secret' } },
+            },
+          ],
+          extraArgs: [
+            `--rfc2136-host=${settings.dnsServer ?? ''}`,
+            '--rfc2136-port=53',
+            `--rfc2136-zone=${site.domain}`,
+            `--rfc2136-tsig-keyname=${settings.tsigKeyName ?? `${site.name}-external-dns`}`,
+            '--rfc2136-tsig-secret-alg=hmac-sha256',
+            '--rfc2136-tsig-axfr',
+          ],
+        },
+      },
+    },
+  ],
 });

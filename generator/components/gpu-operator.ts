@@ -1,14 +1,20 @@
-// NVIDIA GPU Operator: device plugin, container toolkit, DCGM exporter, MIG manager.
+// NVIDIA GPU Operator: device plugin, container toolkit, DCGM exporter, MIG manager. HPC nodes
+// usually carry the NVIDIA driver in their image, so the operator-managed driver is off by default.
 import { Type } from '@sinclair/typebox';
 import { Enabled, OneOf } from '../spec/formats.ts';
-import { defineComponent } from './types.ts';
+import { defineComponent, type ReleaseDef } from './types.ts';
+import { KUBELET_DIR } from './storage.ts';
+
+/** Where the distribution's containerd lives: the toolkit registers the nvidia runtime there. */
+const CONTAINERD = {
+  rke2: { config: '/var/lib/rancher/rke2/agent/etc/containerd/config.toml.tmpl', socket: '/run/k3s/containerd/containerd.sock' },
+  k0s: { config: '/etc/k0s/containerd.d/nvidia.toml', socket: '/run/k0s/containerd.sock' },
+} as const;
 
 export const gpuOperator = defineComponent({
   name: 'gpuOperator',
   title: 'NVIDIA GPU Operator',
-  scope: 'cluster',
-  namespace: 'gpu-operator',
-  dependsOn: ['namespaces'],
+  dependsOn: ['namespaces', 'monitoring'],
   settings: Type.Object(
     {
       enabled: Enabled(false),
@@ -17,4 +23,32 @@ export const gpuOperator = defineComponent({
     },
     { additionalProperties: false },
   ),
+  releases(site, settings): ReleaseDef[] {
+    const containerd = CONTAINERD[site.distribution.type];
+    return [
+      {
+        name: 'gpu-operator',
+        description: 'NVIDIA GPU Operator',
+        scope: 'cluster',
+        namespace: 'gpu-operator',
+        upstream: { chart: 'gpu-operator' },
+        values: {
+          'gpu-operator': {
+            driver: { enabled: !settings.driverPreinstalled },
+            mig: { strategy: settings.migStrategy },
+            hostPaths: { kubeletRootDir: KUBELET_DIR[site.distribution.type] },
+            toolkit: {
+              env: [
+                { name: 'CONTAINERD_CONFIG', value: containerd.config },
+                { name: 'CONTAINERD_SOCKET', value: containerd.socket },
+                { name: 'CONTAINERD_RUNTIME_CLASS', value: 'nvidia' },
+                { name: 'CONTAINERD_SET_AS_DEFAULT', value: 'false' },
+              ],
+            },
+            dcgmExporter: { serviceMonitor: { enabled: site.componentSettings.monitoring.enabled } },
+          },
+        },
+      },
+    ];
+  },
 });

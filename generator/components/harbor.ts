@@ -1,24 +1,119 @@
-// Harbor: the site's container registry and pull-through cache.
+// Harbor: the site's container registry and the pull-through cache for the nodes (proxy-cache
+// projects dockerhub, ghcr, quay, k8s, nvcr). Every credential comes from an existing Secret.
 import { Type } from '@sinclair/typebox';
 import { DnsName, Enabled, Quantity } from '../spec/formats.ts';
-import { defineComponent } from './types.ts';
+import { defineComponent, type ReleaseDef } from './types.ts';
 import type { SiteModel } from '../model/site.ts';
+import { helmLabels } from './labels.ts';
+import { CLUSTER_ISSUER, } from './cert-manager.ts';
+import { INGRESS_CLASS } from './ingress-nginx.ts';
+
+/** Secrets Harbor reads (created by the secrets stage, never written as values). */
+export const HARBOR_SECRETS = {
+  admin: 'harbor-admin',
+  secretKey: 'harbor-secret-key',
+  core: 'harbor-core',
+  jobservice: 'harbor-jobservice',
+  registry: 'harbor-registry',
+  registryCredentials: 'harbor-registry-credentials',
+} as const;
+
+const TLS_SECRET = 'harbor-tls';
+
+const CERTIFICATE_TEMPLATE = `{{- if .Values.certificate.enabled }}
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: harbor
+  namespace: {{ .Release.Namespace | quote }}
+  labels:
+${helmLabels(4)}
+spec:
+  secretName: {{ .Values.certificate.secretName | quote }}
+  dnsNames:
+    - {{ .Values.certificate.host | quote }}
+  issuerRef:
+    name: {{ .Values.certificate.issuer | quote }}
+    kind: ClusterIssuer
+    group: cert-manager.io
+{{- end }}
+`;
 
 export const harbor = defineComponent({
   name: 'harbor',
   title: 'Harbor container registry',
-  scope: 'cluster',
-  namespace: 'harbor',
-  dependsOn: ['namespaces', 'metallb', 'ingressNginx', 'certManager'],
+  dependsOn: ['namespaces', 'metallb', 'ingressNginx', 'certManager', 'storage'],
   settings: Type.Object(
     {
       enabled: Enabled(false),
       hostname: Type.Optional(DnsName({ description: 'Registry host name (default harbor.<domain>).' })),
-      storageClass: Type.Optional(Type.String({ description: 'StorageClass for registry and database volumes.' })),
+      storageClass: Type.Optional(Type.String({ minLength: 1, description: 'StorageClass for registry and database volumes.' })),
       registrySize: Quantity({ default: '500Gi' }),
     },
     { additionalProperties: false },
   ),
+  releases(site, settings): ReleaseDef[] {
+    const host = harborHostname(site);
+    const viaIngress = site.componentSettings.ingressNginx.enabled;
+    const certificate = site.componentSettings.certManager.enabled;
+    const storageClass = settings.storageClass ? { storageClass: settings.storageClass } : {};
+    return [
+      {
+        name: 'harbor',
+        description: `Harbor registry at ${host}`,
+        scope: 'cluster',
+        namespace: 'harbor',
+        upstream: { chart: 'harbor' },
+        values: {
+          certificate: { enabled: certificate, host, secretName: TLS_SECRET, issuer: CLUSTER_ISSUER },
+          harbor: {
+            expose: {
+              type: viaIngress ? 'ingress' : site.componentSettings.metallb.enabled ? 'loadBalancer' : 'clusterIP',
+              tls: certificate
+                ? { enabled: true, certSource: 'secret', secret: { secretName: TLS_SECRET } }
+                : { enabled: true, certSource: 'auto', auto: { commonName: host } },
+              ...(viaIngress ? { ingress: { hosts: { core: host }, className: INGRESS_CLASS } } : {}),
+            },
+            externalURL: `https://${host}`,
+            existingSecretAdminPassword: HARBOR_SECRETS.admin,
+            existingSecretAdminPasswordKey: 'HARBOR_ADMIN_PASSWORD',
+            existingSecretSecretKey: HARBOR_SECRETS.secretKey,
+            core: { existingSecret: HARBOR_SECRETS.core, existingXsrfSecret: HARBOR_SECRETS.core, existingXsrfSecretKey: 'CSRF_KEY' },
+            jobservice: { existingSecret: HARBOR_SECRETS.jobservice, existingSecretKey: 'JOBSERVICE_SECRET' },
+            registry: {
+              existingSecret: HARBOR_SECRETS.registry,
+              existingSecretKey: 'REGISTRY_HTTP_SECRET',
+              credentials: { existingSecret: HARBOR_SECRETS.registryCredentials },
+            },
+            persistence: {
+              enabled: true,
+              resourcePolicy: 'keep',
+              persistentVolumeClaim: {
+                registry: { size: settings.registrySize, ...storageClass },
+                jobservice: { jobLog: { ...storageClass } },
+                database: { ...storageClass },
+                redis: { ...storageClass },
+                trivy: { ...storageClass },
+              },
+            },
+          },
+        },
+        valuesSchema: {
+          type: 'object',
+          required: ['certificate'],
+          properties: {
+            certificate: {
+              type: 'object',
+              required: ['enabled', 'host', 'secretName', 'issuer'],
+              additionalProperties: false,
+              properties: { enabled: { type: 'boolean' }, host: { type: 'string' }, secretName: { type: 'string' }, issuer: { type: 'string' } },
+            },
+          },
+        },
+        templates: { 'certificate.yaml': CERTIFICATE_TEMPLATE },
+      },
+    ];
+  },
 });
 
 /** The registry host name: the spec's, or harbor.<domain>. */

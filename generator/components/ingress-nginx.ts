@@ -1,13 +1,33 @@
-// ingress-nginx controller.
+// ingress-nginx: the ingress controller for the web front ends (Harbor, Grafana, Argo).
+// Upstream retired the project in March 2026 (no further security fixes): sites should plan a
+// Gateway API implementation; it stays here, off by default, for sites that already run it.
 import { Type } from '@sinclair/typebox';
 import { Enabled } from '../spec/formats.ts';
-import { defineComponent } from './types.ts';
+import { defineComponent, type ReleaseDef } from './types.ts';
+
+export const INGRESS_CLASS = 'nginx';
 
 export const ingressNginx = defineComponent({
   name: 'ingressNginx',
-  title: 'ingress-nginx controller',
-  scope: 'cluster',
-  namespace: 'ingress-nginx',
+  title: 'ingress-nginx controller (retired upstream in 2026; off by default)',
   dependsOn: ['metallb'],
   settings: Type.Object({ enabled: Enabled(false) }, { additionalProperties: false }),
+  releases: (): ReleaseDef[] => [
+    {
+      name: 'ingress-nginx',
+      description: 'ingress-nginx controller behind a MetalLB address',
+      scope: 'cluster',
+      namespace: 'ingress-nginx',
+      upstream: { chart: 'ingress-nginx' },
+      values: {
+        'ingress-nginx': {
+          controller: {
+            ingressClassResource: { name: INGRESS_CLASS, default: true },
+            service: { type: 'LoadBalancer' },
+            metrics: { enabled: true },
+          },
+        },
+      },
+    },
+  ],
 });

@@ -1,17 +1,40 @@
 // MetalLB: LoadBalancer addresses on the HPC network (L2 advertisement).
 import { Type } from '@sinclair/typebox';
 import { Enabled } from '../spec/formats.ts';
-import { defineComponent } from './types.ts';
+import { defineComponent, type ReleaseDef } from './types.ts';
+import { helmLabels } from './labels.ts';
 import { isString, list } from '../spec/guards.ts';
 import { contains, overlaps, parseCidr, parseIpv4, parseRange } from '../spec/net.ts';
 
 const IP_RANGE = '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(/(3[0-2]|[12]?[0-9])|-((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$';
 
+const POOL_TEMPLATE = `apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata:
+  name: {{ .Values.pool | quote }}
+  namespace: {{ .Release.Namespace | quote }}
+  labels:
+${helmLabels(4)}
+spec:
+  addresses:
+    {{- toYaml .Values.addresses | nindent 4 }}
+  autoAssign: true
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata:
+  name: {{ .Values.pool | quote }}
+  namespace: {{ .Release.Namespace | quote }}
+  labels:
+${helmLabels(4)}
+spec:
+  ipAddressPools:
+    - {{ .Values.pool | quote }}
+`;
+
 export const metallb = defineComponent({
   name: 'metallb',
   title: 'MetalLB load balancer (IPAddressPool + L2Advertisement)',
-  scope: 'cluster',
-  namespace: 'metallb-system',
   dependsOn: [],
   settings: Type.Object(
     {
@@ -23,6 +46,31 @@ export const metallb = defineComponent({
     },
     { additionalProperties: false },
   ),
+  releases: (site, settings): ReleaseDef[] => [
+    {
+      name: 'metallb',
+      description: 'MetalLB load-balancer controller and speakers',
+      scope: 'cluster',
+      namespace: 'metallb-system',
+      upstream: { chart: 'metallb' },
+      values: { metallb: { speaker: { frr: { enabled: false } } } },
+    },
+    {
+      name: 'metallb-config',
+      description: `MetalLB address pool and L2 advertisement of site ${site.name}`,
+      scope: 'cluster',
+      namespace: 'metallb-system',
+      after: ['metallb'],
+      values: { pool: `${site.name}-pool`, addresses: settings.addresses },
+      valuesSchema: {
+        type: 'object',
+        required: ['pool', 'addresses'],
+        additionalProperties: false,
+        properties: { pool: { type: 'string' }, addresses: { type: 'array', minItems: 1, items: { type: 'string' } } },
+      },
+      templates: { 'pool.yaml': POOL_TEMPLATE },
+    },
+  ],
   check(ctx, settings) {
     const addresses = list<unknown>(settings?.addresses);
     if (!addresses.length) {

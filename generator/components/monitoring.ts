@@ -1,19 +1,22 @@
-// kube-prometheus-stack: Prometheus, Alertmanager, Grafana; optional SLURM node scrape targets.
+// kube-prometheus-stack: Prometheus, Alertmanager, Grafana; optional scrape targets for the
+// node-exporters on the SLURM nodes (the cluster watches its neighbours without touching them).
 import { Type } from '@sinclair/typebox';
 import { Enabled, Quantity } from '../spec/formats.ts';
-import { defineComponent } from './types.ts';
+import { defineComponent, type ReleaseDef } from './types.ts';
+import { ingressFor } from './web.ts';
+
+export const GRAFANA_ADMIN_SECRET = 'grafana-admin';
 
 export const monitoring = defineComponent({
   name: 'monitoring',
   title: 'Monitoring: kube-prometheus-stack',
-  scope: 'cluster',
-  namespace: 'monitoring',
-  dependsOn: ['namespaces'],
+  dependsOn: ['namespaces', 'ingressNginx', 'certManager'],
   settings: Type.Object(
     {
       enabled: Enabled(false),
       retention: Type.String({ default: '15d', pattern: '^[0-9]+(h|d|w|y)$', expected: 'a Prometheus duration such as 15d' }),
       storageSize: Quantity({ default: '50Gi' }),
+      storageClass: Type.Optional(Type.String({ minLength: 1, description: 'StorageClass for Prometheus (default: the cluster default).' })),
       slurmNodeExporters: Type.Array(
         Type.String({ pattern: '^[A-Za-z0-9.-]+:[0-9]{1,5}$', expected: 'host:port of a SLURM node exporter, e.g. 10.40.1.1:9100' }),
         { default: [], description: 'node-exporter endpoints on SLURM nodes to scrape.' },
@@ -21,4 +24,44 @@ export const monitoring = defineComponent({
     },
     { additionalProperties: false },
   ),
+  releases(site, settings): ReleaseDef[] {
+    const grafanaHost = `grafana.${site.domain}`;
+    const ingress = ingressFor(site, grafanaHost, 'grafana-tls');
+    return [
+      {
+        name: 'monitoring',
+        description: 'Prometheus, Alertmanager and Grafana (kube-prometheus-stack)',
+        scope: 'cluster',
+        namespace: 'monitoring',
+        upstream: { chart: 'kube-prometheus-stack' },
+        values: {
+          'kube-prometheus-stack': {
+            grafana: {
+              admin: { existingSecret: GRAFANA_ADMIN_SECRET, userKey: 'admin-user', passwordKey: 'admin-password' },
+              ...(ingress ? { ingress: { enabled: true, ...ingress } } : {}),
+            },
+            prometheus: {
+              prometheusSpec: {
+                retention: settings.retention,
+                serviceMonitorSelectorNilUsesHelmValues: false,
+                podMonitorSelectorNilUsesHelmValues: false,
+                storageSpec: {
+                  volumeClaimTemplate: {
+                    spec: {
+                      ...(settings.storageClass ? { storageClassName: settings.storageClass } : {}),
+                      accessModes: ['ReadWriteOnce'],
+                      resources: { requests: { storage: settings.storageSize } },
+                    },
+                  },
+                },
+                ...(settings.slurmNodeExporters.length
+                  ? { additionalScrapeConfigs: [{ job_name: 'slurm-node-exporter', static_configs: [{ targets: settings.slurmNodeExporters, labels: { site: site.name } }] }] }
+                  : {}),
+              },
+            },
+          },
+        },
+      },
+    ];
+  },
 });

@@ -1,9 +1,9 @@
-// The environment namespaces `<env>-<site>` with Pod Security Admission labels. Cluster-scoped:
-// one release creates every environment's namespace, before anything is deployed into them.
+// The environment namespaces `<env>-<site>` with Pod Security Admission labels. One release
+// creates every environment's namespace, before anything is deployed into them.
 import { Type } from '@sinclair/typebox';
 import { Enabled, OneOf } from '../spec/formats.ts';
-import { defineComponent } from './types.ts';
-import { wrapperChart } from '../render/chart.ts';
+import { defineComponent, type ReleaseDef } from './types.ts';
+import { helmLabelsInRange } from './labels.ts';
 
 const NAMESPACE_TEMPLATE = `{{- range .Values.environments }}
 ---
@@ -12,8 +12,7 @@ kind: Namespace
 metadata:
   name: {{ .namespace | quote }}
   labels:
-    app.kubernetes.io/managed-by: {{ $.Release.Service | quote }}
-    app.kubernetes.io/part-of: siteforge
+${helmLabelsInRange(4)}
     siteforge.io/site: {{ $.Values.site | quote }}
     siteforge.io/environment: {{ .name | quote }}
     pod-security.kubernetes.io/enforce: {{ .podSecurity | quote }}
@@ -28,8 +27,6 @@ metadata:
 export const namespaces = defineComponent({
   name: 'namespaces',
   title: 'Environment namespaces with Pod Security Admission levels',
-  scope: 'cluster',
-  namespace: 'kube-system',
   dependsOn: [],
   settings: Type.Object(
     {
@@ -41,17 +38,15 @@ export const namespaces = defineComponent({
     },
     { additionalProperties: false },
   ),
-  render(site, settings) {
-    return wrapperChart({
+  releases: (site, settings): ReleaseDef[] => [
+    {
       name: 'namespaces',
       description: `Environment namespaces of site ${site.name}`,
+      scope: 'cluster',
+      namespace: 'kube-system',
       values: {
         site: site.name,
-        environments: site.environments.map((env) => ({
-          name: env.name,
-          namespace: env.namespace,
-          podSecurity: settings.podSecurity,
-        })),
+        environments: site.environments.map((env) => ({ name: env.name, namespace: env.namespace, podSecurity: settings.podSecurity })),
       },
       valuesSchema: {
         type: 'object',
@@ -75,6 +70,6 @@ export const namespaces = defineComponent({
         },
       },
       templates: { 'namespaces.yaml': NAMESPACE_TEMPLATE },
-    });
-  },
+    },
+  ],
 });

@@ -1,13 +1,26 @@
-// Kubeflow Spark Operator.
+// Kubeflow Spark Operator: SparkApplications in the environment namespaces.
 import { Type } from '@sinclair/typebox';
 import { Enabled } from '../spec/formats.ts';
-import { defineComponent } from './types.ts';
+import { defineComponent, type ReleaseDef } from './types.ts';
 
 export const sparkOperator = defineComponent({
   name: 'sparkOperator',
   title: 'Kubeflow Spark Operator',
-  scope: 'cluster',
-  namespace: 'spark-operator',
   dependsOn: ['namespaces'],
   settings: Type.Object({ enabled: Enabled(false) }, { additionalProperties: false }),
+  releases: (site): ReleaseDef[] => [
+    {
+      name: 'spark-operator',
+      description: 'Kubeflow Spark Operator watching the environment namespaces',
+      scope: 'cluster',
+      namespace: 'spark-operator',
+      upstream: { chart: 'spark-operator' },
+      values: {
+        'spark-operator': {
+          spark: { jobNamespaces: site.environments.map((e) => e.namespace) },
+          webhook: { enable: true },
+        },
+      },
+    },
+  ],
 });

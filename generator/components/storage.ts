@@ -1,13 +1,113 @@
-// Shared HPC storage as PersistentVolumes + PersistentVolumeClaims per environment.
+// Shared HPC storage exposed to each environment: a PersistentVolume + PersistentVolumeClaim per
+// spec.storage.volumes entry, pre-bound to each other. NFS through csi-driver-nfs (or the in-tree
+// plugin); hostPath for parallel filesystems (Lustre, GPFS, ...) mounted on every node.
 import { Type } from '@sinclair/typebox';
 import { Enabled, OneOf } from '../spec/formats.ts';
-import { defineComponent } from './types.ts';
+import { defineComponent, type ReleaseDef } from './types.ts';
+import { helmLabelsInRange } from './labels.ts';
+import type { SiteModel } from '../model/site.ts';
+
+export const NFS_CSI_DRIVER = 'nfs.csi.k8s.io';
+
+/** Where the kubelet keeps its state, per distribution (the CSI node plugin mounts it). */
+export const KUBELET_DIR = { rke2: '/var/lib/kubelet', k0s: '/var/lib/k0s/kubelet' } as const;
+
+const VOLUMES_TEMPLATE = `{{- range .Values.volumes }}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: {{ printf "%s-%s" $.Values.namespace .name | quote }}
+  labels:
+${helmLabelsInRange(4)}
+    siteforge.io/volume: {{ .name | quote }}
+spec:
+  capacity:
+    storage: {{ .size | quote }}
+  accessModes:
+    - {{ ternary "ReadOnlyMany" "ReadWriteMany" .readOnly }}
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: ""
+  volumeMode: Filesystem
+  {{- with .mountOptions }}
+  mountOptions:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  claimRef:
+    namespace: {{ $.Values.namespace | quote }}
+    name: {{ .name | quote }}
+  {{- if eq .type "hostPath" }}
+  hostPath:
+    path: {{ .path | quote }}
+    type: Directory
+  {{- else if eq $.Values.nfsDriver "csi" }}
+  csi:
+    driver: ${NFS_CSI_DRIVER}
+    volumeHandle: {{ printf "%s#%s#%s" .server .path $.Values.namespace | quote }}
+    readOnly: {{ .readOnly }}
+    volumeAttributes:
+      server: {{ .server | quote }}
+      share: {{ .path | quote }}
+  {{- else }}
+  nfs:
+    server: {{ .server | quote }}
+    path: {{ .path | quote }}
+    readOnly: {{ .readOnly }}
+  {{- end }}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {{ .name | quote }}
+  namespace: {{ $.Values.namespace | quote }}
+  labels:
+${helmLabelsInRange(4)}
+    siteforge.io/volume: {{ .name | quote }}
+spec:
+  accessModes:
+    - {{ ternary "ReadOnlyMany" "ReadWriteMany" .readOnly }}
+  storageClassName: ""
+  volumeMode: Filesystem
+  volumeName: {{ printf "%s-%s" $.Values.namespace .name | quote }}
+  resources:
+    requests:
+      storage: {{ .size | quote }}
+{{- end }}
+`;
+
+const VALUES_SCHEMA = {
+  type: 'object',
+  required: ['namespace', 'nfsDriver', 'volumes'],
+  additionalProperties: false,
+  properties: {
+    namespace: { type: 'string' },
+    nfsDriver: { enum: ['csi', 'in-tree'] },
+    volumes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'type', 'path', 'readOnly', 'size'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string' },
+          type: { enum: ['nfs', 'hostPath'] },
+          server: { type: 'string' },
+          path: { type: 'string' },
+          readOnly: { type: 'boolean' },
+          size: { type: 'string' },
+          mountOptions: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+  },
+};
+
+export const usesNfsCsi = (site: SiteModel) =>
+  site.componentSettings.storage.nfsDriver === 'csi' && site.volumes.some((v) => v.type === 'nfs');
 
 export const storage = defineComponent({
   name: 'storage',
   title: 'Shared storage: PV/PVC per spec.storage.volumes entry and environment',
-  scope: 'environment',
-  namespace: 'kube-system',
   dependsOn: ['namespaces'],
   settings: Type.Object(
     {
@@ -19,4 +119,47 @@ export const storage = defineComponent({
     },
     { additionalProperties: false },
   ),
+  releases(site, settings): ReleaseDef[] {
+    if (!site.volumes.length) return [];
+    const releases: ReleaseDef[] = [];
+    if (usesNfsCsi(site)) {
+      releases.push({
+        name: 'csi-driver-nfs',
+        description: 'NFS CSI driver for the shared HPC filesystems',
+        scope: 'cluster',
+        namespace: 'kube-system',
+        upstream: { chart: 'csi-driver-nfs' },
+        values: {
+          'csi-driver-nfs': {
+            kubeletDir: KUBELET_DIR[site.distribution.type],
+            driver: { name: NFS_CSI_DRIVER },
+            controller: { replicas: Math.min(2, site.servers.length) },
+          },
+        },
+      });
+    }
+    releases.push({
+      name: 'storage',
+      description: 'PersistentVolumes and claims for the shared HPC storage, per environment',
+      scope: 'environment',
+      after: releases.map((r) => r.name),
+      values: { namespace: 'default', nfsDriver: settings.nfsDriver, volumes: [] },
+      valuesSchema: VALUES_SCHEMA,
+      templates: { 'volumes.yaml': VOLUMES_TEMPLATE },
+      environmentValues: (env) => ({
+        namespace: env.namespace,
+        nfsDriver: settings.nfsDriver,
+        volumes: site.volumes.map((v) => ({
+          name: v.name,
+          type: v.type,
+          ...(v.server ? { server: v.server } : {}),
+          path: v.path,
+          readOnly: v.readOnly,
+          size: v.size,
+          ...(v.mountOptions.length ? { mountOptions: v.mountOptions } : {}),
+        })),
+      }),
+    });
+    return releases;
+  },
 });

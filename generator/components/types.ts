@@ -2,8 +2,7 @@
 // implementing this interface; adding a component means adding one module and listing it in
 // catalog.ts.
 import type { Static, TObject } from '@sinclair/typebox';
-import type { GeneratedFile } from '../render/files.ts';
-import type { SiteModel } from '../model/site.ts';
+import type { EnvironmentModel, SiteModel } from '../model/site.ts';
 import type { RuleContext } from '../spec/rules.ts';
 
 export type ComponentScope = 'cluster' | 'environment';
@@ -15,18 +14,48 @@ export interface ComponentModule<S extends TObject = TObject> {
   readonly title: string;
   /** Schema of its spec.components.<name> block (always has `enabled`). */
   readonly settings: S;
-  /** cluster: one release for the whole cluster; environment: one release per environment. */
-  readonly scope: ComponentScope;
-  /** Namespace its cluster-scoped release lives in. */
-  readonly namespace: string;
   /** Components that, when enabled, must be deployed before this one (CRDs, storage, ...). */
   readonly dependsOn: readonly string[];
   /** Components that must be enabled for this one to work. */
   readonly requires?: readonly string[];
   /** Cross-field rules of its own, run when it is enabled (settings may still be malformed). */
   readonly check?: (ctx: RuleContext, settings: Partial<Static<S>> | undefined) => void;
-  /** Output files for this component, given the resolved site; absent = nothing of its own yet. */
-  readonly render?: (site: SiteModel, settings: Static<S>) => GeneratedFile[];
+  /** What this component deploys: one or more releases, each with its own wrapper chart. */
+  readonly releases: (site: SiteModel, settings: Static<S>) => ReleaseDef[];
+}
+
+/**
+ * One deployable unit: a wrapper chart (charts/<name>) and its release in helmfile, Flux and
+ * Argo CD. A release whose resources need CRDs from another release of the same component names
+ * it in `after` (helm cannot install custom resources in the release that brings their CRDs).
+ */
+export interface ReleaseDef {
+  /** Release name and chart directory. */
+  readonly name: string;
+  readonly description: string;
+  /**
+   * cluster: one release in `namespace`. environment: one release `<name>-<env>` per environment,
+   * in the namespace `<env>-<site>`, with values from environments/<env>/<name>.yaml.
+   */
+  readonly scope: ComponentScope;
+  readonly namespace?: string;
+  /** Pinned upstream chart (a key of upstream-charts.yaml) the wrapper depends on. */
+  readonly upstream?: { readonly chart: string; readonly alias?: string };
+  /** Instead of a chart: a kustomize directory of an upstream repository (upstream-charts.yaml key). */
+  readonly kustomization?: string;
+  /** values.yaml of the wrapper chart (site-wide). Upstream values go under the alias/chart key. */
+  readonly values?: Record<string, unknown>;
+  /** JSON Schema of the values the wrapper's own templates read. */
+  readonly valuesSchema?: Record<string, unknown>;
+  readonly templates?: Readonly<Record<string, string>>;
+  /** environment scope: the values for one environment. */
+  readonly environmentValues?: (env: EnvironmentModel) => Record<string, unknown>;
+  /** SOPS-encrypted values file (helm-secrets) for this release, relative to the output root. */
+  readonly secretValues?: (env: EnvironmentModel | undefined) => string;
+  /** Releases of this component deployed before this one. */
+  readonly after?: readonly string[];
+  /** Container images the release runs, for mirroring into Harbor (image:tag). */
+  readonly images?: readonly string[];
 }
 
 /** Identity helper that keeps each module's settings type precise. */

@@ -3,6 +3,9 @@ import type { SiteModel } from '../model/site.ts';
 import { editorSchema } from '../spec/schema.ts';
 import { jsonFile, stampHeaders, type GeneratedFile } from './files.ts';
 import { renderAnsible } from './ansible.ts';
+import { renderCharts } from './charts.ts';
+import { renderHelmfile } from './helmfile.ts';
+import { renderImageList } from './images.ts';
 
 export const SCHEMA_FILE = 'site.schema.json';
 
@@ -10,7 +13,9 @@ export const SCHEMA_FILE = 'site.schema.json';
 const renderers: readonly ((site: SiteModel) => GeneratedFile[])[] = [
   () => [jsonFile(SCHEMA_FILE, editorSchema())],
   renderAnsible,
-  (site) => site.components.flatMap((c) => c.module.render?.(site, c.settings) ?? []),
+  renderCharts,
+  renderHelmfile,
+  renderImageList,
 ];
 
 export function renderSite(site: SiteModel): GeneratedFile[] {

@@ -1,0 +1,45 @@
+// The pinned upstream chart table (upstream-charts.yaml), read once.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+
+export interface UpstreamChart {
+  readonly name: string;
+  readonly repository: string;
+  readonly version: string;
+}
+
+export interface UpstreamKustomization {
+  readonly name: string;
+  readonly git: string;
+  readonly version: string;
+  readonly path: string;
+}
+
+type Entry = { repository?: string; git?: string; version: string; path?: string; images?: string[] };
+
+const table = parse(readFileSync(new URL('./upstream-charts.yaml', import.meta.url), 'utf8')) as Record<string, Entry>;
+
+function entry(name: string): Entry {
+  const found = table[name];
+  if (!found) throw new Error(`internal error: ${name} is not in upstream-charts.yaml`);
+  return found;
+}
+
+export function upstreamChart(name: string): UpstreamChart {
+  const e = entry(name);
+  if (!e.repository) throw new Error(`internal error: ${name} is not a Helm chart in upstream-charts.yaml`);
+  return { name, repository: e.repository, version: String(e.version) };
+}
+
+export function upstreamKustomization(name: string): UpstreamKustomization {
+  const e = entry(name);
+  if (!e.git || !e.path) throw new Error(`internal error: ${name} is not a kustomization in upstream-charts.yaml`);
+  return { name, git: e.git, version: String(e.version), path: e.path };
+}
+
+/** Every pinned Helm chart, by name. */
+export const upstreamCharts = (): UpstreamChart[] =>
+  Object.keys(table).filter((n) => table[n]!.repository).sort().map(upstreamChart);
+
+/** Images the upstream chart (or kustomization) runs at its default values, recorded with its pin. */
+export const upstreamImages = (name: string): readonly string[] => entry(name).images ?? [];

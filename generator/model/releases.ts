@@ -1,0 +1,76 @@
+// Release instances of a site (one per cluster-scoped release, one per environment for
+// environment-scoped ones) and the one dependency graph between them. helmfile `needs:`, Flux
+// `dependsOn` and Argo CD sync waves are all read from here.
+import type { ComponentName } from '../components/catalog.ts';
+import type { ReleaseDef } from '../components/types.ts';
+import { buildDependencyGraph, type DependencyGraph } from './graph.ts';
+import type { EnvironmentModel, SiteModel } from './site.ts';
+
+export interface Release {
+  /** Unique name: the release name, suffixed with the environment for environment-scoped ones. */
+  readonly name: string;
+  readonly def: ReleaseDef;
+  readonly component: ComponentName;
+  readonly environment?: EnvironmentModel;
+  readonly namespace: string;
+  /** Wrapper chart directory (absent for kustomize-sourced releases). */
+  readonly chartPath?: string;
+  /** Per-environment values file, relative to the output root. */
+  readonly environmentValuesPath?: string;
+  /** Names of the releases that must be deployed first (direct dependencies). */
+  readonly needs: readonly string[];
+  /** 0 for releases without dependencies, else 1 + the highest level of their needs. */
+  readonly level: number;
+}
+
+export interface SiteReleases {
+  /** In dependency order. */
+  readonly releases: readonly Release[];
+  readonly graph: DependencyGraph;
+  /** Every distinct release definition (one wrapper chart each), in dependency order. */
+  readonly definitions: readonly { component: ComponentName; def: ReleaseDef }[];
+}
+
+const cache = new WeakMap<SiteModel, SiteReleases>();
+
+export function siteReleases(site: SiteModel): SiteReleases {
+  const cached = cache.get(site);
+  if (cached) return cached;
+  const definitions = site.components.flatMap((c) =>
+    c.module.releases(site, c.settings as never).map((def) => ({ component: c.name, def })),
+  );
+  const instances = definitions.flatMap(({ component, def }) =>
+    def.scope === 'environment'
+      ? site.environments.map((env) => ({ name: `${def.name}-${env.name}`, component, def, environment: env }))
+      : [{ name: def.name, component, def, environment: undefined as EnvironmentModel | undefined }],
+  );
+  const byDef = new Map<string, typeof instances>();
+  for (const i of instances) byDef.set(i.def.name, [...(byDef.get(i.def.name) ?? []), i]);
+  const instancesOfDef = (name: string, env: EnvironmentModel | undefined) =>
+    (byDef.get(name) ?? []).filter((i) => !env || !i.environment || i.environment === env).map((i) => i.name);
+  const dependsOn = (i: (typeof instances)[number]) => [
+    ...(i.def.after ?? []).flatMap((name) => instancesOfDef(name, i.environment)),
+    ...(site.graph.needs.get(i.component) ?? []).flatMap((dep) =>
+      definitions.filter((d) => d.component === dep).flatMap((d) => instancesOfDef(d.def.name, i.environment)),
+    ),
+  ];
+  const graph = buildDependencyGraph(instances.map((i) => ({ name: i.name, dependsOn: dependsOn(i) })));
+  const byName = new Map(instances.map((i) => [i.name, i]));
+  const releases = graph.order.map((name): Release => {
+    const i = byName.get(name)!;
+    return {
+      name,
+      def: i.def,
+      component: i.component,
+      environment: i.environment,
+      namespace: i.environment ? i.environment.namespace : (i.def.namespace ?? 'default'),
+      chartPath: i.def.kustomization ? undefined : `charts/${i.def.name}`,
+      environmentValuesPath: i.environment ? `environments/${i.environment.name}/${i.def.name}.yaml` : undefined,
+      needs: graph.needs.get(name) ?? [],
+      level: graph.level.get(name) ?? 0,
+    };
+  });
+  const result = { releases, graph, definitions };
+  cache.set(site, result);
+  return result;
+}

@@ -1,0 +1,40 @@
+// Output family: charts/<release>/ (wrapper charts) and environments/<env>/<release>.yaml.
+import type { SiteModel } from '../model/site.ts';
+import { siteReleases } from '../model/releases.ts';
+import { upstreamChart } from '../components/upstream.ts';
+import { wrapperChart } from './chart.ts';
+import { yamlFile, type GeneratedFile } from './files.ts';
+
+/** Parent-chart value that switches the upstream dependency (kept out of the subchart's values). */
+export const UPSTREAM_CONDITION = 'upstream.enabled';
+
+export function renderCharts(site: SiteModel): GeneratedFile[] {
+  const { definitions, releases } = siteReleases(site);
+  const charts = definitions
+    .filter(({ def }) => !def.kustomization)
+    .flatMap(({ def }) => {
+      const upstream = def.upstream ? upstreamChart(def.upstream.chart) : undefined;
+      return wrapperChart({
+        name: def.name,
+        description: def.description,
+        dependencies: upstream
+          ? [
+              {
+                name: upstream.name,
+                version: upstream.version,
+                repository: upstream.repository,
+                ...(def.upstream?.alias ? { alias: def.upstream.alias } : {}),
+                condition: UPSTREAM_CONDITION,
+              },
+            ]
+          : [],
+        values: { ...(upstream ? { upstream: { enabled: true } } : {}), ...(def.values ?? {}) },
+        valuesSchema: def.valuesSchema,
+        templates: def.templates,
+      });
+    });
+  const environmentValues = releases.flatMap((r) =>
+    r.environment && r.def.environmentValues && r.environmentValuesPath ? [yamlFile(r.environmentValuesPath, r.def.environmentValues(r.environment))] : [],
+  );
+  return [...charts, ...environmentValues];
+}

@@ -1,0 +1,79 @@
+// Output family: helmfile.yaml, releases/<release>.yaml (one helmfile state per release, merged
+// in as bases) and environments/<env>/helmfile.yaml (which environment `-e` selects).
+import type { SiteModel } from '../model/site.ts';
+import { siteReleases, type Release } from '../model/releases.ts';
+import { upstreamChart, upstreamKustomization } from '../components/upstream.ts';
+import { commentedYamlFile, yamlFile, type GeneratedFile } from './files.ts';
+
+export const releaseFile = (defName: string) => `releases/${defName}.yaml`;
+
+/** `<namespace>/<name>`, as helmfile's `needs:` names a release. */
+const qualified = (r: Release) => `${r.namespace}/${r.name}`;
+
+/** Release paths are relative to the root helmfile.yaml: helmfile resolves bases from there. */
+function helmfileRelease(r: Release, byName: ReadonlyMap<string, Release>): Record<string, unknown> {
+  const chart = r.def.kustomization
+    ? (() => {
+        const k = upstreamKustomization(r.def.kustomization);
+        return `git::${k.git}.git@${k.path}?ref=${k.version}`;
+      })()
+    : `./${r.chartPath}`;
+  const secretValues = r.def.secretValues ? [r.def.secretValues(r.environment)] : [];
+  return {
+    name: r.name,
+    namespace: r.namespace,
+    chart,
+    version: r.def.kustomization ? upstreamKustomization(r.def.kustomization).version : r.def.upstream ? upstreamChart(r.def.upstream.chart).version : '0.1.0',
+    ...(r.environment ? { condition: `${r.environment.name}.enabled` } : {}),
+    labels: { component: r.component, ...(r.environment ? { environment: r.environment.name } : {}) },
+    ...(r.environmentValuesPath ? { values: [`./${r.environmentValuesPath}`] } : {}),
+    ...(secretValues.length ? { secrets: secretValues.map((p) => `./${p}`) } : {}),
+    ...(r.needs.length ? { needs: r.needs.map((n) => qualified(byName.get(n)!)) } : {}),
+  };
+}
+
+export function renderHelmfile(site: SiteModel): GeneratedFile[] {
+  const { releases, definitions } = siteReleases(site);
+  const byName = new Map(releases.map((r) => [r.name, r]));
+  const repositories = [
+    ...new Map(
+      definitions.flatMap(({ def }) => (def.upstream ? [upstreamChart(def.upstream.chart)] : [])).map((u) => [u.repository, u]),
+    ).values(),
+  ]
+    .map((u) => ({ name: repositoryName(u.repository, definitions), url: u.repository }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const root = {
+    environments: Object.fromEntries(site.environments.map((e) => [e.name, { values: [`./environments/${e.name}/helmfile.yaml`] }])),
+    repositories,
+    helmDefaults: { wait: true, waitForJobs: true, atomic: true, timeout: 900, createNamespace: true, historyMax: 10 },
+    bases: definitions.map(({ def }) => releaseFile(def.name)),
+  };
+  const files: GeneratedFile[] = [
+    commentedYamlFile(
+      'helmfile.yaml',
+      `Every release of site ${site.name}, in dependency order (needs:). From a bastion with the cluster's kubeconfig:\n  helmfile -e <environment> apply     (environments: ${site.environments.map((e) => e.name).join(', ')})\nCluster-wide releases are the same in every environment; releases/<name>.yaml holds each one.`,
+      root,
+    ),
+  ];
+  for (const { def } of definitions) {
+    const instances = releases.filter((r) => r.def === def);
+    files.push(yamlFile(releaseFile(def.name), { releases: instances.map((r) => helmfileRelease(r, byName)) }));
+  }
+  for (const env of site.environments) {
+    files.push(
+      commentedYamlFile(
+        `environments/${env.name}/helmfile.yaml`,
+        `helmfile environment ${env.name}: turns on this environment's releases (condition: <env>.enabled).`,
+        Object.fromEntries(site.environments.map((e) => [e.name, { enabled: e === env }])),
+      ),
+    );
+  }
+  return files;
+}
+
+/** The repository's name: its chart's, or the last path segment when several charts share it. */
+function repositoryName(url: string, definitions: ReturnType<typeof siteReleases>['definitions']): string {
+  const charts = new Set(definitions.flatMap(({ def }) => (def.upstream && upstreamChart(def.upstream.chart).repository === url ? [def.upstream.chart] : [])));
+  if (charts.size === 1) return [...charts][0]!;
+  return url.replace(/\/+$/, '').split('/').pop()!.toLowerCase();
+}

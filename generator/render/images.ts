@@ -1,0 +1,31 @@
+// Output family: images.txt — every container image the site runs, for mirroring into Harbor on
+// air-gapped sites (e.g. with `crane copy` or Harbor replication rules).
+import type { SiteModel } from '../model/site.ts';
+import { siteReleases } from '../model/releases.ts';
+import { upstreamImages } from '../components/upstream.ts';
+import { textFile, type GeneratedFile } from './files.ts';
+
+export function renderImageList(site: SiteModel): GeneratedFile[] {
+  const { definitions } = siteReleases(site);
+  const lines = new Map<string, Set<string>>();
+  const add = (image: string, by: string) => lines.set(image, (lines.get(image) ?? new Set()).add(by));
+  for (const { def } of definitions) {
+    const source = def.upstream?.chart ?? def.kustomization;
+    for (const image of source ? upstreamImages(source) : []) add(image, def.name);
+    for (const image of def.images ?? []) add(image, def.name);
+  }
+  if (site.componentSettings.argoWorkflows.enabled) for (const w of site.workflows) add(w.image, `workflow ${w.name}`);
+  const body = [...lines.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([image, by]) => `${image}  # ${[...by].sort().join(', ')}`);
+  return [
+    textFile(
+      'images.txt',
+      [
+        '# Container images of this site (default images of the pinned charts at their default values,',
+        '# plus the site workflow images). Mirror them into Harbor before an air-gapped install.',
+        ...body,
+      ].join('\n'),
+    ),
+  ];
+}
