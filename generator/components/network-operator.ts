@@ -81,6 +81,7 @@ export const networkOperator = defineComponent({
           properties: { imageRepository: { type: 'string' }, componentVersion: { type: 'string' }, rdmaConfig: { type: 'object' } },
         },
         templates: { 'nic-cluster-policy.yaml': POLICY_TEMPLATE },
+        images: ['k8s-rdma-shared-dev-plugin', 'plugins', 'multus-cni'].map((image) => `nvcr.io/nvidia/mellanox/${image}:network-operator-v${version}`),
       },
     ];
   },

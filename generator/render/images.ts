@@ -22,7 +22,7 @@ export function renderImageList(site: SiteModel): GeneratedFile[] {
     textFile(
       'images.txt',
       [
-        '# Container images of this site (default images of the pinned charts at their default values,',
+        '# Container images of this site (the images of the pinned charts with the values siteforge gives them,',
         '# plus the site workflow images). Mirror them into Harbor before an air-gapped install.',
         ...body,
       ].join('\n'),
