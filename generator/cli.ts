@@ -2,13 +2,25 @@
 // siteforge command line. Exit codes: 0 ok, 1 invalid input / refused / drift, 2 usage,
 // 3 internal error.
 import { createRequire } from 'node:module';
-import { Command, CommanderError } from 'commander';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { availableIdentities, defaultKeyFile } from './sops/age.ts';
+import { decryptYaml } from './sops/document.ts';
+import { SopsError } from './sops/cipher.ts';
+import type { SopsBackendName } from './sops/backend.ts';
+import type { SecretAction } from './secrets/store.ts';
+import { toYaml } from './render/files.ts';
 import pc from 'picocolors';
 import { formatDiagnostic, UserError, type Diagnostic } from './spec/diagnostics.ts';
 import { generate, loadSite } from './pipeline.ts';
 import { describeConflict, isNoop, type WritePlan } from './write/writer.ts';
 
 export const EXIT = { ok: 0, invalid: 1, usage: 2, internal: 3 } as const;
+
+const KEY_HINT = 'set SOPS_AGE_KEY_FILE to your key file, or SOPS_AGE_KEY to the key, or put it in ~/.config/sops/age/keys.txt';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -34,8 +46,22 @@ function planLines(plan: WritePlan): string[] {
 
 const counts = (plan: WritePlan) => `${plan.added.length} added, ${plan.changed.length} changed, ${plan.removed.length} removed`;
 
-async function runGenerate(spec: string, o: { out?: string; commit: boolean; check: boolean; force: boolean }): Promise<number> {
-  const outcome = await generate({ specPath: spec, outDir: o.out, commit: o.commit, check: o.check, force: o.force });
+interface GenerateFlags {
+  out?: string;
+  commit: boolean;
+  check: boolean;
+  force: boolean;
+  sops: SopsBackendName;
+}
+
+function secretSummary(actions: ReadonlyMap<string, SecretAction>): string {
+  const counts = new Map<SecretAction, number>();
+  for (const a of actions.values()) if (a !== 'kept') counts.set(a, (counts.get(a) ?? 0) + 1);
+  return counts.size ? `; secrets ${[...counts].map(([a, n]) => `${n} ${a}`).join(', ')}` : '';
+}
+
+async function runGenerate(spec: string, o: GenerateFlags, rotate?: string[]): Promise<number> {
+  const outcome = await generate({ specPath: spec, outDir: o.out, commit: o.commit, check: o.check, force: o.force, sops: o.sops, rotate });
   printDiagnostics(outcome.diagnostics);
   switch (outcome.kind) {
     case 'invalid':
@@ -61,10 +87,10 @@ async function runGenerate(spec: string, o: { out?: string; commit: boolean; che
       return EXIT.invalid;
     }
     case 'written': {
-      const { plan, commit, site } = outcome;
+      const { plan, commit, site, secrets } = outcome;
       const what = isNoop(plan) ? 'up to date' : counts(plan);
       const committed = commit?.commit ? `; committed ${commit.commit}` : commit ? '; nothing to commit' : '';
-      process.stdout.write(`${site.name}: ${what}${committed}\n`);
+      process.stdout.write(`${site.name}: ${what}${secretSummary(secrets.actions)}${committed}\n`);
       return EXIT.ok;
     }
   }
@@ -85,6 +111,46 @@ async function runValidate(spec: string): Promise<number> {
   return EXIT.ok;
 }
 
+async function runShow(file: string): Promise<number> {
+  const { identities } = await availableIdentities();
+  if (!identities.length) throw new UserError('no age private key is available to decrypt with', KEY_HINT);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new UserError(`cannot read ${file}`, 'give the path of a *.sops.yaml file');
+  }
+  try {
+    const { plain } = await decryptYaml(text, identities);
+    process.stdout.write(toYaml(plain));
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof SopsError) throw new UserError(`${file}: ${e.message}`, KEY_HINT);
+    throw e;
+  }
+}
+
+async function runRekey(spec: string, o: GenerateFlags): Promise<number> {
+  const { identities } = await availableIdentities();
+  if (!identities.length) throw new UserError('secrets rekey needs an age private key that can decrypt the current files', KEY_HINT);
+  return runGenerate(spec, o);
+}
+
+async function runInit(keyFile?: string): Promise<number> {
+  const path = keyFile ?? defaultKeyFile();
+  if (existsSync(path)) {
+    throw new UserError(`${path} already exists; siteforge never overwrites a private key`, 'use it (its public key: `age-keygen -y <file>`), or choose another path with --key-file');
+  }
+  const identity = await generateX25519Identity();
+  const recipient = await identityToRecipient(identity);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const created = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  await writeFile(path, `# created: ${created}\n# public key: ${recipient}\n${identity}\n`, { mode: 0o600, flag: 'wx' });
+  process.stdout.write(`${recipient}\n`);
+  process.stderr.write(`private key written to ${path} (mode 0600); keep it out of the repository and back it up.\nadd the public key above to spec.secrets.ageRecipients.\n`);
+  return EXIT.ok;
+}
+
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('siteforge')
     .description('Generate a GitOps repository (Ansible, Helm charts, helmfile, Flux/Argo CD) for an HPC build-factory cluster from one site.yaml.')
@@ -92,21 +158,53 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .showHelpAfterError('(run siteforge --help for usage)')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(pc.red(text)) });
+  const writeOptions = (cmd: Command) =>
+    cmd
+      .option('-o, --out <dir>', 'output directory (default: the directory holding the spec)')
+      .option('--no-commit', 'write the files but do not commit them')
+      .option('--check', 'write nothing; exit 1 and list the files that would change', false)
+      .option('--force', 'overwrite or remove generated files even if they were edited by hand', false)
+      .addOption(new Option('--sops <implementation>', 'who encrypts secrets: siteforge itself or the sops binary on PATH').choices(['builtin', 'binary']).default('builtin'));
+  writeOptions(
+    program
+      .command('generate')
+      .description('validate the spec, write the output tree and commit it')
+      .argument('<site.yaml>', 'the site spec'),
+  ).action(async (spec: string, o: GenerateFlags) => setExit(await runGenerate(spec, o)));
+  const secrets = program.command('secrets').description('the site\'s SOPS-encrypted secrets');
+  secrets
+    .command('show')
+    .description('decrypt one secret file to stdout (needs your age private key)')
+    .argument('<file>', 'a *.sops.yaml file')
+    .action(async (file: string) => setExit(await runShow(file)));
+  writeOptions(
+    secrets
+      .command('rotate')
+      .description('give one secret new values, re-encrypt it and commit')
+      .argument('<name>', 'secret name (or namespace/name)')
+      .argument('[site.yaml]', 'the site spec', 'site.yaml'),
+  ).action(async (name: string, spec: string, o: GenerateFlags) => setExit(await runGenerate(spec, o, [name])));
+  writeOptions(
+    secrets
+      .command('rekey')
+      .description('re-wrap every secret for the current spec.secrets.ageRecipients (values unchanged)')
+      .argument('[site.yaml]', 'the site spec', 'site.yaml'),
+  ).action(async (spec: string, o: GenerateFlags) => setExit(await runRekey(spec, o)));
   program
-    .command('generate')
-    .description('validate the spec, write the output tree and commit it')
-    .argument('<site.yaml>', 'the site spec')
-    .option('-o, --out <dir>', 'output directory (default: the directory holding the spec)')
-    .option('--no-commit', 'write the files but do not commit them')
-    .option('--check', 'write nothing; exit 1 and list the files that would change', false)
-    .option('--force', 'overwrite or remove generated files even if they were edited by hand', false)
-    .action(async (spec: string, o) => setExit(await runGenerate(spec, o)));
+    .command('init')
+    .description('create an age key pair for SOPS (private key outside the repository, mode 0600)')
+    .option('--key-file <path>', 'where to write the private key (default: sops\' key file)')
+    .action(async (o: { keyFile?: string }) => setExit(await runInit(o.keyFile)));
   program
     .command('validate')
     .description('check the spec and report every problem; writes nothing')
     .argument('<site.yaml>', 'the site spec')
     .action(async (spec: string) => setExit(await runValidate(spec)));
-  for (const cmd of program.commands) cmd.exitOverride();
+  const override = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.commands.forEach(override);
+  };
+  override(program);
   return program;
 }
 

@@ -9,6 +9,9 @@ import { renderSite } from './render/index.ts';
 import type { GeneratedFile } from './render/files.ts';
 import { applyWrite, isNoop, planWrite, type WritePlan } from './write/writer.ts';
 import { commitGenerated, type CommitResult } from './git/commit.ts';
+import { availableIdentities } from './sops/age.ts';
+import { sopsBackend, type SopsBackendName } from './sops/backend.ts';
+import { resolveSecrets, type ResolvedSecrets } from './secrets/store.ts';
 
 export type LoadOutcome = { ok: true; site: SiteModel; diagnostics: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
 
@@ -27,20 +30,35 @@ export interface GenerateOptions {
   readonly commit: boolean;
   readonly check: boolean;
   readonly force: boolean;
+  /** Secrets (name or namespace/name) to give new values. */
+  readonly rotate?: readonly string[];
+  /** Environment to read age keys from (default: process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly sops?: SopsBackendName;
 }
 
 export type GenerateOutcome =
   | { kind: 'invalid'; diagnostics: Diagnostic[] }
   | { kind: 'conflict'; plan: WritePlan; diagnostics: Diagnostic[] }
   | { kind: 'checked'; plan: WritePlan; diagnostics: Diagnostic[] }
-  | { kind: 'written'; plan: WritePlan; site: SiteModel; files: GeneratedFile[]; commit: CommitResult | null; diagnostics: Diagnostic[] };
+  | {
+      kind: 'written';
+      plan: WritePlan;
+      site: SiteModel;
+      files: GeneratedFile[];
+      secrets: ResolvedSecrets;
+      commit: CommitResult | null;
+      diagnostics: Diagnostic[];
+    };
 
 export async function generate(opts: GenerateOptions): Promise<GenerateOutcome> {
   const loaded = await loadSite(opts.specPath);
   if (!loaded.ok) return { kind: 'invalid', diagnostics: loaded.diagnostics };
   const { site, diagnostics } = loaded;
   const outDir = resolve(opts.outDir ?? dirname(opts.specPath));
-  const files = renderSite(site);
+  const { identities } = await availableIdentities(opts.env);
+  const secrets = await resolveSecrets(site, { outDir, identities, rotate: opts.rotate, backend: sopsBackend(opts.sops ?? 'builtin') });
+  const files = renderSite(site, secrets);
   const plan = await planWrite(outDir, files, site.specFile, opts.force);
   if (opts.check) return { kind: 'checked', plan, diagnostics };
   if (plan.conflicts.length) return { kind: 'conflict', plan, diagnostics };
@@ -50,8 +68,8 @@ export async function generate(opts: GenerateOptions): Promise<GenerateOutcome> 
         outDir,
         paths: [...files.map((f) => f.path), ...plan.removed],
         specPath: resolve(opts.specPath),
-        subject: `siteforge: generate ${site.name}`,
+        subject: opts.rotate?.length ? `siteforge: rotate ${opts.rotate.join(', ')} in ${site.name}` : `siteforge: generate ${site.name}`,
       })
     : null;
-  return { kind: 'written', plan, site, files, commit, diagnostics };
+  return { kind: 'written', plan, site, files, secrets, commit, diagnostics };
 }

@@ -6,6 +6,10 @@ import { Enabled, OneOf } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmLabelsInRange } from './labels.ts';
 import { ingressFor } from './web.ts';
+import { fixed, random, type SecretDef } from '../secrets/types.ts';
+
+export const ARGO_SSO_SECRET = 'argo-server-sso';
+export const ARGO_ARTIFACTS_SECRET = 'argo-artifacts-s3';
 
 export const WORKFLOW_SERVICE_ACCOUNT = 'argo-workflow';
 
@@ -140,6 +144,29 @@ export const argoWorkflows = defineComponent({
       });
     }
   },
+  secrets: (site, settings): SecretDef[] => [
+    ...(settings.sso.enabled
+      ? [
+          {
+            name: ARGO_SSO_SECRET,
+            scope: 'cluster' as const,
+            namespace: 'argo',
+            description: 'OIDC client of the Argo server; register the same id and secret with the identity provider',
+            data: { 'client-id': fixed(`argo-workflows-${site.name}`), 'client-secret': random(32) },
+          },
+        ]
+      : []),
+    ...(settings.artifacts.type === 's3'
+      ? [
+          {
+            name: ARGO_ARTIFACTS_SECRET,
+            scope: 'environment' as const,
+            description: 'S3 credentials of the artifact repository; create the same key pair on the S3 service',
+            data: { accesskey: random(20), secretkey: random(40) },
+          },
+        ]
+      : []),
+  ],
   releases(site, settings): ReleaseDef[] {
     const namespaces = site.environments.map((e) => e.namespace);
     const ingress = ingressFor(site, `argo.${site.domain}`, 'argo-server-tls');
@@ -152,8 +179,8 @@ export const argoWorkflows = defineComponent({
                 endpoint: settings.artifacts.endpoint,
                 bucket: settings.artifacts.bucket,
                 insecure: settings.artifacts.insecure,
-                accessKeySecret: { name: 'argo-artifacts-s3', key: 'accesskey' },
-                secretKeySecret: { name: 'argo-artifacts-s3', key: 'secretkey' },
+                accessKeySecret: { name: ARGO_ARTIFACTS_SECRET, key: 'accesskey' },
+                secretKeySecret: { name: ARGO_ARTIFACTS_SECRET, key: 'secretkey' },
               },
             },
           }

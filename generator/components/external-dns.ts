@@ -3,6 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import { Enabled, Ipv4 } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
+import { random, type SecretDef } from '../secrets/types.ts';
 
 export const EXTERNAL_DNS_TSIG_SECRET = 'external-dns-tsig';
 
@@ -26,6 +27,15 @@ export const externalDns = defineComponent({
       });
     }
   },
+  secrets: (): SecretDef[] => [
+    {
+      name: EXTERNAL_DNS_TSIG_SECRET,
+      scope: 'cluster',
+      namespace: 'external-dns',
+      description: 'TSIG key (HMAC-SHA256) for RFC 2136 updates; configure the same key on the DNS server',
+      data: { secret: random(32, 'base64') },
+    },
+  ],
   releases: (site, settings): ReleaseDef[] => [
     {
       name: 'external-dns',

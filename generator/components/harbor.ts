@@ -7,6 +7,7 @@ import type { SiteModel } from '../model/site.ts';
 import { helmLabels } from './labels.ts';
 import { CLUSTER_ISSUER, } from './cert-manager.ts';
 import { INGRESS_CLASS } from './ingress-nginx.ts';
+import { fixed, random, type SecretDef } from '../secrets/types.ts';
 
 /** Secrets Harbor reads (created by the secrets stage, never written as values). */
 export const HARBOR_SECRETS = {
@@ -16,6 +17,7 @@ export const HARBOR_SECRETS = {
   jobservice: 'harbor-jobservice',
   registry: 'harbor-registry',
   registryCredentials: 'harbor-registry-credentials',
+  databaseValues: 'harbor-database-values',
 } as const;
 
 const TLS_SECRET = 'harbor-tls';
@@ -52,6 +54,24 @@ export const harbor = defineComponent({
     },
     { additionalProperties: false },
   ),
+  secrets: (): SecretDef[] => {
+    const secret = (name: string, description: string, data: SecretDef['data']): SecretDef => ({ name, scope: 'cluster', namespace: 'harbor', description, data });
+    return [
+      secret(HARBOR_SECRETS.admin, 'Harbor admin password', { HARBOR_ADMIN_PASSWORD: random(24) }),
+      secret(HARBOR_SECRETS.secretKey, 'Harbor encryption key (exactly 16 characters)', { secretKey: random(16) }),
+      secret(HARBOR_SECRETS.core, 'Harbor core secret and CSRF key', { secret: random(16), CSRF_KEY: random(32) }),
+      secret(HARBOR_SECRETS.jobservice, 'Harbor jobservice secret', { JOBSERVICE_SECRET: random(16) }),
+      secret(HARBOR_SECRETS.registry, 'Harbor registry HTTP secret', { REGISTRY_HTTP_SECRET: random(16) }),
+      secret(HARBOR_SECRETS.registryCredentials, 'Credentials between Harbor core and its registry', {
+        REGISTRY_PASSWD: random(24),
+        REGISTRY_HTPASSWD: { kind: 'htpasswd', user: 'harbor_registry_user', passwordKey: 'REGISTRY_PASSWD' },
+      }),
+      {
+        ...secret(HARBOR_SECRETS.databaseValues, 'Password of Harbor\'s internal PostgreSQL (the chart takes it only as a value)', { password: random(24) }),
+        helmValues: { release: 'harbor', build: (d) => ({ harbor: { database: { internal: { password: d.password } } } }) },
+      },
+    ];
+  },
   releases(site, settings): ReleaseDef[] {
     const host = harborHostname(site);
     const viaIngress = site.componentSettings.ingressNginx.enabled;
@@ -83,7 +103,7 @@ export const harbor = defineComponent({
             registry: {
               existingSecret: HARBOR_SECRETS.registry,
               existingSecretKey: 'REGISTRY_HTTP_SECRET',
-              credentials: { existingSecret: HARBOR_SECRETS.registryCredentials },
+              credentials: { username: 'harbor_registry_user', existingSecret: HARBOR_SECRETS.registryCredentials },
             },
             persistence: {
               enabled: true,

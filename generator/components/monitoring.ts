@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { Enabled, Quantity } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { ingressFor } from './web.ts';
+import { fixed, random, type SecretDef } from '../secrets/types.ts';
 
 export const GRAFANA_ADMIN_SECRET = 'grafana-admin';
 
@@ -24,6 +25,15 @@ export const monitoring = defineComponent({
     },
     { additionalProperties: false },
   ),
+  secrets: (): SecretDef[] => [
+    {
+      name: GRAFANA_ADMIN_SECRET,
+      scope: 'cluster',
+      namespace: 'monitoring',
+      description: 'Grafana administrator',
+      data: { 'admin-user': fixed('admin'), 'admin-password': random(24) },
+    },
+  ],
   releases(site, settings): ReleaseDef[] {
     const grafanaHost = `grafana.${site.domain}`;
     const ingress = ingressFor(site, grafanaHost, 'grafana-tls');

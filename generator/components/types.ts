@@ -4,6 +4,7 @@
 import type { Static, TObject } from '@sinclair/typebox';
 import type { EnvironmentModel, SiteModel } from '../model/site.ts';
 import type { RuleContext } from '../spec/rules.ts';
+import type { SecretDef } from '../secrets/types.ts';
 
 export type ComponentScope = 'cluster' | 'environment';
 
@@ -20,6 +21,8 @@ export interface ComponentModule<S extends TObject = TObject> {
   readonly requires?: readonly string[];
   /** Cross-field rules of its own, run when it is enabled (settings may still be malformed). */
   readonly check?: (ctx: RuleContext, settings: Partial<Static<S>> | undefined) => void;
+  /** The Secrets it needs, generated and SOPS-encrypted by siteforge. */
+  readonly secrets?: (site: SiteModel, settings: Static<S>) => SecretDef[];
   /** What this component deploys: one or more releases, each with its own wrapper chart. */
   readonly releases: (site: SiteModel, settings: Static<S>) => ReleaseDef[];
 }
@@ -50,8 +53,6 @@ export interface ReleaseDef {
   readonly templates?: Readonly<Record<string, string>>;
   /** environment scope: the values for one environment. */
   readonly environmentValues?: (env: EnvironmentModel) => Record<string, unknown>;
-  /** SOPS-encrypted values file (helm-secrets) for this release, relative to the output root. */
-  readonly secretValues?: (env: EnvironmentModel | undefined) => string;
   /** Releases of this component deployed before this one. */
   readonly after?: readonly string[];
   /** Container images the release runs, for mirroring into Harbor (image:tag). */

@@ -2,8 +2,16 @@
 import type { SiteModel } from '../model/site.ts';
 import { siteReleases } from '../model/releases.ts';
 import { upstreamChart } from '../components/upstream.ts';
+import type { ReleaseDef } from '../components/types.ts';
 import { wrapperChart } from './chart.ts';
 import { yamlFile, type GeneratedFile } from './files.ts';
+
+/** A wrapper chart carries its upstream chart's version (siteforge's own charts: 0.1.0). */
+export function chartVersion(def: ReleaseDef): string {
+  return def.upstream ? upstreamChart(def.upstream.chart).version : WRAPPER_ONLY_VERSION;
+}
+
+export const WRAPPER_ONLY_VERSION = '0.1.0';
 
 /** Parent-chart value that switches the upstream dependency (kept out of the subchart's values). */
 export const UPSTREAM_CONDITION = 'upstream.enabled';
@@ -17,6 +25,7 @@ export function renderCharts(site: SiteModel): GeneratedFile[] {
       return wrapperChart({
         name: def.name,
         description: def.description,
+        version: chartVersion(def),
         dependencies: upstream
           ? [
               {

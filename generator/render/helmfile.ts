@@ -4,6 +4,8 @@ import type { SiteModel } from '../model/site.ts';
 import { siteReleases, type Release } from '../model/releases.ts';
 import { upstreamChart, upstreamKustomization } from '../components/upstream.ts';
 import { commentedYamlFile, yamlFile, type GeneratedFile } from './files.ts';
+import { siteSecrets } from '../secrets/store.ts';
+import { chartVersion } from './charts.ts';
 
 export const releaseFile = (defName: string) => `releases/${defName}.yaml`;
 
@@ -11,29 +13,40 @@ export const releaseFile = (defName: string) => `releases/${defName}.yaml`;
 const qualified = (r: Release) => `${r.namespace}/${r.name}`;
 
 /** Release paths are relative to the root helmfile.yaml: helmfile resolves bases from there. */
-function helmfileRelease(r: Release, byName: ReadonlyMap<string, Release>): Record<string, unknown> {
+function helmfileRelease(
+  r: Release,
+  byName: ReadonlyMap<string, Release>,
+  secretValuesOf: (r: Release) => string[],
+  hasSecrets: boolean,
+): Record<string, unknown> {
   const chart = r.def.kustomization
     ? (() => {
         const k = upstreamKustomization(r.def.kustomization);
         return `git::${k.git}.git@${k.path}?ref=${k.version}`;
       })()
     : `./${r.chartPath}`;
-  const secretValues = r.def.secretValues ? [r.def.secretValues(r.environment)] : [];
+  const secretValues = secretValuesOf(r);
   return {
     name: r.name,
     namespace: r.namespace,
     chart,
-    version: r.def.kustomization ? upstreamKustomization(r.def.kustomization).version : r.def.upstream ? upstreamChart(r.def.upstream.chart).version : '0.1.0',
+    version: r.def.kustomization ? upstreamKustomization(r.def.kustomization).version : chartVersion(r.def),
     ...(r.environment ? { condition: `${r.environment.name}.enabled` } : {}),
     labels: { component: r.component, ...(r.environment ? { environment: r.environment.name } : {}) },
     ...(r.environmentValuesPath ? { values: [`./${r.environmentValuesPath}`] } : {}),
     ...(secretValues.length ? { secrets: secretValues.map((p) => `./${p}`) } : {}),
     ...(r.needs.length ? { needs: r.needs.map((n) => qualified(byName.get(n)!)) } : {}),
+    ...(r.def.name === 'namespaces' && hasSecrets
+      ? { hooks: [{ events: ['postsync'], showlogs: true, command: './secrets/apply.sh', args: [] }] }
+      : {}),
   };
 }
 
 export function renderHelmfile(site: SiteModel): GeneratedFile[] {
   const { releases, definitions } = siteReleases(site);
+  const secrets = siteSecrets(site);
+  const secretValuesOf = (r: Release) =>
+    secrets.filter((s) => s.valuesPath && s.def.helmValues?.release === r.def.name && (!s.environment || s.environment === r.environment?.name)).map((s) => s.valuesPath!);
   const byName = new Map(releases.map((r) => [r.name, r]));
   const repositories = [
     ...new Map(
@@ -57,7 +70,7 @@ export function renderHelmfile(site: SiteModel): GeneratedFile[] {
   ];
   for (const { def } of definitions) {
     const instances = releases.filter((r) => r.def === def);
-    files.push(yamlFile(releaseFile(def.name), { releases: instances.map((r) => helmfileRelease(r, byName)) }));
+    files.push(yamlFile(releaseFile(def.name), { releases: instances.map((r) => helmfileRelease(r, byName, secretValuesOf, secrets.length > 0)) }));
   }
   for (const env of site.environments) {
     files.push(

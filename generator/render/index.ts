@@ -6,20 +6,23 @@ import { renderAnsible } from './ansible.ts';
 import { renderCharts } from './charts.ts';
 import { renderHelmfile } from './helmfile.ts';
 import { renderImageList } from './images.ts';
+import { renderSecrets } from './secrets.ts';
+import type { ResolvedSecrets } from '../secrets/store.ts';
 
 export const SCHEMA_FILE = 'site.schema.json';
 
 /** Output families, in the order they appear in the repository layout. */
-const renderers: readonly ((site: SiteModel) => GeneratedFile[])[] = [
+const renderers: readonly ((site: SiteModel, secrets: ResolvedSecrets) => GeneratedFile[])[] = [
   () => [jsonFile(SCHEMA_FILE, editorSchema())],
   renderAnsible,
   renderCharts,
   renderHelmfile,
   renderImageList,
+  renderSecrets,
 ];
 
-export function renderSite(site: SiteModel): GeneratedFile[] {
-  const files = renderers.flatMap((render) => render(site));
+export function renderSite(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
+  const files = renderers.flatMap((render) => render(site, secrets));
   const seen = new Set<string>();
   for (const file of files) {
     if (seen.has(file.path)) throw new Error(`internal error: two renderers produce ${file.path}`);

@@ -2,8 +2,7 @@
 // PATH, in the directory the command was started from; otherwise says how to install it.
 // Exit codes: helmfile's own, or 127 when helmfile is missing.
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { findOnPath } from './path.ts';
 
 export const INSTALL_HINT = `helmfile is not installed (not found on PATH).
 Install it on the bastion, with its helm plugins:
@@ -11,20 +10,6 @@ Install it on the bastion, with its helm plugins:
     and put the helmfile binary on PATH (or: brew install helmfile)
   - helmfile init          # installs helm-diff, helm-secrets and helm-git
 SOPS-encrypted values also need sops and your age key (SOPS_AGE_KEY_FILE).`;
-
-export function findOnPath(name: string, path = process.env.PATH ?? ''): string | null {
-  for (const dir of path.split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
 
 const binary = findOnPath('helmfile');
 if (!binary) {

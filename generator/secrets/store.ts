@@ -1,0 +1,174 @@
+// Stage between model and render: the site's secret files. Existing encrypted files are kept
+// byte for byte while their recipients and keys still match; they are re-wrapped (values kept)
+// when the recipients change, and only new secrets get new random values. Nothing here ever
+// writes plaintext anywhere: values exist only in memory, encrypted before they leave.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { SiteModel } from '../model/site.ts';
+import type { SecretDef } from './types.ts';
+import { generateValues } from './values.ts';
+import { decryptYaml, recipientsOf, rekeyYaml } from '../sops/document.ts';
+import { builtinBackend, type SopsBackend } from '../sops/backend.ts';
+import { SopsError } from '../sops/cipher.ts';
+import { UserError } from '../spec/diagnostics.ts';
+import { toYaml } from '../render/files.ts';
+
+export const SECRET_MANIFEST_REGEX = '^(data|stringData)$';
+
+export interface SecretInstance {
+  readonly def: SecretDef;
+  readonly namespace: string;
+  readonly environment?: string;
+  /** secrets/…/<name>.sops.yaml: the Secret manifest (Flux applies it, decrypting data/stringData). */
+  readonly manifestPath: string;
+  /** secrets/…/<name>.values.sops.yaml: whole-file encrypted helm values (helm-secrets), if any. */
+  readonly valuesPath?: string;
+}
+
+export function siteSecrets(site: SiteModel): SecretInstance[] {
+  return site.components.flatMap((c) =>
+    (c.module.secrets?.(site, c.settings as never) ?? []).flatMap((def): SecretInstance[] => {
+      const at = (dir: string, namespace: string, environment?: string): SecretInstance => ({
+        def,
+        namespace,
+        environment,
+        manifestPath: `${dir}/${def.name}.sops.yaml`,
+        valuesPath: def.helmValues ? `${dir}/${def.name}.values.sops.yaml` : undefined,
+      });
+      if (def.scope === 'environment') return site.environments.map((env) => at(`secrets/${env.name}`, env.namespace, env.name));
+      const ns = def.namespace ?? 'default';
+      return [at(`secrets/cluster/${ns}`, ns)];
+    }),
+  );
+}
+
+const VALUES_KEY = 'values.yaml';
+
+function manifestPlain(site: SiteModel, s: SecretInstance, data: Record<string, string>): Record<string, unknown> {
+  const stringData: Record<string, string> = { ...data };
+  if (s.def.helmValues) stringData[VALUES_KEY] = toYaml(s.def.helmValues.build(data));
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: s.def.name,
+      namespace: s.namespace,
+      labels: { 'app.kubernetes.io/managed-by': 'siteforge', 'siteforge.io/site': site.name },
+      annotations: { 'siteforge.io/description': s.def.description },
+    },
+    type: 'Opaque',
+    stringData,
+  };
+}
+
+export type SecretAction = 'kept' | 'created' | 'rekeyed' | 'rotated' | 'completed';
+
+export interface ResolvedSecrets {
+  /** Output path → encrypted content. */
+  readonly files: ReadonlyMap<string, string>;
+  /** Secret (namespace/name) → what happened to it in this run. */
+  readonly actions: ReadonlyMap<string, SecretAction>;
+}
+
+export interface ResolveOptions {
+  readonly outDir: string;
+  readonly identities: readonly string[];
+  /** Secret names (or namespace/name) to give new values. */
+  readonly rotate?: readonly string[];
+  readonly now?: Date;
+  readonly backend?: SopsBackend;
+}
+
+async function readIfExists(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
+
+const idOf = (s: SecretInstance) => `${s.namespace}/${s.def.name}`;
+
+function needKey(what: string, identitiesHint: string): UserError {
+  return new UserError(
+    `${what} needs an age private key that can decrypt the current files, and none is available`,
+    `${identitiesHint} (private keys stay outside the repository)`,
+  );
+}
+
+const KEY_HINT = 'set SOPS_AGE_KEY_FILE to your key file, or SOPS_AGE_KEY to the key, or put it in ~/.config/sops/age/keys.txt';
+
+export async function resolveSecrets(site: SiteModel, opts: ResolveOptions): Promise<ResolvedSecrets> {
+  const files = new Map<string, string>();
+  const actions = new Map<string, SecretAction>();
+  const recipients = site.ageRecipients;
+  const rotate = new Set(opts.rotate ?? []);
+  const encrypt = (opts.backend ?? builtinBackend).encrypt;
+  const instances = siteSecrets(site);
+  for (const name of rotate) {
+    if (!instances.some((s) => s.def.name === name || idOf(s) === name)) {
+      throw new UserError(`no secret named "${name}" in this site`, `secrets of this site: ${instances.map(idOf).join(', ') || 'none'}`);
+    }
+  }
+  for (const s of instances) {
+    const paths = [s.manifestPath, ...(s.valuesPath ? [s.valuesPath] : [])];
+    const existing = await Promise.all(paths.map((p) => readIfExists(join(opts.outDir, p))));
+    const encryptAll = async (data: Record<string, string>) => {
+      files.set(s.manifestPath, await encrypt(manifestPlain(site, s, data), { recipients, encryptedRegex: SECRET_MANIFEST_REGEX, lastModified: opts.now }));
+      if (s.valuesPath && s.def.helmValues) files.set(s.valuesPath, await encrypt(s.def.helmValues.build(data), { recipients, lastModified: opts.now }));
+    };
+    if (rotate.has(s.def.name) || rotate.has(idOf(s))) {
+      await encryptAll(generateValues(s.def.data));
+      actions.set(idOf(s), 'rotated');
+      continue;
+    }
+    const [manifest] = existing;
+    if (existing.every((e) => e === null)) {
+      await encryptAll(generateValues(s.def.data));
+      actions.set(idOf(s), 'created');
+      continue;
+    }
+    if (manifest === null || manifest === undefined) {
+      throw new UserError(
+        `${s.manifestPath} is missing while ${s.valuesPath} exists; siteforge will not silently replace the secret`,
+        `restore the file from git, or give the secret new values with \`secrets rotate ${s.def.name}\``,
+      );
+    }
+    const expectedKeys = [...Object.keys(s.def.data), ...(s.def.helmValues ? [VALUES_KEY] : [])];
+    const currentKeys = Object.keys((parse(manifest) as { stringData?: Record<string, unknown> })?.stringData ?? {});
+    const shapeOk = sameSet(currentKeys, expectedKeys) && existing.every((e) => e !== null);
+    const recipientsOk = existing.every((e) => e !== null && sameSet(recipientsOf(e), recipients));
+    if (shapeOk && recipientsOk) {
+      paths.forEach((p, i) => files.set(p, existing[i]!));
+      actions.set(idOf(s), 'kept');
+      continue;
+    }
+    if (!opts.identities.length) {
+      throw needKey(
+        shapeOk ? `spec.secrets.ageRecipients changed: re-wrapping ${s.manifestPath}` : `${s.manifestPath} lacks keys this siteforge version needs: completing it`,
+        KEY_HINT,
+      );
+    }
+    try {
+      if (shapeOk) {
+        for (const [i, p] of paths.entries()) files.set(p, await rekeyYaml(existing[i]!, opts.identities, recipients));
+        actions.set(idOf(s), 'rekeyed');
+      } else {
+        const { plain } = await decryptYaml(manifest, opts.identities);
+        const old = (plain.stringData ?? {}) as Record<string, string>;
+        const fresh = generateValues(s.def.data);
+        const data = Object.fromEntries(Object.keys(s.def.data).map((k) => [k, typeof old[k] === 'string' ? old[k]! : fresh[k]!]));
+        await encryptAll(data);
+        actions.set(idOf(s), 'completed');
+      }
+    } catch (e) {
+      if (e instanceof SopsError) throw new UserError(`${s.manifestPath}: ${e.message}`, KEY_HINT);
+      throw e;
+    }
+  }
+  return { files, actions };
+}

@@ -1,0 +1,77 @@
+// The age half of SOPS: the 32-byte data key wrapped for each recipient (armored age files),
+// and the private keys (identities) a user has, found where sops looks for them.
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Decrypter, Encrypter, armor } from 'age-encryption';
+import { SopsError } from './cipher.ts';
+
+export interface AgeStanza {
+  readonly recipient: string;
+  readonly enc: string;
+}
+
+export async function wrapDataKey(dataKey: Uint8Array, recipients: readonly string[]): Promise<AgeStanza[]> {
+  const stanzas: AgeStanza[] = [];
+  for (const recipient of recipients) {
+    const e = new Encrypter();
+    e.addRecipient(recipient);
+    stanzas.push({ recipient, enc: armor.encode(await e.encrypt(dataKey)) });
+  }
+  return stanzas;
+}
+
+export async function unwrapDataKey(stanzas: readonly AgeStanza[], identities: readonly string[]): Promise<Uint8Array> {
+  if (!identities.length) throw new SopsError('no age private key available');
+  const d = new Decrypter();
+  for (const id of identities) d.addIdentity(id);
+  for (const stanza of stanzas) {
+    try {
+      const key = await d.decrypt(armor.decode(stanza.enc));
+      if (key.length !== 32) throw new SopsError('the data key is not 32 bytes');
+      return key;
+    } catch (e) {
+      if (e instanceof SopsError) throw e;
+      // not for these identities: try the next recipient
+    }
+  }
+  throw new SopsError(`none of the available age keys can decrypt this file (recipients: ${stanzas.map((s) => s.recipient).join(', ')})`);
+}
+
+/** sops' default key file: $XDG_CONFIG_HOME/sops/age/keys.txt, else ~/.config/sops/age/keys.txt. */
+export function defaultKeyFile(env: NodeJS.ProcessEnv = process.env): string {
+  const config = env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  return join(config, 'sops', 'age', 'keys.txt');
+}
+
+export const parseIdentities = (text: string): string[] =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('AGE-SECRET-KEY-1'));
+
+/**
+ * The age identities available to this process, in sops' order: SOPS_AGE_KEY, SOPS_AGE_KEY_FILE,
+ * then the default key file. Missing files are skipped; the result may be empty.
+ */
+export async function availableIdentities(env: NodeJS.ProcessEnv = process.env): Promise<{ identities: string[]; sources: string[] }> {
+  const identities: string[] = [];
+  const sources: string[] = [];
+  if (env.SOPS_AGE_KEY) {
+    identities.push(...parseIdentities(env.SOPS_AGE_KEY));
+    sources.push('SOPS_AGE_KEY');
+  }
+  for (const file of [env.SOPS_AGE_KEY_FILE, defaultKeyFile(env)]) {
+    if (!file) continue;
+    try {
+      const found = parseIdentities(await readFile(file, 'utf8'));
+      if (found.length) {
+        identities.push(...found);
+        sources.push(file);
+      }
+    } catch {
+      // not there
+    }
+  }
+  return { identities: [...new Set(identities)], sources };
+}
