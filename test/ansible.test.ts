@@ -186,19 +186,21 @@ t.test('k0s check-mode run renders the controller and worker configuration', asy
 });
 
 t.test('changing one node changes only that node\'s lines', async (t) => {
-  const before = await generated('site.yaml');
+  const out = await generated('site.yaml');
+  const manifest = () => readFile(join(out, '.siteforge/manifest.json'), 'utf8').then((s) => JSON.parse(s).files as Record<string, string>);
+  const m1 = await manifest();
+  const a = (await readFile(join(out, 'ansible/inventory/hosts.yaml'), 'utf8')).split('\n');
   const spec = await readFile('site.yaml', 'utf8');
   const changed = spec.replace('address: 10.40.0.22', 'address: 10.40.0.23');
   t.not(changed, spec);
   const dir = await tempDir();
   await writeFile(join(dir, 'site.yaml'), changed);
-  const after = await generated(join(dir, 'site.yaml'));
-  const manifest = (d: string) => readFile(join(d, '.siteforge/manifest.json'), 'utf8').then((s) => JSON.parse(s).files as Record<string, string>);
-  const [m1, m2] = [await manifest(before), await manifest(after)];
+  const res = await siteforge(['generate', join(dir, 'site.yaml'), '--out', out, '--no-commit']);
+  t.equal(res.code, 0, res.stderr);
+  const m2 = await manifest();
   const differing = Object.keys(m2).filter((p) => m1[p] !== m2[p]);
   t.same(differing, ['ansible/inventory/hosts.yaml'], 'only the inventory changes');
-  const a = (await readFile(join(before, differing[0]!), 'utf8')).split('\n');
-  const b = (await readFile(join(after, differing[0]!), 'utf8')).split('\n');
+  const b = (await readFile(join(out, differing[0]!), 'utf8')).split('\n');
   t.equal(a.length, b.length);
   const lines = a.flatMap((line, i) => (line !== b[i] ? [[line.trim(), b[i]!.trim()]] : []));
   t.same(lines, [
