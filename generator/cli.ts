@@ -13,6 +13,7 @@ import { SopsError } from './sops/cipher.ts';
 import type { SopsBackendName } from './sops/backend.ts';
 import type { SecretAction } from './secrets/store.ts';
 import { toYaml } from './render/files.ts';
+import { familyOf } from './plan/summary.ts';
 import pc from 'picocolors';
 import { formatDiagnostic, UserError, type Diagnostic } from './spec/diagnostics.ts';
 import { generate, loadSite } from './pipeline.ts';
@@ -91,9 +92,51 @@ async function runGenerate(spec: string, o: GenerateFlags, rotate?: string[]): P
       const what = isNoop(plan) ? 'up to date' : counts(plan);
       const committed = commit?.commit ? `; committed ${commit.commit}` : commit ? '; nothing to commit' : '';
       process.stdout.write(`${site.name}: ${what}${secretSummary(secrets.actions)}${committed}\n`);
+      for (const line of outcome.change) process.stdout.write(`  ${line}\n`);
       return EXIT.ok;
     }
   }
+}
+
+async function runPlan(spec: string, o: { out?: string; json: boolean; sops: SopsBackendName }): Promise<number> {
+  const outcome = await generate({ specPath: spec, outDir: o.out, commit: false, check: true, force: false, sops: o.sops });
+  printDiagnostics(outcome.diagnostics);
+  if (outcome.kind === 'invalid') {
+    summarise(outcome.diagnostics);
+    return EXIT.invalid;
+  }
+  if (outcome.kind !== 'checked') throw new Error('internal error: plan wrote files');
+  const { plan, change, changeData } = outcome;
+  const entry = (path: string) => ({ path, family: familyOf(path) });
+  if (o.json) {
+    const report = {
+      outDir: plan.outDir,
+      upToDate: isNoop(plan) && !plan.conflicts.length,
+      summary: { ...changeData, lines: change },
+      files: {
+        added: plan.added.map((f) => entry(f.path)),
+        changed: plan.changed.map((f) => entry(f.path)),
+        removed: plan.removed.map(entry),
+      },
+      refused: plan.conflicts.map((c) => ({ path: c.path, reason: describeConflict(c) })),
+    };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const out: string[] = [`plan for ${plan.outDir}: ${isNoop(plan) ? 'up to date' : counts(plan)}`];
+  for (const line of change) out.push(`  ${line}`);
+  const groups = new Map<string, string[]>();
+  const add = (mark: string, path: string) => groups.set(familyOf(path), [...(groups.get(familyOf(path)) ?? []), `${mark} ${path}`]);
+  plan.added.forEach((f) => add('+', f.path));
+  plan.changed.forEach((f) => add('~', f.path));
+  plan.removed.forEach((p) => add('-', p));
+  for (const [family, lines] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
+    out.push(`${family}:`);
+    for (const l of lines.sort((a, b) => a.slice(2).localeCompare(b.slice(2)))) out.push(`  ${l}`);
+  }
+  for (const c of plan.conflicts) out.push(`  ! ${describeConflict(c)}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  return EXIT.ok;
 }
 
 async function runValidate(spec: string): Promise<number> {
@@ -171,6 +214,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
       .description('validate the spec, write the output tree and commit it')
       .argument('<site.yaml>', 'the site spec'),
   ).action(async (spec: string, o: GenerateFlags) => setExit(await runGenerate(spec, o)));
+  program
+    .command('plan')
+    .description('show what generate would change, by output family and in words; writes nothing')
+    .argument('<site.yaml>', 'the site spec')
+    .option('-o, --out <dir>', 'output directory (default: the directory holding the spec)')
+    .option('--json', 'machine-readable output for CI', false)
+    .addOption(new Option('--sops <implementation>').choices(['builtin', 'binary']).default('builtin').hideHelp())
+    .action(async (spec: string, o: { out?: string; json: boolean; sops: SopsBackendName }) => setExit(await runPlan(spec, o)));
   const secrets = program.command('secrets').description('the site\'s SOPS-encrypted secrets');
   secrets
     .command('show')

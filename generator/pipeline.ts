@@ -12,6 +12,7 @@ import { commitGenerated, type CommitResult } from './git/commit.ts';
 import { availableIdentities } from './sops/age.ts';
 import { sopsBackend, type SopsBackendName } from './sops/backend.ts';
 import { resolveSecrets, type ResolvedSecrets } from './secrets/store.ts';
+import { describeChange, diffSummary, siteSummary, type SummaryChange } from './plan/summary.ts';
 
 export type LoadOutcome = { ok: true; site: SiteModel; diagnostics: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
 
@@ -40,13 +41,14 @@ export interface GenerateOptions {
 export type GenerateOutcome =
   | { kind: 'invalid'; diagnostics: Diagnostic[] }
   | { kind: 'conflict'; plan: WritePlan; diagnostics: Diagnostic[] }
-  | { kind: 'checked'; plan: WritePlan; diagnostics: Diagnostic[] }
+  | { kind: 'checked'; plan: WritePlan; change: string[]; changeData: SummaryChange; diagnostics: Diagnostic[] }
   | {
       kind: 'written';
       plan: WritePlan;
       site: SiteModel;
       files: GeneratedFile[];
       secrets: ResolvedSecrets;
+      change: string[];
       commit: CommitResult | null;
       diagnostics: Diagnostic[];
     };
@@ -59,17 +61,22 @@ export async function generate(opts: GenerateOptions): Promise<GenerateOutcome> 
   const { identities } = await availableIdentities(opts.env);
   const secrets = await resolveSecrets(site, { outDir, identities, rotate: opts.rotate, backend: sopsBackend(opts.sops ?? 'builtin') });
   const files = renderSite(site, secrets);
-  const plan = await planWrite(outDir, files, site.specFile, opts.force);
-  if (opts.check) return { kind: 'checked', plan, diagnostics };
+  const summary = siteSummary(site, secrets);
+  const plan = await planWrite(outDir, files, site.specFile, opts.force, summary);
+  const changeData = diffSummary(plan.previousSummary, summary, secrets);
+  const change = describeChange(changeData, summary);
+  if (opts.check) return { kind: 'checked', plan, change, changeData, diagnostics };
   if (plan.conflicts.length) return { kind: 'conflict', plan, diagnostics };
   if (!isNoop(plan)) await applyWrite(plan);
   const commit = opts.commit
     ? await commitGenerated({
         outDir,
-        paths: [...files.map((f) => f.path), ...plan.removed],
+        // Seed files (README.md) are committed only when siteforge creates them: afterwards they are the person's.
+        paths: [...files.filter((f) => !f.seed).map((f) => f.path), ...plan.added.filter((f) => f.seed).map((f) => f.path), ...plan.removed],
         specPath: resolve(opts.specPath),
         subject: opts.rotate?.length ? `siteforge: rotate ${opts.rotate.join(', ')} in ${site.name}` : `siteforge: generate ${site.name}`,
+        summary: change,
       })
     : null;
-  return { kind: 'written', plan, site, files, secrets, commit, diagnostics };
+  return { kind: 'written', plan, site, files, secrets, change, commit, diagnostics };
 }

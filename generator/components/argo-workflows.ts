@@ -2,7 +2,7 @@
 // cluster; every environment gets the site WorkflowTemplates (and CronWorkflows for scheduled
 // ones) from spec.workflows, mounting the environment's shared volumes.
 import { Type } from '@sinclair/typebox';
-import { Enabled, OneOf } from '../spec/formats.ts';
+import { Enabled, OneOf, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmLabelsInRange } from './labels.ts';
 import { ingressFor } from './web.ts';
@@ -116,10 +116,11 @@ const WORKFLOWS_SCHEMA = {
 export const argoWorkflows = defineComponent({
   name: 'argoWorkflows',
   title: 'Argo Workflows: workflow controller, server and the site WorkflowTemplates',
-  dependsOn: ['namespaces', 'storage', 'ingressNginx', 'certManager'],
+  dependsOn: ['namespaces', 'ingressNginx', 'certManager'],
   settings: Type.Object(
     {
       enabled: Enabled(false),
+      chartVersion: ChartVersion(),
       sso: Type.Object({ enabled: Type.Boolean({ default: false }) }, { additionalProperties: false, default: {} }),
       artifacts: Type.Object(
         {
@@ -188,6 +189,7 @@ export const argoWorkflows = defineComponent({
     return [
       {
         name: 'argo-workflows',
+        layer: 'operators',
         description: 'Argo Workflows controller and server',
         scope: 'cluster',
         namespace: 'argo',
@@ -207,6 +209,8 @@ export const argoWorkflows = defineComponent({
       },
       {
         name: 'workflows',
+        layer: 'apps',
+        afterComponents: ['storage'],
         description: 'WorkflowTemplates and CronWorkflows of one environment',
         scope: 'environment',
         after: ['argo-workflows'],

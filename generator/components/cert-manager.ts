@@ -1,6 +1,6 @@
 // cert-manager: certificates for the ingress host names, from a site CA issuer.
 import { Type } from '@sinclair/typebox';
-import { Enabled } from '../spec/formats.ts';
+import { Enabled, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmLabels } from './labels.ts';
 
@@ -54,6 +54,7 @@ export const certManager = defineComponent({
   settings: Type.Object(
     {
       enabled: Enabled(false),
+      chartVersion: ChartVersion(),
       caSecret: Type.String({ default: 'site-ca', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', description: 'Secret (in cert-manager) holding the site CA.' }),
     },
     { additionalProperties: false },
@@ -61,6 +62,7 @@ export const certManager = defineComponent({
   releases: (site, settings): ReleaseDef[] => [
     {
       name: 'cert-manager',
+      layer: 'operators',
       description: 'cert-manager controller, webhook and CRDs',
       scope: 'cluster',
       namespace: 'cert-manager',

@@ -1,7 +1,7 @@
 // NVIDIA GPU Operator: device plugin, container toolkit, DCGM exporter, MIG manager. HPC nodes
 // usually carry the NVIDIA driver in their image, so the operator-managed driver is off by default.
 import { Type } from '@sinclair/typebox';
-import { Enabled, OneOf } from '../spec/formats.ts';
+import { Enabled, OneOf, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { KUBELET_DIR } from './storage.ts';
 
@@ -18,6 +18,7 @@ export const gpuOperator = defineComponent({
   settings: Type.Object(
     {
       enabled: Enabled(false),
+      chartVersion: ChartVersion(),
       driverPreinstalled: Type.Boolean({ default: true, description: 'HPC nodes usually carry the NVIDIA driver already; true skips the operator-managed driver.' }),
       migStrategy: OneOf(['none', 'single', 'mixed'], { default: 'none' }),
     },
@@ -28,6 +29,7 @@ export const gpuOperator = defineComponent({
     return [
       {
         name: 'gpu-operator',
+        layer: 'operators',
         description: 'NVIDIA GPU Operator',
         scope: 'cluster',
         namespace: 'gpu-operator',

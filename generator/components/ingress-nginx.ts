@@ -2,7 +2,7 @@
 // Upstream retired the project in March 2026 (no further security fixes): sites should plan a
 // Gateway API implementation; it stays here, off by default, for sites that already run it.
 import { Type } from '@sinclair/typebox';
-import { Enabled } from '../spec/formats.ts';
+import { Enabled, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 
 export const INGRESS_CLASS = 'nginx';
@@ -11,7 +11,7 @@ export const ingressNginx = defineComponent({
   name: 'ingressNginx',
   title: 'ingress-nginx controller (retired upstream in 2026; off by default)',
   dependsOn: ['metallb'],
-  settings: Type.Object({ enabled: Enabled(false) }, { additionalProperties: false }),
+  settings: Type.Object({ enabled: Enabled(false), chartVersion: ChartVersion() }, { additionalProperties: false }),
   releases: (): ReleaseDef[] => [
     {
       name: 'ingress-nginx',

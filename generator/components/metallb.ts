@@ -1,6 +1,6 @@
 // MetalLB: LoadBalancer addresses on the HPC network (L2 advertisement).
 import { Type } from '@sinclair/typebox';
-import { Enabled } from '../spec/formats.ts';
+import { Enabled, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmLabels } from './labels.ts';
 import { isString, list } from '../spec/guards.ts';
@@ -39,6 +39,7 @@ export const metallb = defineComponent({
   settings: Type.Object(
     {
       enabled: Enabled(false),
+      chartVersion: ChartVersion(),
       addresses: Type.Array(
         Type.String({ pattern: IP_RANGE, expected: 'an address range 10.40.0.200-10.40.0.210 or a CIDR 10.40.0.192/28' }),
         { default: [], description: 'Addresses MetalLB may hand out; required when enabled.' },
@@ -49,6 +50,7 @@ export const metallb = defineComponent({
   releases: (site, settings): ReleaseDef[] => [
     {
       name: 'metallb',
+      layer: 'operators',
       description: 'MetalLB load-balancer controller and speakers',
       scope: 'cluster',
       namespace: 'metallb-system',

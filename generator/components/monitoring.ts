@@ -1,7 +1,7 @@
 // kube-prometheus-stack: Prometheus, Alertmanager, Grafana; optional scrape targets for the
 // node-exporters on the SLURM nodes (the cluster watches its neighbours without touching them).
 import { Type } from '@sinclair/typebox';
-import { Enabled, Quantity } from '../spec/formats.ts';
+import { Enabled, Quantity, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { ingressFor } from './web.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
@@ -15,6 +15,7 @@ export const monitoring = defineComponent({
   settings: Type.Object(
     {
       enabled: Enabled(false),
+      chartVersion: ChartVersion(),
       retention: Type.String({ default: '15d', pattern: '^[0-9]+(h|d|w|y)$', expected: 'a Prometheus duration such as 15d' }),
       storageSize: Quantity({ default: '50Gi' }),
       storageClass: Type.Optional(Type.String({ minLength: 1, description: 'StorageClass for Prometheus (default: the cluster default).' })),
@@ -40,6 +41,7 @@ export const monitoring = defineComponent({
     return [
       {
         name: 'monitoring',
+        layer: 'operators',
         description: 'Prometheus, Alertmanager and Grafana (kube-prometheus-stack)',
         scope: 'cluster',
         namespace: 'monitoring',

@@ -12,6 +12,7 @@ export const mpiOperator = defineComponent({
   releases: (): ReleaseDef[] => [
     {
       name: 'mpi-operator',
+      layer: 'operators',
       description: 'Kubeflow MPI Operator (upstream kustomize manifests)',
       scope: 'cluster',
       namespace: 'mpi-operator',

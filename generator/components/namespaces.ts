@@ -41,6 +41,7 @@ export const namespaces = defineComponent({
   releases: (site, settings): ReleaseDef[] => [
     {
       name: 'namespaces',
+      layer: 'operators',
       description: `Environment namespaces of site ${site.name}`,
       scope: 'cluster',
       namespace: 'kube-system',

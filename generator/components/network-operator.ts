@@ -1,7 +1,7 @@
 // NVIDIA Network Operator: RDMA shared device plugin and Multus secondary networks for the
 // InfiniBand / RoCE fabric, optionally SR-IOV.
 import { Type } from '@sinclair/typebox';
-import { Enabled } from '../spec/formats.ts';
+import { Enabled, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmLabels } from './labels.ts';
 import { upstreamChart } from './upstream.ts';
@@ -36,6 +36,7 @@ export const networkOperator = defineComponent({
   settings: Type.Object(
     {
       enabled: Enabled(false),
+      chartVersion: ChartVersion(),
       rdmaInterfaces: Type.Array(Type.String({ minLength: 1 }), {
         default: [],
         description: 'Netdevice names shared as RDMA devices (empty: every Mellanox NIC).',
@@ -51,6 +52,7 @@ export const networkOperator = defineComponent({
     return [
       {
         name: 'network-operator',
+        layer: 'operators',
         description: 'NVIDIA Network Operator',
         scope: 'cluster',
         namespace: 'nvidia-network-operator',

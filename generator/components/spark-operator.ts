@@ -1,16 +1,17 @@
 // Kubeflow Spark Operator: SparkApplications in the environment namespaces.
 import { Type } from '@sinclair/typebox';
-import { Enabled } from '../spec/formats.ts';
+import { Enabled, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 
 export const sparkOperator = defineComponent({
   name: 'sparkOperator',
   title: 'Kubeflow Spark Operator',
   dependsOn: ['namespaces'],
-  settings: Type.Object({ enabled: Enabled(false) }, { additionalProperties: false }),
+  settings: Type.Object({ enabled: Enabled(false), chartVersion: ChartVersion() }, { additionalProperties: false }),
   releases: (site): ReleaseDef[] => [
     {
       name: 'spark-operator',
+      layer: 'operators',
       description: 'Kubeflow Spark Operator watching the environment namespaces',
       scope: 'cluster',
       namespace: 'spark-operator',

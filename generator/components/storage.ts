@@ -2,7 +2,7 @@
 // spec.storage.volumes entry, pre-bound to each other. NFS through csi-driver-nfs (or the in-tree
 // plugin); hostPath for parallel filesystems (Lustre, GPFS, ...) mounted on every node.
 import { Type } from '@sinclair/typebox';
-import { Enabled, OneOf } from '../spec/formats.ts';
+import { Enabled, OneOf, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmLabelsInRange } from './labels.ts';
 import type { SiteModel } from '../model/site.ts';
@@ -112,6 +112,7 @@ export const storage = defineComponent({
   settings: Type.Object(
     {
       enabled: Enabled(true),
+      chartVersion: ChartVersion(),
       nfsDriver: OneOf(['csi', 'in-tree'], {
         default: 'csi',
         description: 'csi: csi-driver-nfs; in-tree: the kubelet NFS volume plugin.',
@@ -125,6 +126,7 @@ export const storage = defineComponent({
     if (usesNfsCsi(site)) {
       releases.push({
         name: 'csi-driver-nfs',
+        layer: 'operators',
         description: 'NFS CSI driver for the shared HPC filesystems',
         scope: 'cluster',
         namespace: 'kube-system',

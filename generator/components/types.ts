@@ -8,6 +8,9 @@ import type { SecretDef } from '../secrets/types.ts';
 
 export type ComponentScope = 'cluster' | 'environment';
 
+export const RELEASE_LAYERS = ['operators', 'infrastructure', 'apps'] as const;
+export type ReleaseLayer = (typeof RELEASE_LAYERS)[number];
+
 export interface ComponentModule<S extends TObject = TObject> {
   /** Key under spec.components. */
   readonly name: string;
@@ -42,8 +45,15 @@ export interface ReleaseDef {
    */
   readonly scope: ComponentScope;
   readonly namespace?: string;
-  /** Pinned upstream chart (a key of upstream-charts.yaml) the wrapper depends on. */
-  readonly upstream?: { readonly chart: string; readonly alias?: string };
+  /** Pinned upstream chart (a key of upstream-charts.yaml) the wrapper depends on; `version` overrides the pin. */
+  readonly upstream?: { readonly chart: string; readonly alias?: string; readonly version?: string };
+  /**
+   * GitOps layer: operators (CRD providers and controllers), infrastructure (what builds on them),
+   * apps (per-environment workloads). A release is never placed before a layer it depends on.
+   */
+  readonly layer?: ReleaseLayer;
+  /** Other components (when enabled) this release needs, beyond the component's own dependsOn. */
+  readonly afterComponents?: readonly string[];
   /** Instead of a chart: a kustomize directory of an upstream repository (upstream-charts.yaml key). */
   readonly kustomization?: string;
   /** values.yaml of the wrapper chart (site-wide). Upstream values go under the alias/chart key. */

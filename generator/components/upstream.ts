@@ -43,3 +43,6 @@ export const upstreamCharts = (): UpstreamChart[] =>
 
 /** Images the upstream chart (or kustomization) runs at its default values, recorded with its pin. */
 export const upstreamImages = (name: string): readonly string[] => entry(name).images ?? [];
+
+/** The upstream chart version a release uses: its override, or the pin. */
+export const upstreamVersion = (upstream: { chart: string; version?: string }): string => upstream.version ?? upstreamChart(upstream.chart).version;

@@ -13,6 +13,8 @@ export interface CommitRequest {
   readonly specPath: string;
   /** First line of the commit message; the file lists are added from what is staged. */
   readonly subject: string;
+  /** What changed in words (nodes, components, chart versions, secrets), one line each. */
+  readonly summary?: readonly string[];
 }
 
 export interface CommitResult {
@@ -24,7 +26,7 @@ export interface CommitResult {
 const MAX_LISTED = 40;
 
 /** "<subject>: N added, N changed, N removed" and the paths of each, from `git diff --name-status`. */
-export function commitMessage(subject: string, nameStatus: string): string {
+export function commitMessage(subject: string, nameStatus: string, summary: readonly string[] = []): string {
   const groups: Record<'added' | 'changed' | 'removed', string[]> = { added: [], changed: [], removed: [] };
   for (const line of nameStatus.split('\n').filter(Boolean)) {
     const [status, ...rest] = line.split('\t');
@@ -41,7 +43,8 @@ export function commitMessage(subject: string, nameStatus: string): string {
       if (groups[g].length > MAX_LISTED) shown.push(`  ... and ${groups[g].length - MAX_LISTED} more`);
       return `${g}:\n${shown.join('\n')}`;
     });
-  return [`${subject} (${counts})`, '', ...body.flatMap((b) => [b, ''])].join('\n').trimEnd() + '\n';
+  const words = summary.length ? [...summary, ''] : [];
+  return [`${subject} (${counts})`, '', ...words, ...body.flatMap((b) => [b, ''])].join('\n').trimEnd() + '\n';
 }
 
 async function repositoryFor(outDir: string): Promise<{ git: SimpleGit; initialised: boolean; root: string }> {
@@ -81,7 +84,7 @@ export async function commitGenerated(req: CommitRequest): Promise<CommitResult>
   const nameStatus = hasHead
     ? await git.raw(['diff', '--cached', '--name-status', '--no-renames', 'HEAD', '--', ...paths])
     : (await git.raw(['ls-files', '--', ...paths])).split('\n').filter(Boolean).map((p) => `A\t${p}`).join('\n');
-  const message = commitMessage(req.subject, nameStatus);
+  const message = commitMessage(req.subject, nameStatus, req.summary);
   const args = [...(await identityArgs(git)), 'commit', '--quiet', '-m', message];
   if (hasHead) args.push('--only', '--', ...paths);
   await git.raw(args);

@@ -2,7 +2,7 @@
 // environment-scoped ones) and the one dependency graph between them. helmfile `needs:`, Flux
 // `dependsOn` and Argo CD sync waves are all read from here.
 import type { ComponentName } from '../components/catalog.ts';
-import type { ReleaseDef } from '../components/types.ts';
+import { RELEASE_LAYERS, type ReleaseDef, type ReleaseLayer } from '../components/types.ts';
 import { buildDependencyGraph, type DependencyGraph } from './graph.ts';
 import type { EnvironmentModel, SiteModel } from './site.ts';
 
@@ -21,6 +21,8 @@ export interface Release {
   readonly needs: readonly string[];
   /** 0 for releases without dependencies, else 1 + the highest level of their needs. */
   readonly level: number;
+  /** GitOps layer, never earlier than the layers of its needs. */
+  readonly layer: ReleaseLayer;
 }
 
 export interface SiteReleases {
@@ -36,9 +38,14 @@ const cache = new WeakMap<SiteModel, SiteReleases>();
 export function siteReleases(site: SiteModel): SiteReleases {
   const cached = cache.get(site);
   if (cached) return cached;
-  const definitions = site.components.flatMap((c) =>
-    c.module.releases(site, c.settings as never).map((def) => ({ component: c.name, def })),
-  );
+  const definitions = site.components.flatMap((c) => {
+    const override = (c.settings as { chartVersion?: string }).chartVersion;
+    return c.module.releases(site, c.settings as never).map((def) => ({
+      component: c.name,
+      def: override && def.upstream ? { ...def, upstream: { ...def.upstream, version: override } } : def,
+    }));
+  });
+  const enabled = new Set(site.components.map((c) => c.name as string));
   const instances = definitions.flatMap(({ component, def }) =>
     def.scope === 'environment'
       ? site.environments.map((env) => ({ name: `${def.name}-${env.name}`, component, def, environment: env }))
@@ -50,15 +57,22 @@ export function siteReleases(site: SiteModel): SiteReleases {
     (byDef.get(name) ?? []).filter((i) => !env || !i.environment || i.environment === env).map((i) => i.name);
   const dependsOn = (i: (typeof instances)[number]) => [
     ...(i.def.after ?? []).flatMap((name) => instancesOfDef(name, i.environment)),
-    ...(site.graph.needs.get(i.component) ?? []).flatMap((dep) =>
+    ...[...(site.graph.needs.get(i.component) ?? []), ...(i.def.afterComponents ?? []).filter((c) => enabled.has(c))].flatMap((dep) =>
       definitions.filter((d) => d.component === dep).flatMap((d) => instancesOfDef(d.def.name, i.environment)),
     ),
   ];
   const graph = buildDependencyGraph(instances.map((i) => ({ name: i.name, dependsOn: dependsOn(i) })));
   const byName = new Map(instances.map((i) => [i.name, i]));
+  const layerOf = new Map<string, ReleaseLayer>();
   const releases = graph.order.map((name): Release => {
     const i = byName.get(name)!;
+    const needs = graph.needs.get(name) ?? [];
+    // Never before the layer of anything it needs (dependencies come first in graph.order).
+    const index = Math.max(RELEASE_LAYERS.indexOf(i.def.layer ?? 'infrastructure'), ...needs.map((n) => RELEASE_LAYERS.indexOf(layerOf.get(n)!)));
+    const layer = RELEASE_LAYERS[index]!;
+    layerOf.set(name, layer);
     return {
+      layer,
       name,
       def: i.def,
       component: i.component,

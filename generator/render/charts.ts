@@ -1,14 +1,14 @@
 // Output family: charts/<release>/ (wrapper charts) and environments/<env>/<release>.yaml.
 import type { SiteModel } from '../model/site.ts';
 import { siteReleases } from '../model/releases.ts';
-import { upstreamChart } from '../components/upstream.ts';
+import { upstreamChart, upstreamVersion } from '../components/upstream.ts';
 import type { ReleaseDef } from '../components/types.ts';
 import { wrapperChart } from './chart.ts';
 import { yamlFile, type GeneratedFile } from './files.ts';
 
 /** A wrapper chart carries its upstream chart's version (siteforge's own charts: 0.1.0). */
 export function chartVersion(def: ReleaseDef): string {
-  return def.upstream ? upstreamChart(def.upstream.chart).version : WRAPPER_ONLY_VERSION;
+  return def.upstream ? upstreamVersion(def.upstream) : WRAPPER_ONLY_VERSION;
 }
 
 export const WRAPPER_ONLY_VERSION = '0.1.0';
@@ -30,7 +30,7 @@ export function renderCharts(site: SiteModel): GeneratedFile[] {
           ? [
               {
                 name: upstream.name,
-                version: upstream.version,
+                version: upstreamVersion(def.upstream!),
                 repository: upstream.repository,
                 ...(def.upstream?.alias ? { alias: def.upstream.alias } : {}),
                 condition: UPSTREAM_CONDITION,

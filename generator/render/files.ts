@@ -7,6 +7,8 @@ export interface GeneratedFile {
   readonly content: string;
   /** false for formats that cannot carry the "generated" header comment. */
   readonly header?: boolean;
+  /** Written once when absent, then the person's: never rewritten, never in the manifest. */
+  readonly seed?: boolean;
 }
 
 /** YAML text for one value: block style, no line folding, no anchors/aliases. */
@@ -47,7 +49,7 @@ export function headerLine(path: string, spec: string): string | null {
 /** Adds the header to every file that allows one; a shebang line stays first. */
 export function stampHeaders(files: readonly GeneratedFile[], spec: string): GeneratedFile[] {
   return files.map((file) => {
-    const line = file.header === false ? null : headerLine(file.path, spec);
+    const line = file.header === false || file.seed ? null : headerLine(file.path, spec);
     if (!line) return file;
     if (file.content.startsWith('#!')) {
       const nl = file.content.indexOf('\n');

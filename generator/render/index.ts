@@ -7,6 +7,8 @@ import { renderCharts } from './charts.ts';
 import { renderHelmfile } from './helmfile.ts';
 import { renderImageList } from './images.ts';
 import { renderSecrets } from './secrets.ts';
+import { renderGitops } from './gitops.ts';
+import { renderDocs } from './docs.ts';
 import type { ResolvedSecrets } from '../secrets/store.ts';
 
 export const SCHEMA_FILE = 'site.schema.json';
@@ -19,6 +21,8 @@ const renderers: readonly ((site: SiteModel, secrets: ResolvedSecrets) => Genera
   renderHelmfile,
   renderImageList,
   renderSecrets,
+  renderGitops,
+  renderDocs,
 ];
 
 export function renderSite(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {

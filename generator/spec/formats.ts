@@ -40,3 +40,13 @@ export const Enabled = (byDefault: boolean) =>
 /** A string from a fixed set, as a plain JSON Schema `enum` (clear errors, editor completion). */
 export const OneOf = <const T extends readonly string[]>(values: T, o: SchemaOptions = {}) =>
   Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...o });
+
+/** Optional override of the pinned upstream chart version (upstream-charts.yaml) for one site. */
+export const ChartVersion = () =>
+  Type.Optional(
+    Type.String({
+      pattern: '^v?[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$',
+      expected: 'an exact chart version such as 1.19.2',
+      description: 'Pin this component\'s upstream chart to another version than siteforge\'s default.',
+    }),
+  );

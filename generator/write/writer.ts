@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, rmdir, unlink, writeFile } from 'node:fs/promi
 import { dirname, join, normalize, sep } from 'node:path';
 import type { GeneratedFile } from '../render/files.ts';
 import { MANIFEST_PATH, manifestText, readManifest, sha256, type Manifest } from './manifest.ts';
+import type { SiteSummary } from '../plan/summary.ts';
 
 export type ConflictReason = 'edited' | 'foreign' | 'edited-stale';
 
@@ -20,6 +21,8 @@ export interface WritePlan {
   readonly conflicts: readonly Conflict[];
   /** Manifest text to write, or null when it is already up to date. */
   readonly manifest: string | null;
+  /** The site summary recorded by the previous run (null on the first). */
+  readonly previousSummary: SiteSummary | null;
 }
 
 export const isNoop = (plan: WritePlan) =>
@@ -54,7 +57,13 @@ function assertRelative(path: string) {
   }
 }
 
-export async function planWrite(outDir: string, files: readonly GeneratedFile[], spec: string, force: boolean): Promise<WritePlan> {
+export async function planWrite(
+  outDir: string,
+  files: readonly GeneratedFile[],
+  spec: string,
+  force: boolean,
+  summary?: SiteSummary,
+): Promise<WritePlan> {
   const previous: Manifest = (await readManifest(outDir)) ?? { spec, files: {} };
   const next: Record<string, string> = {};
   const added: GeneratedFile[] = [];
@@ -63,8 +72,13 @@ export async function planWrite(outDir: string, files: readonly GeneratedFile[],
   const conflicts: Conflict[] = [];
   const disk = await Promise.all(files.map((f) => (assertRelative(f.path), hashOnDisk(join(outDir, f.path)))));
   files.forEach((file, i) => {
-    const want = sha256(file.content);
     const have = disk[i];
+    if (file.seed) {
+      // Seed files belong to the person once they exist: created when absent, never touched after.
+      if (have === null) added.push(file);
+      return;
+    }
+    const want = sha256(file.content);
     const recorded = previous.files[file.path];
     next[file.path] = want;
     if (have === null) added.push(file);
@@ -81,9 +95,17 @@ export async function planWrite(outDir: string, files: readonly GeneratedFile[],
     if (have === previous.files[path] || force) removed.push(path);
     else conflicts.push({ path, reason: 'edited-stale' });
   });
-  const text = manifestText({ spec, files: next });
+  const text = manifestText({ spec, files: next, summary });
   const manifestOnDisk = await hashOnDisk(join(outDir, MANIFEST_PATH));
-  return { outDir, added, changed, removed: removed.sort(), conflicts, manifest: manifestOnDisk === sha256(text) ? null : text };
+  return {
+    outDir,
+    added,
+    changed,
+    removed: removed.sort(),
+    conflicts,
+    manifest: manifestOnDisk === sha256(text) ? null : text,
+    previousSummary: previous.summary ?? null,
+  };
 }
 
 async function writeAtomic(path: string, content: string) {

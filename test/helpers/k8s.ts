@@ -18,6 +18,9 @@ const MODULES: Record<string, string> = {
   'helm.toolkit.fluxcd.io/v2': '@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2',
 };
 
+/** argoproj.io/v1alpha1 kinds that belong to Argo CD rather than Argo Workflows. */
+const ARGO_CD_KINDS = new Set(['Application', 'AppProject', 'ApplicationSet']);
+
 /** Custom resources no published model covers; they get the generic metadata checks only. */
 export const WITHOUT_MODEL = new Set(['metallb.io/v1beta1/IPAddressPool', 'metallb.io/v1beta1/L2Advertisement', 'mellanox.com/v1alpha1/NicClusterPolicy']);
 
@@ -65,7 +68,7 @@ export async function validateDocument(doc: K8sDocument): Promise<string[]> {
   if (doc.metadata?.namespace !== undefined && !DNS_LABEL.test(doc.metadata.namespace)) problems.push(`${id}: invalid namespace`);
   const key = `${doc.apiVersion}/${doc.kind}`;
   if (WITHOUT_MODEL.has(key)) return problems;
-  const prefix = MODULES[doc.apiVersion];
+  const prefix = ARGO_CD_KINDS.has(doc.kind) && doc.apiVersion === 'argoproj.io/v1alpha1' ? '@kubernetes-models/argo-cd/argoproj.io/v1alpha1' : MODULES[doc.apiVersion];
   if (!prefix) return [...problems, `${id}: no schema known for ${doc.apiVersion}`];
   let model: Model;
   try {

@@ -1,0 +1,96 @@
+// What a site is, in the few facts a reviewer cares about, and how two of them differ: nodes,
+// components, chart versions, distribution, secrets. Stored in the manifest after each run, so
+// the next `plan` or commit can say what changed in words, not only in files.
+import type { SiteModel } from '../model/site.ts';
+import { siteReleases } from '../model/releases.ts';
+import { upstreamVersion } from '../components/upstream.ts';
+import type { ResolvedSecrets } from '../secrets/store.ts';
+
+export interface SiteSummary {
+  readonly distribution: string;
+  /** node name → "address role" */
+  readonly nodes: Readonly<Record<string, string>>;
+  readonly components: readonly string[];
+  /** release (chart) name → upstream chart version */
+  readonly charts: Readonly<Record<string, string>>;
+  /** namespace/name */
+  readonly secrets: readonly string[];
+}
+
+export function siteSummary(site: SiteModel, secrets: ResolvedSecrets): SiteSummary {
+  const charts: Record<string, string> = {};
+  for (const { def } of siteReleases(site).definitions) if (def.upstream) charts[def.name] = upstreamVersion(def.upstream);
+  return {
+    distribution: `${site.distribution.type} ${site.distribution.version}`,
+    nodes: Object.fromEntries(site.nodes.map((n) => [n.name, `${n.address} ${n.role}`])),
+    components: site.components.map((c) => c.name),
+    charts,
+    secrets: [...secrets.actions.keys()].sort(),
+  };
+}
+
+export interface SummaryChange {
+  readonly nodesAdded: string[];
+  readonly nodesRemoved: string[];
+  readonly nodesChanged: string[];
+  readonly componentsEnabled: string[];
+  readonly componentsDisabled: string[];
+  readonly chartsBumped: { name: string; from: string; to: string }[];
+  readonly distribution: { from: string; to: string } | null;
+  readonly secretsAdded: string[];
+  readonly secretsRemoved: string[];
+  readonly secretsRotated: string[];
+  readonly secretsRekeyed: string[];
+}
+
+export function diffSummary(before: SiteSummary | null, after: SiteSummary, secrets: ResolvedSecrets): SummaryChange {
+  const b: SiteSummary = before ?? { distribution: after.distribution, nodes: {}, components: [], charts: {}, secrets: [] };
+  const keys = (o: Readonly<Record<string, string>>) => Object.keys(o);
+  const withAction = (a: string) => [...secrets.actions].filter(([, x]) => x === a).map(([id]) => id).sort();
+  return {
+    nodesAdded: keys(after.nodes).filter((n) => !(n in b.nodes)),
+    nodesRemoved: keys(b.nodes).filter((n) => !(n in after.nodes)),
+    nodesChanged: keys(after.nodes).filter((n) => n in b.nodes && b.nodes[n] !== after.nodes[n]),
+    componentsEnabled: after.components.filter((c) => !b.components.includes(c)),
+    componentsDisabled: b.components.filter((c) => !after.components.includes(c)),
+    chartsBumped: keys(after.charts)
+      .filter((c) => c in b.charts && b.charts[c] !== after.charts[c])
+      .map((name) => ({ name, from: b.charts[name]!, to: after.charts[name]! })),
+    distribution: before && before.distribution !== after.distribution ? { from: before.distribution, to: after.distribution } : null,
+    secretsAdded: withAction('created'),
+    secretsRemoved: b.secrets.filter((s) => !after.secrets.includes(s)),
+    secretsRotated: withAction('rotated'),
+    secretsRekeyed: withAction('rekeyed'),
+  };
+}
+
+/** One line per kind of change; [] when nothing a reviewer would name changed. */
+export function describeChange(c: SummaryChange, after: SiteSummary): string[] {
+  const lines: string[] = [];
+  const list = (label: string, items: string[]) => items.length && lines.push(`${label}: ${items.join(', ')}`);
+  list('nodes added', c.nodesAdded.map((n) => `${n} (${after.nodes[n]})`));
+  list('nodes removed', c.nodesRemoved);
+  list('nodes changed', c.nodesChanged.map((n) => `${n} (${after.nodes[n]})`));
+  list('components enabled', c.componentsEnabled);
+  list('components disabled', c.componentsDisabled);
+  list('chart versions bumped', c.chartsBumped.map((x) => `${x.name} ${x.from} → ${x.to}`));
+  if (c.distribution) lines.push(`distribution: ${c.distribution.from} → ${c.distribution.to}`);
+  list('secrets added', c.secretsAdded);
+  list('secrets removed', c.secretsRemoved);
+  list('secrets rotated', c.secretsRotated);
+  list('secrets re-wrapped for new recipients', c.secretsRekeyed);
+  return lines;
+}
+
+/** Output family of a generated path, for grouping a plan. */
+export function familyOf(path: string): string {
+  const first = path.split('/')[0]!;
+  if (first === 'ansible') return 'ansible';
+  if (first === 'charts') return 'charts';
+  if (first === 'releases' || first === 'environments' || path === 'helmfile.yaml') return 'helmfile';
+  if (first === 'secrets' || path === '.sops.yaml') return 'secrets';
+  if (first === 'clusters') return 'gitops';
+  if (first === '.github' || path === '.gitlab-ci.yml' || path === 'renovate.json') return 'review';
+  if (/\.md$/.test(path) && !path.includes('/')) return 'docs';
+  return 'other';
+}

@@ -1,0 +1,312 @@
+// Output family: clusters/<site>/ — what Flux (default) or Argo CD reconciles. Both deploy the
+// same wrapper charts with the same values files as helmfile, in the order of the one release
+// graph: Flux HelmRelease dependsOn and layered Kustomizations, Argo CD sync waves.
+import type { SiteModel } from '../model/site.ts';
+import { siteReleases, type Release } from '../model/releases.ts';
+import { RELEASE_LAYERS, type ReleaseLayer } from '../components/types.ts';
+import { upstreamChart, upstreamKustomization } from '../components/upstream.ts';
+import { siteSecrets, type SecretInstance } from '../secrets/store.ts';
+import { yamlFile, type GeneratedFile } from './files.ts';
+
+export const FLUX_NAMESPACE = 'flux-system';
+export const SOPS_AGE_SECRET = 'sops-age';
+export const ARGOCD_NAMESPACE = 'argocd';
+
+export const clusterDir = (site: SiteModel) => `clusters/${site.name}`;
+export const deployKeySecret = (site: SiteModel) => `${site.name}-deploy-key`;
+
+/** kustomization.yaml listing the given files of a directory. */
+const kustomization = (dir: string, resources: string[]) =>
+  yamlFile(`${dir}/kustomization.yaml`, { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources });
+
+/** Namespaces the releases and secrets live in that no release creates itself. */
+export function componentNamespaces(site: SiteModel): string[] {
+  const env = new Set(site.environments.map((e) => e.namespace));
+  const { releases } = siteReleases(site);
+  const names = [...releases.map((r) => r.namespace), ...siteSecrets(site).map((s) => s.namespace)];
+  return [...new Set(names)].filter((n) => !env.has(n) && n !== 'kube-system' && n !== 'default').sort();
+}
+
+/** Values files a release is deployed with, in helmfile's order: chart defaults, then environment. */
+export function valuesFiles(r: Release): string[] {
+  return [`./${r.chartPath}/values.yaml`, ...(r.environmentValuesPath ? [`./${r.environmentValuesPath}`] : [])];
+}
+
+/** Secrets whose `values.yaml` key carries helm values for this release (Flux valuesFrom). */
+export function valuesSecrets(site: SiteModel, r: Release): SecretInstance[] {
+  return siteSecrets(site).filter((s) => s.def.helmValues?.release === r.def.name && (!s.environment || s.environment === r.environment?.name));
+}
+
+const upstreamRepos = (site: SiteModel) => {
+  const { definitions } = siteReleases(site);
+  const byUrl = new Map<string, string>();
+  for (const { def } of definitions) {
+    if (!def.upstream) continue;
+    const u = upstreamChart(def.upstream.chart);
+    if (!byUrl.has(u.repository)) byUrl.set(u.repository, u.name);
+  }
+  return [...byUrl.entries()].map(([url, name]) => ({ url, name })).sort((a, b) => a.name.localeCompare(b.name));
+};
+
+// ---------------------------------------------------------------- Flux
+
+function fluxHelmRelease(site: SiteModel, r: Release, byName: ReadonlyMap<string, Release>): Record<string, unknown> {
+  const fromSecrets = valuesSecrets(site, r);
+  return {
+    apiVersion: 'helm.toolkit.fluxcd.io/v2',
+    kind: 'HelmRelease',
+    metadata: { name: r.name, namespace: r.namespace, labels: { 'siteforge.io/component': r.component } },
+    spec: {
+      interval: '30m',
+      releaseName: r.name,
+      chart: {
+        spec: {
+          chart: `./${r.chartPath}`,
+          reconcileStrategy: 'Revision',
+          sourceRef: { kind: 'GitRepository', name: site.name, namespace: FLUX_NAMESPACE },
+          valuesFiles: valuesFiles(r),
+        },
+      },
+      ...(fromSecrets.length ? { valuesFrom: fromSecrets.map((s) => ({ kind: 'Secret', name: s.def.name, valuesKey: 'values.yaml' })) } : {}),
+      install: { crds: 'CreateReplace', remediation: { retries: 3 } },
+      upgrade: { crds: 'CreateReplace', cleanupOnFail: true, remediation: { retries: 3, remediateLastFailure: true } },
+      ...(r.needs.length ? { dependsOn: r.needs.map((n) => ({ name: n, namespace: byName.get(n)!.namespace })) } : {}),
+    },
+  };
+}
+
+function fluxUpstreamKustomization(site: SiteModel, r: Release): Record<string, unknown>[] {
+  const k = upstreamKustomization(r.def.kustomization!);
+  return [
+    {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'GitRepository',
+      metadata: { name: r.name, namespace: FLUX_NAMESPACE },
+      spec: { interval: '12h', url: `${k.git}.git`, ref: { tag: k.version } },
+    },
+    {
+      apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+      kind: 'Kustomization',
+      metadata: { name: r.name, namespace: FLUX_NAMESPACE },
+      spec: {
+        interval: '1h',
+        path: `./${k.path}`,
+        prune: true,
+        wait: true,
+        timeout: '10m',
+        sourceRef: { kind: 'GitRepository', name: r.name },
+        targetNamespace: r.namespace,
+      },
+    },
+  ];
+}
+
+function fluxKustomization(site: SiteModel, name: string, path: string, opts: { dependsOn?: string[]; decryption?: boolean; wait?: boolean }) {
+  return {
+    apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+    kind: 'Kustomization',
+    metadata: { name: `${site.name}-${name}`, namespace: FLUX_NAMESPACE },
+    spec: {
+      interval: '10m',
+      retryInterval: '1m',
+      timeout: '15m',
+      path,
+      prune: true,
+      wait: opts.wait ?? true,
+      sourceRef: { kind: 'GitRepository', name: site.name },
+      ...(opts.decryption ? { decryption: { provider: 'sops', secretRef: { name: SOPS_AGE_SECRET } } } : {}),
+      ...(opts.dependsOn?.length ? { dependsOn: opts.dependsOn.map((d) => ({ name: `${site.name}-${d}` })) } : {}),
+    },
+  };
+}
+
+function renderFlux(site: SiteModel): GeneratedFile[] {
+  const dir = clusterDir(site);
+  const { releases } = siteReleases(site);
+  const byName = new Map(releases.map((r) => [r.name, r]));
+  const secrets = siteSecrets(site);
+  const clusterSecrets = secrets.filter((s) => !s.environment);
+  const envSecretDirs = [...new Set(secrets.filter((s) => s.environment).map((s) => s.environment!))].sort();
+  const files: GeneratedFile[] = [];
+
+  const repository = {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'GitRepository',
+    metadata: { name: site.name, namespace: FLUX_NAMESPACE },
+    spec: {
+      interval: '5m',
+      url: site.gitops.repository,
+      ref: { branch: site.gitops.branch },
+      ...(/^(ssh:\/\/|[^/]+@)/.test(site.gitops.repository) ? { secretRef: { name: deployKeySecret(site) } } : {}),
+      // Only what the cluster needs from this repository.
+      ignore: ['/*', '!/charts/', '!/environments/', '!/clusters/', '!/secrets/'].join('\n'),
+    },
+  };
+  const layersUsed = RELEASE_LAYERS.filter((l) => releases.some((r) => r.layer === l));
+  const kustomizations: Record<string, unknown>[] = [
+    fluxKustomization(site, 'flux-system', `./${dir}/flux-system`, { wait: false }),
+    fluxKustomization(site, 'sources', `./${dir}/sources`, {}),
+    fluxKustomization(site, 'namespaces', `./${dir}/namespaces`, {}),
+    ...(clusterSecrets.length ? [fluxKustomization(site, 'secrets', './secrets/cluster', { dependsOn: ['namespaces'], decryption: true })] : []),
+  ];
+  let previous: string[] = ['sources', 'namespaces', ...(clusterSecrets.length ? ['secrets'] : [])];
+  for (const layer of layersUsed) {
+    kustomizations.push(fluxKustomization(site, layer, `./${dir}/${layer}`, { dependsOn: previous }));
+    previous = [layer];
+    if (layer === 'operators') {
+      // Environment namespaces come from the namespaces release (operators layer).
+      for (const env of envSecretDirs) {
+        kustomizations.push(fluxKustomization(site, `${env}-secrets`, `./secrets/${env}`, { dependsOn: ['operators'], decryption: true }));
+      }
+      previous = ['operators', ...envSecretDirs.map((e) => `${e}-secrets`)];
+    }
+  }
+  files.push(
+    yamlFile(`${dir}/flux-system/repository.yaml`, repository),
+    yamlFile(`${dir}/flux-system/layers.yaml`, ...kustomizations),
+    kustomization(`${dir}/flux-system`, ['repository.yaml', 'layers.yaml']),
+  );
+
+  const repos = upstreamRepos(site).map(({ name, url }) => ({
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'HelmRepository',
+    metadata: { name, namespace: FLUX_NAMESPACE },
+    spec: { interval: '12h', url },
+  }));
+  files.push(...(repos.length ? [yamlFile(`${dir}/sources/helm-repositories.yaml`, ...repos)] : []), kustomization(`${dir}/sources`, repos.length ? ['helm-repositories.yaml'] : []));
+
+  const namespaces = componentNamespaces(site).map((name) => ({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'siteforge', 'siteforge.io/site': site.name } },
+  }));
+  files.push(...(namespaces.length ? [yamlFile(`${dir}/namespaces/namespaces.yaml`, ...namespaces)] : []), kustomization(`${dir}/namespaces`, namespaces.length ? ['namespaces.yaml'] : []));
+
+  for (const layer of layersUsed) {
+    const inLayer = releases.filter((r) => r.layer === layer);
+    for (const r of inLayer) {
+      const docs = r.def.kustomization ? fluxUpstreamKustomization(site, r) : [fluxHelmRelease(site, r, byName)];
+      files.push(yamlFile(`${dir}/${layer}/${r.name}.yaml`, ...docs));
+    }
+    files.push(kustomization(`${dir}/${layer}`, inLayer.map((r) => `${r.name}.yaml`)));
+  }
+  files.push(...secretKustomizations(site));
+  return files;
+}
+
+/** kustomization.yaml in each secrets directory (Flux applies them, decrypting with sops-age). */
+function secretKustomizations(site: SiteModel): GeneratedFile[] {
+  const manifests = siteSecrets(site);
+  const dirs = new Map<string, string[]>();
+  for (const s of manifests) {
+    const root = s.environment ? `secrets/${s.environment}` : 'secrets/cluster';
+    dirs.set(root, [...(dirs.get(root) ?? []), s.manifestPath.slice(root.length + 1)]);
+  }
+  return [...dirs.entries()].map(([dir, resources]) => kustomization(dir, resources.sort()));
+}
+
+// ---------------------------------------------------------------- Argo CD
+
+function argoApplication(site: SiteModel, r: Release): Record<string, unknown> {
+  const source = r.def.kustomization
+    ? (() => {
+        const k = upstreamKustomization(r.def.kustomization!);
+        return { sources: [{ repoURL: `${k.git}.git`, targetRevision: k.version, path: k.path }] };
+      })()
+    : {
+        sources: [
+          {
+            repoURL: site.gitops.repository,
+            targetRevision: site.gitops.branch,
+            path: r.chartPath,
+            helm: {
+              releaseName: r.name,
+              valueFiles: valuesFiles(r).map((f) => `$values/${f.slice(2)}`),
+            },
+          },
+          { repoURL: site.gitops.repository, targetRevision: site.gitops.branch, ref: 'values' },
+        ],
+      };
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: {
+      name: `${site.name}-${r.name}`,
+      namespace: ARGOCD_NAMESPACE,
+      annotations: { 'argocd.argoproj.io/sync-wave': String(r.level + 1) },
+      labels: { 'siteforge.io/site': site.name, 'siteforge.io/component': r.component },
+      finalizers: ['resources-finalizer.argocd.argoproj.io'],
+    },
+    spec: {
+      project: site.name,
+      destination: { server: 'https://kubernetes.default.svc', namespace: r.namespace },
+      ...source,
+      syncPolicy: {
+        automated: { prune: true, selfHeal: true },
+        syncOptions: ['CreateNamespace=true', 'ServerSideApply=true'],
+        retry: { limit: 5, backoff: { duration: '30s', factor: 2, maxDuration: '10m' } },
+      },
+    },
+  };
+}
+
+function renderArgo(site: SiteModel): GeneratedFile[] {
+  const dir = `${clusterDir(site)}/argocd`;
+  const { releases } = siteReleases(site);
+  const secrets = siteSecrets(site);
+  const project = {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'AppProject',
+    metadata: { name: site.name, namespace: ARGOCD_NAMESPACE },
+    spec: {
+      description: `siteforge site ${site.name}`,
+      sourceRepos: [site.gitops.repository, ...upstreamRepos(site).map((r) => r.url), ...releases.filter((r) => r.def.kustomization).map((r) => `${upstreamKustomization(r.def.kustomization!).git}.git`)],
+      destinations: [{ server: 'https://kubernetes.default.svc', namespace: '*' }],
+      clusterResourceWhitelist: [{ group: '*', kind: '*' }],
+    },
+  };
+  const secretApps = [...new Set(secrets.map((s) => (s.environment ? `secrets/${s.environment}` : 'secrets/cluster')))].sort().map((path) => ({
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: {
+      name: `${site.name}-${path.replace('/', '-')}`,
+      namespace: ARGOCD_NAMESPACE,
+      // Cluster secrets before every release (wave 0), environment ones after the namespaces (wave 1).
+      annotations: { 'argocd.argoproj.io/sync-wave': path === 'secrets/cluster' ? '0' : '1' },
+      labels: { 'siteforge.io/site': site.name },
+    },
+    spec: {
+      project: site.name,
+      destination: { server: 'https://kubernetes.default.svc' },
+      // SOPS files: the repo server decrypts them with KSOPS (see RUNBOOK.md, "Argo CD and SOPS").
+      source: { repoURL: site.gitops.repository, targetRevision: site.gitops.branch, path },
+      syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'] },
+    },
+  }));
+  const apps = releases.map((r) => ({ file: `applications/${r.name}.yaml`, doc: argoApplication(site, r) }));
+  const root = {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name: site.name, namespace: ARGOCD_NAMESPACE },
+    spec: {
+      project: 'default',
+      destination: { server: 'https://kubernetes.default.svc', namespace: ARGOCD_NAMESPACE },
+      source: { repoURL: site.gitops.repository, targetRevision: site.gitops.branch, path: dir },
+      syncPolicy: { automated: { prune: true, selfHeal: true } },
+    },
+  };
+  return [
+    yamlFile(`${dir}/project.yaml`, project),
+    ...(secretApps.length ? [yamlFile(`${dir}/secrets.yaml`, ...secretApps)] : []),
+    ...apps.map((a) => yamlFile(`${dir}/${a.file}`, a.doc)),
+    kustomization(dir, ['project.yaml', ...(secretApps.length ? ['secrets.yaml'] : []), ...apps.map((a) => a.file)]),
+    yamlFile(`${clusterDir(site)}/argocd-root.yaml`, root),
+    ...secretKustomizations(site),
+  ];
+}
+
+export function renderGitops(site: SiteModel): GeneratedFile[] {
+  return site.gitops.engine === 'flux' ? renderFlux(site) : renderArgo(site);
+}
+
+export type { ReleaseLayer };
