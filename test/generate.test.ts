@@ -13,7 +13,7 @@ for (const spec of EXAMPLES) {
     const out = await tempDir();
     const first = await siteforge(['generate', spec, '--out', out]);
     t.equal(first.code, 0, first.stderr);
-    t.match(first.stdout, /^\S+: \d+ added, 0 changed, 0 removed(; secrets \d+ created)?; committed [0-9a-f]{7,}\n$/);
+    t.match(first.stdout, /^\S+: \d+ added, 0 changed, 0 removed(; secrets \d+ created)?; committed [0-9a-f]{7,}\n {2}nodes added: /);
     const git = simpleGit(out);
     const log = await git.log();
     t.equal(log.total, 1, 'one commit');
@@ -21,7 +21,8 @@ for (const spec of EXAMPLES) {
     t.equal((await git.status()).isClean(), true, 'everything generated is committed');
     const manifest = JSON.parse(await readFile(join(out, '.siteforge/manifest.json'), 'utf8'));
     const tracked = (await git.raw(['ls-files'])).split('\n').filter(Boolean).sort();
-    t.same(tracked, [...Object.keys(manifest.files), '.siteforge/manifest.json'].sort(), 'commit holds exactly the generated files');
+    // README.md is a seed: created and committed once, then the person's (not in the manifest).
+    t.same(tracked, [...Object.keys(manifest.files), '.siteforge/manifest.json', 'README.md'].sort(), 'commit holds exactly the generated files');
     // SOPS files are kept byte for byte as encrypted, so they carry no header (see README).
     for (const path of Object.keys(manifest.files).filter((p) => /\.ya?ml$/.test(p) && !p.endsWith('.sops.yaml'))) {
       const text = await readFile(join(out, path), 'utf8');

@@ -127,3 +127,17 @@ t.test('a corrupt manifest is a clear error, not a crash', async (t) => {
   t.match(res.stderr, /is not a siteforge manifest/);
   t.match(res.stderr, /hint: restore it from git/);
 });
+
+t.test('README.md is seeded once and then left to the person', async (t) => {
+  const out = await generatedRepo();
+  const readme = join(out, 'README.md');
+  t.match(await readFile(readme, 'utf8'), /^# mini GitOps repository/);
+  await writeFile(readme, '# our notes\n');
+  const res = await siteforge(['generate', MINIMAL, '--out', out]);
+  t.equal(res.code, 0, res.stderr);
+  t.equal(await readFile(readme, 'utf8'), '# our notes\n', 'not overwritten');
+  t.same((await simpleGit(out).status()).modified, ['README.md'], 'the edit is left uncommitted for the person');
+  await rm(readme);
+  const again = await siteforge(['generate', MINIMAL, '--out', out, '--check']);
+  t.match(again.stdout, '+ README.md', 'a deleted seed would be created again');
+});
