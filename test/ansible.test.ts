@@ -5,7 +5,7 @@ import t from 'tap';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { siteforge, tempDir } from './helpers/cli.ts';
+import { generatedSite, siteforge, tempDir } from './helpers/cli.ts';
 import { runTool } from './helpers/tools.ts';
 
 const SITES = [
@@ -14,12 +14,6 @@ const SITES = [
   { spec: 'examples/minimal.yaml', distribution: 'rke2' },
 ] as const;
 
-async function generated(spec: string): Promise<string> {
-  const out = await tempDir();
-  const res = await siteforge(['generate', spec, '--out', out, '--no-commit']);
-  if (res.code !== 0) throw new Error(res.stderr);
-  return out;
-}
 
 interface InventoryList {
   _meta: { hostvars: Record<string, Record<string, unknown>> };
@@ -36,7 +30,7 @@ async function inventoryList(out: string): Promise<InventoryList> {
 
 for (const { spec } of SITES) {
   t.test(`${spec}: inventory, syntax check and ansible-lint`, async (t) => {
-    const out = await generated(spec);
+    const out = await generatedSite(spec, { commit: false });
     const site = parse(await readFile(spec, 'utf8'));
     const inv = await inventoryList(out);
     t.same(group(inv, 'cluster').children?.sort(), ['agents', 'servers']);
@@ -115,7 +109,7 @@ function failures(report: PlaybookJson): string[] {
 }
 
 t.test('RKE2 check-mode run renders the server and agent configuration', async (t) => {
-  const out = await generated('site.yaml');
+  const out = await generatedSite('site.yaml');
   const inv = await inventoryList(out);
   const report = await checkModeRun(out, inv, 'k8s-master1', 'k8s-gpu1');
   t.same(failures(report), [], 'no task failed (no undefined variable)');
@@ -149,7 +143,7 @@ t.test('RKE2 check-mode run renders the server and agent configuration', async (
 });
 
 t.test('k0s check-mode run renders the controller and worker configuration', async (t) => {
-  const out = await generated('examples/k0s-gpu.yaml');
+  const out = await generatedSite('examples/k0s-gpu.yaml');
   const inv = await inventoryList(out);
   const report = await checkModeRun(out, inv, 'ctl1', 'gpu1');
   t.same(failures(report), [], 'no task failed (no undefined variable)');
@@ -186,7 +180,7 @@ t.test('k0s check-mode run renders the controller and worker configuration', asy
 });
 
 t.test('changing one node changes only that node\'s lines', async (t) => {
-  const out = await generated('site.yaml');
+  const out = await generatedSite('site.yaml');
   const manifest = () => readFile(join(out, '.siteforge/manifest.json'), 'utf8').then((s) => JSON.parse(s).files as Record<string, string>);
   const m1 = await manifest();
   const a = (await readFile(join(out, 'ansible/inventory/hosts.yaml'), 'utf8')).split('\n');

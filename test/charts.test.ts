@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { siteforge, tempDir } from './helpers/cli.ts';
+import { generatedSite, siteforge, tempDir } from './helpers/cli.ts';
 import { runTool } from './helpers/tools.ts';
 import { parseManifests, validateDocument, type K8sDocument } from './helpers/k8s.ts';
 
@@ -27,12 +27,6 @@ interface HelmfileRelease {
   needs?: string[];
 }
 
-async function generated(spec: string): Promise<string> {
-  const out = await tempDir();
-  const res = await siteforge(['generate', spec, '--out', out, '--no-commit']);
-  if (res.code !== 0) throw new Error(res.stderr);
-  return out;
-}
 
 const readYaml = async (path: string) => parse(await readFile(path, 'utf8'));
 
@@ -60,7 +54,7 @@ const PINNED = /^v?[0-9]+\.[0-9]+\.[0-9]+$/;
 
 for (const spec of SITES) {
   t.test(`${spec}: helmfile, helm lint, helm template, schemas`, async (t) => {
-    const out = await generated(spec);
+    const out = await generatedSite(spec, { commit: false });
     const site = parse(await readFile(spec, 'utf8'));
     const { root, releases } = await helmfileReleases(out);
     const envs: string[] = site.spec.environments ?? ['prod'];
@@ -177,7 +171,7 @@ for (const spec of SITES) {
 t.test('the version table pins every upstream chart the charts use', async (t) => {
   const table = parse(await readFile('generator/components/upstream-charts.yaml', 'utf8'));
   for (const spec of SITES) {
-    const out = await generated(spec);
+    const out = await generatedSite(spec, { commit: false });
     for (const chart of await readdir(join(out, 'charts'))) {
       const meta = await readYaml(join(out, 'charts', chart, 'Chart.yaml'));
       t.equal(meta.apiVersion, 'v2');

@@ -8,31 +8,15 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { simpleGit } from 'simple-git';
-import { siteforge, tempDir } from './helpers/cli.ts';
+import { generatedSite, listFiles, siteforge, tempDir } from './helpers/cli.ts';
 import { runTool } from './helpers/tools.ts';
 import { parseManifests, validateDocument, type K8sDocument } from './helpers/k8s.ts';
 
-async function generated(spec: string, out?: string): Promise<string> {
-  const dir = out ?? (await tempDir());
-  const res = await siteforge(['generate', spec, '--out', dir]);
-  if (res.code !== 0) throw new Error(res.stderr);
-  return dir;
-}
 
-async function allFiles(dir: string, base = dir): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (e.name === '.git') continue;
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await allFiles(p, base)));
-    else out.push(relative(base, p));
-  }
-  return out.sort();
-}
 
 async function docsUnder(out: string, dir: string): Promise<K8sDocument[]> {
   const docs: K8sDocument[] = [];
-  for (const f of (await allFiles(join(out, dir))).filter((f) => f.endsWith('.yaml') && !f.endsWith('kustomization.yaml'))) {
+  for (const f of (await listFiles(join(out, dir))).filter((f) => f.endsWith('.yaml') && !f.endsWith('kustomization.yaml'))) {
     docs.push(...parseManifests(await readFile(join(out, dir, f), 'utf8')));
   }
   return docs;
@@ -49,7 +33,7 @@ async function helmfileNeeds(out: string): Promise<Map<string, string[]>> {
 }
 
 t.test('Flux (site.yaml): schemas, kustomize builds, dependsOn = needs, decryption where SOPS files are', async (t) => {
-  const out = await generated('site.yaml');
+  const out = await generatedSite('site.yaml');
   const cluster = 'clusters/hpc4';
   const docs = await docsUnder(out, cluster);
   t.ok(docs.length > 10);
@@ -72,7 +56,7 @@ t.test('Flux (site.yaml): schemas, kustomize builds, dependsOn = needs, decrypti
   t.equal(repo.spec.url, 'ssh://git@git.example.edu/hpc/hpc4-gitops.git');
   t.same(repo.spec.ref, { branch: 'main' });
   t.equal(repo.spec.secretRef.name, 'hpc4-deploy-key', 'deploy key referenced');
-  const files = await allFiles(out);
+  const files = await listFiles(out);
   t.notOk(files.some((f) => /deploy-key|sops-age|\.agekey/.test(f)), 'neither deploy key nor sops-age key is committed');
 
   // Every SOPS-encrypted file Flux applies sits under a Kustomization with sops decryption.
@@ -115,7 +99,7 @@ t.test('Flux (site.yaml): schemas, kustomize builds, dependsOn = needs, decrypti
 });
 
 t.test('Argo CD (k0s-gpu example): schemas, sync waves follow the same graph', async (t) => {
-  const out = await generated('examples/k0s-gpu.yaml');
+  const out = await generatedSite('examples/k0s-gpu.yaml');
   const dir = 'clusters/gpufarm/argocd';
   const build = await runTool('kubectl', ['kustomize', join(out, dir)]);
   t.equal(build.code, 0, build.stderr);
@@ -139,7 +123,7 @@ t.test('Argo CD (k0s-gpu example): schemas, sync waves follow the same graph', a
 });
 
 t.test('plan shows an added node and a bumped chart version, and the commit says the same', async (t) => {
-  const out = await generated('site.yaml');
+  const out = await generatedSite('site.yaml');
   const specDir = await tempDir();
   const spec = join(specDir, 'site.yaml');
   const original = await readFile('site.yaml', 'utf8');

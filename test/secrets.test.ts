@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { decryptSops } from 'sops-age';
 import { simpleGit } from 'simple-git';
-import { siteforge, tempDir, ROOT } from './helpers/cli.ts';
+import { listFiles, siteforge, tempDir, ROOT } from './helpers/cli.ts';
 import { runTool } from './helpers/tools.ts';
 
 const KEY_FILE = join(ROOT, 'test/fixtures/keys/example-site.agekey');
@@ -22,16 +22,6 @@ const KEYS: Record<string, string> = {
 /** No age key anywhere sops would look (a developer's own key file must not leak into tests). */
 const noKeyEnv = async () => ({ SOPS_AGE_KEY: '', SOPS_AGE_KEY_FILE: '', XDG_CONFIG_HOME: await tempDir('siteforge-nokey-') });
 
-async function files(dir: string, base = dir): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (e.name === '.git') continue;
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await files(p, base)));
-    else out.push(relative(base, p));
-  }
-  return out.sort();
-}
 
 const secretFiles = (all: string[]) => all.filter((f) => f.startsWith('secrets/') && f.endsWith('.sops.yaml'));
 
@@ -40,7 +30,7 @@ for (const spec of Object.keys(KEYS)) {
     const out = await tempDir();
     const res = await siteforge(['generate', spec, '--out', out], { env: await noKeyEnv() });
     t.equal(res.code, 0, res.stderr);
-    const all = await files(out);
+    const all = await listFiles(out);
     const secrets = secretFiles(all);
     const identity = (await readFile(KEYS[spec]!, 'utf8')).split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'))!;
     const plaintexts = new Set<string>();
@@ -100,7 +90,7 @@ t.test('regenerating keeps every secret file byte for byte; rotating one changes
   const out = await tempDir();
   t.equal((await siteforge(['generate', 'site.yaml', '--out', out], { env })).code, 0);
   const before = new Map<string, string>();
-  for (const f of secretFiles(await files(out))) before.set(f, await readFile(join(out, f), 'utf8'));
+  for (const f of secretFiles(await listFiles(out))) before.set(f, await readFile(join(out, f), 'utf8'));
   const again = await siteforge(['generate', 'site.yaml', '--out', out], { env });
   t.match(again.stdout, 'up to date; nothing to commit');
   for (const [f, text] of before) t.equal(await readFile(join(out, f), 'utf8'), text, `${f} unchanged`);
@@ -154,7 +144,7 @@ t.test('changing the recipients re-wraps every secret, and needs a private key',
   t.match(refused.stderr, /hint: set SOPS_AGE_KEY_FILE/);
   t.equal((await simpleGit(out).log()).total, before.total, 'nothing committed');
 
-  const secretsBefore = secretFiles(await files(out));
+  const secretsBefore = secretFiles(await listFiles(out));
   const oldPlain = new Map<string, unknown>();
   const firstKey = (await readFile(KEY_FILE, 'utf8')).split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'))!;
   for (const f of secretsBefore) oldPlain.set(f, await decryptSops(await readFile(join(out, f), 'utf8'), { secretKey: firstKey, fileType: 'yaml' }));

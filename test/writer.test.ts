@@ -5,16 +5,11 @@ import { readFile, writeFile, rm, mkdir, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { simpleGit } from 'simple-git';
-import { siteforge, tempDir } from './helpers/cli.ts';
+import { generatedSite, siteforge, tempDir } from './helpers/cli.ts';
 
 const MINIMAL = 'examples/minimal.yaml';
 
-async function generatedRepo() {
-  const out = await tempDir();
-  const res = await siteforge(['generate', MINIMAL, '--out', out]);
-  if (res.code !== 0) throw new Error(`setup generate failed: ${res.stderr}`);
-  return out;
-}
+const generatedRepo = () => generatedSite(MINIMAL);
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 

@@ -126,7 +126,7 @@ function renderFlux(site: SiteModel): GeneratedFile[] {
   const byName = new Map(releases.map((r) => [r.name, r]));
   const secrets = siteSecrets(site);
   const clusterSecrets = secrets.filter((s) => !s.environment);
-  const envSecretDirs = [...new Set(secrets.filter((s) => s.environment).map((s) => s.environment!))].sort();
+  const envsWithSecrets = [...new Set(secrets.filter((s) => s.environment).map((s) => s.environment!))].sort();
   const files: GeneratedFile[] = [];
 
   const repository = {
@@ -155,10 +155,10 @@ function renderFlux(site: SiteModel): GeneratedFile[] {
     previous = [layer];
     if (layer === 'operators') {
       // Environment namespaces come from the namespaces release (operators layer).
-      for (const env of envSecretDirs) {
+      for (const env of envsWithSecrets) {
         kustomizations.push(fluxKustomization(site, `${env}-secrets`, `./secrets/${env}`, { dependsOn: ['operators'], decryption: true }));
       }
-      previous = ['operators', ...envSecretDirs.map((e) => `${e}-secrets`)];
+      previous = ['operators', ...envsWithSecrets.map((e) => `${e}-secrets`)];
     }
   }
   files.push(
@@ -196,12 +196,8 @@ function renderFlux(site: SiteModel): GeneratedFile[] {
 
 /** kustomization.yaml in each secrets directory (Flux applies them, decrypting with sops-age). */
 function secretKustomizations(site: SiteModel): GeneratedFile[] {
-  const manifests = siteSecrets(site);
   const dirs = new Map<string, string[]>();
-  for (const s of manifests) {
-    const root = s.environment ? `secrets/${s.environment}` : 'secrets/cluster';
-    dirs.set(root, [...(dirs.get(root) ?? []), s.manifestPath.slice(root.length + 1)]);
-  }
+  for (const s of siteSecrets(site)) dirs.set(s.dir, [...(dirs.get(s.dir) ?? []), s.manifestPath.slice(s.dir.length + 1)]);
   return [...dirs.entries()].map(([dir, resources]) => kustomization(dir, resources.sort()));
 }
 
@@ -265,7 +261,7 @@ function renderArgo(site: SiteModel): GeneratedFile[] {
       clusterResourceWhitelist: [{ group: '*', kind: '*' }],
     },
   };
-  const secretApps = [...new Set(secrets.map((s) => (s.environment ? `secrets/${s.environment}` : 'secrets/cluster')))].sort().map((path) => ({
+  const secretApps = [...new Set(secrets.map((s) => s.dir))].sort().map((path) => ({
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
     metadata: {

@@ -20,6 +20,8 @@ export interface SecretInstance {
   readonly def: SecretDef;
   readonly namespace: string;
   readonly environment?: string;
+  /** secrets/cluster or secrets/<env>: the directory Flux (or Argo CD) applies as one unit. */
+  readonly dir: string;
   /** secrets/…/<name>.sops.yaml: the Secret manifest (Flux applies it, decrypting data/stringData). */
   readonly manifestPath: string;
   /** secrets/…/<name>.values.sops.yaml: whole-file encrypted helm values (helm-secrets), if any. */
@@ -29,16 +31,17 @@ export interface SecretInstance {
 export function siteSecrets(site: SiteModel): SecretInstance[] {
   return site.components.flatMap((c) =>
     (c.module.secrets?.(site, c.settings as never) ?? []).flatMap((def): SecretInstance[] => {
-      const at = (dir: string, namespace: string, environment?: string): SecretInstance => ({
+      const at = (dir: string, sub: string, namespace: string, environment?: string): SecretInstance => ({
         def,
         namespace,
         environment,
-        manifestPath: `${dir}/${def.name}.sops.yaml`,
-        valuesPath: def.helmValues ? `${dir}/${def.name}.values.sops.yaml` : undefined,
+        dir,
+        manifestPath: `${dir}${sub}/${def.name}.sops.yaml`,
+        valuesPath: def.helmValues ? `${dir}${sub}/${def.name}.values.sops.yaml` : undefined,
       });
-      if (def.scope === 'environment') return site.environments.map((env) => at(`secrets/${env.name}`, env.namespace, env.name));
+      if (def.scope === 'environment') return site.environments.map((env) => at(`secrets/${env.name}`, '', env.namespace, env.name));
       const ns = def.namespace ?? 'default';
-      return [at(`secrets/cluster/${ns}`, ns)];
+      return [at('secrets/cluster', `/${ns}`, ns)];
     }),
   );
 }

@@ -61,3 +61,16 @@ export async function inBatches<T, R>(items: readonly T[], limit: number, task: 
   );
   return results;
 }
+
+/** Generates `spec` into `out` (a new temporary directory by default) and returns the directory. */
+export async function generatedSite(spec: string, opts: { out?: string; commit?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const out = opts.out ?? (await tempDir());
+  const res = await siteforge(['generate', spec, '--out', out, ...(opts.commit === false ? ['--no-commit'] : [])], { env: opts.env });
+  if (res.code !== 0) throw new Error(`generate ${spec} failed: ${res.stderr}`);
+  return out;
+}
+
+/** Every file below dir (relative paths, sorted), skipping .git. */
+export async function listFiles(dir: string): Promise<string[]> {
+  return [...(await snapshotTree(dir)).keys()].sort();
+}
