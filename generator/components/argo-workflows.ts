@@ -4,7 +4,7 @@
 import { Type } from '@sinclair/typebox';
 import { Enabled, OneOf, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
-import { helmLabelsInRange } from './labels.ts';
+import { helmObject } from './labels.ts';
 import { ingressFor } from './web.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
 
@@ -15,13 +15,7 @@ export const WORKFLOW_SERVICE_ACCOUNT = 'argo-workflow';
 
 const WORKFLOWS_TEMPLATE = `{{- range .Values.workflows }}
 ---
-apiVersion: argoproj.io/v1alpha1
-kind: WorkflowTemplate
-metadata:
-  name: {{ .name | quote }}
-  namespace: {{ $.Values.namespace | quote }}
-  labels:
-${helmLabelsInRange(4)}
+${helmObject('argoproj.io/v1alpha1', 'WorkflowTemplate', { name: '{{ .name | quote }}', namespace: '{{ $.Values.namespace | quote }}', inRange: true })}
 spec:
   serviceAccountName: {{ $.Values.serviceAccount | quote }}
   entrypoint: pipeline
@@ -64,13 +58,7 @@ spec:
         {{- end }}
 {{- if .schedule }}
 ---
-apiVersion: argoproj.io/v1alpha1
-kind: CronWorkflow
-metadata:
-  name: {{ .name | quote }}
-  namespace: {{ $.Values.namespace | quote }}
-  labels:
-${helmLabelsInRange(4)}
+${helmObject('argoproj.io/v1alpha1', 'CronWorkflow', { name: '{{ .name | quote }}', namespace: '{{ $.Values.namespace | quote }}', inRange: true })}
 spec:
   schedules:
     - {{ .schedule | quote }}

@@ -2,27 +2,16 @@
 import { Type } from '@sinclair/typebox';
 import { Enabled, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
-import { helmLabels } from './labels.ts';
+import { helmObject } from './labels.ts';
 
 export const CLUSTER_ISSUER = 'site-ca';
 
 const ISSUER_TEMPLATE = `# A self-signed root, and the site CA issuer every ingress certificate comes from.
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata:
-  name: selfsigned-root
-  labels:
-${helmLabels(4)}
+${helmObject('cert-manager.io/v1', 'ClusterIssuer', { name: 'selfsigned-root' })}
 spec:
   selfSigned: {}
 ---
-apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata:
-  name: {{ .Values.caSecret | quote }}
-  namespace: {{ .Release.Namespace | quote }}
-  labels:
-${helmLabels(4)}
+${helmObject('cert-manager.io/v1', 'Certificate', { name: '{{ .Values.caSecret | quote }}', namespace: '{{ .Release.Namespace | quote }}' })}
 spec:
   isCA: true
   commonName: {{ printf "%s site CA" .Values.site | quote }}
@@ -36,12 +25,7 @@ spec:
     kind: ClusterIssuer
     group: cert-manager.io
 ---
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata:
-  name: {{ .Values.issuer | quote }}
-  labels:
-${helmLabels(4)}
+${helmObject('cert-manager.io/v1', 'ClusterIssuer', { name: '{{ .Values.issuer | quote }}' })}
 spec:
   ca:
     secretName: {{ .Values.caSecret | quote }}

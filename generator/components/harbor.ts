@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { DnsName, Enabled, Quantity, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import type { SiteModel } from '../model/site.ts';
-import { helmLabels } from './labels.ts';
+import { helmObject } from './labels.ts';
 import { CLUSTER_ISSUER, } from './cert-manager.ts';
 import { INGRESS_CLASS } from './ingress-nginx.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
@@ -23,13 +23,7 @@ export const HARBOR_SECRETS = {
 const TLS_SECRET = 'harbor-tls';
 
 const CERTIFICATE_TEMPLATE = `{{- if .Values.certificate.enabled }}
-apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata:
-  name: harbor
-  namespace: {{ .Release.Namespace | quote }}
-  labels:
-${helmLabels(4)}
+${helmObject('cert-manager.io/v1', 'Certificate', { name: 'harbor', namespace: '{{ .Release.Namespace | quote }}' })}
 spec:
   secretName: {{ .Values.certificate.secretName | quote }}
   dnsNames:

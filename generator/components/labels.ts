@@ -16,3 +16,25 @@ export function helmLabels(indent: number): string {
 export function helmLabelsInRange(indent: number): string {
   return helmLabels(indent).replace(/\.Release/g, '$.Release').replace(/\.Chart/g, '$.Chart');
 }
+
+/**
+ * The head of a manifest in a wrapper chart's template: apiVersion, kind and metadata with the
+ * standard labels. Name and namespace are Helm expressions; `inRange` for use inside `range`.
+ */
+export function helmObject(
+  apiVersion: string,
+  kind: string,
+  meta: { name: string; namespace?: string; inRange?: boolean; labels?: Readonly<Record<string, string>> },
+): string {
+  const extra = Object.entries(meta.labels ?? {}).map(([k, v]) => `    ${k}: ${v}`);
+  return [
+    `apiVersion: ${apiVersion}`,
+    `kind: ${kind}`,
+    'metadata:',
+    `  name: ${meta.name}`,
+    ...(meta.namespace ? [`  namespace: ${meta.namespace}`] : []),
+    '  labels:',
+    meta.inRange ? helmLabelsInRange(4) : helmLabels(4),
+    ...extra,
+  ].join('\n');
+}

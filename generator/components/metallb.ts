@@ -2,31 +2,19 @@
 import { Type } from '@sinclair/typebox';
 import { Enabled, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
-import { helmLabels } from './labels.ts';
+import { helmObject } from './labels.ts';
 import { isString, list } from '../spec/guards.ts';
 import { contains, overlaps, parseCidr, parseIpv4, parseRange } from '../spec/net.ts';
 
 const IP_RANGE = '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(/(3[0-2]|[12]?[0-9])|-((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$';
 
-const POOL_TEMPLATE = `apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata:
-  name: {{ .Values.pool | quote }}
-  namespace: {{ .Release.Namespace | quote }}
-  labels:
-${helmLabels(4)}
+const POOL_TEMPLATE = `${helmObject('metallb.io/v1beta1', 'IPAddressPool', { name: '{{ .Values.pool | quote }}', namespace: '{{ .Release.Namespace | quote }}' })}
 spec:
   addresses:
     {{- toYaml .Values.addresses | nindent 4 }}
   autoAssign: true
 ---
-apiVersion: metallb.io/v1beta1
-kind: L2Advertisement
-metadata:
-  name: {{ .Values.pool | quote }}
-  namespace: {{ .Release.Namespace | quote }}
-  labels:
-${helmLabels(4)}
+${helmObject('metallb.io/v1beta1', 'L2Advertisement', { name: '{{ .Values.pool | quote }}', namespace: '{{ .Release.Namespace | quote }}' })}
 spec:
   ipAddressPools:
     - {{ .Values.pool | quote }}

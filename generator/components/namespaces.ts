@@ -3,22 +3,11 @@
 import { Type } from '@sinclair/typebox';
 import { Enabled, OneOf } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
-import { helmLabelsInRange } from './labels.ts';
+import { helmObject } from './labels.ts';
 
 const NAMESPACE_TEMPLATE = `{{- range .Values.environments }}
 ---
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: {{ .namespace | quote }}
-  labels:
-${helmLabelsInRange(4)}
-    siteforge.io/site: {{ $.Values.site | quote }}
-    siteforge.io/environment: {{ .name | quote }}
-    pod-security.kubernetes.io/enforce: {{ .podSecurity | quote }}
-    pod-security.kubernetes.io/enforce-version: latest
-    pod-security.kubernetes.io/warn: {{ .podSecurity | quote }}
-    pod-security.kubernetes.io/audit: {{ .podSecurity | quote }}
+${helmObject('v1', 'Namespace', { name: '{{ .namespace | quote }}', inRange: true, labels: { 'siteforge.io/site': '{{ $.Values.site | quote }}', 'siteforge.io/environment': '{{ .name | quote }}', 'pod-security.kubernetes.io/enforce': '{{ .podSecurity | quote }}', 'pod-security.kubernetes.io/enforce-version': 'latest', 'pod-security.kubernetes.io/warn': '{{ .podSecurity | quote }}', 'pod-security.kubernetes.io/audit': '{{ .podSecurity | quote }}' } })}
   annotations:
     helm.sh/resource-policy: keep
 {{- end }}

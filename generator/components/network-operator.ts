@@ -3,15 +3,10 @@
 import { Type } from '@sinclair/typebox';
 import { Enabled, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
-import { helmLabels } from './labels.ts';
+import { helmObject } from './labels.ts';
 import { upstreamChart } from './upstream.ts';
 
-const POLICY_TEMPLATE = `apiVersion: mellanox.com/v1alpha1
-kind: NicClusterPolicy
-metadata:
-  name: nic-cluster-policy
-  labels:
-${helmLabels(4)}
+const POLICY_TEMPLATE = `${helmObject('mellanox.com/v1alpha1', 'NicClusterPolicy', { name: 'nic-cluster-policy' })}
 spec:
   rdmaSharedDevicePlugin:
     image: k8s-rdma-shared-dev-plugin

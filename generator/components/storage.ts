@@ -4,7 +4,7 @@
 import { Type } from '@sinclair/typebox';
 import { Enabled, OneOf, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
-import { helmLabelsInRange } from './labels.ts';
+import { helmObject } from './labels.ts';
 import type { SiteModel } from '../model/site.ts';
 
 export const NFS_CSI_DRIVER = 'nfs.csi.k8s.io';
@@ -14,13 +14,7 @@ export const KUBELET_DIR = { rke2: '/var/lib/kubelet', k0s: '/var/lib/k0s/kubele
 
 const VOLUMES_TEMPLATE = `{{- range .Values.volumes }}
 ---
-apiVersion: v1
-kind: PersistentVolume
-metadata:
-  name: {{ printf "%s-%s" $.Values.namespace .name | quote }}
-  labels:
-${helmLabelsInRange(4)}
-    siteforge.io/volume: {{ .name | quote }}
+${helmObject('v1', 'PersistentVolume', { name: '{{ printf "%s-%s" $.Values.namespace .name | quote }}', inRange: true, labels: { 'siteforge.io/volume': '{{ .name | quote }}' } })}
 spec:
   capacity:
     storage: {{ .size | quote }}
@@ -55,14 +49,7 @@ spec:
     readOnly: {{ .readOnly }}
   {{- end }}
 ---
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata:
-  name: {{ .name | quote }}
-  namespace: {{ $.Values.namespace | quote }}
-  labels:
-${helmLabelsInRange(4)}
-    siteforge.io/volume: {{ .name | quote }}
+${helmObject('v1', 'PersistentVolumeClaim', { name: '{{ .name | quote }}', namespace: '{{ $.Values.namespace | quote }}', inRange: true, labels: { 'siteforge.io/volume': '{{ .name | quote }}' } })}
 spec:
   accessModes:
     - {{ ternary "ReadOnlyMany" "ReadWriteMany" .readOnly }}
