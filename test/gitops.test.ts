@@ -159,3 +159,15 @@ t.test('plan shows an added node and a bumped chart version, and the commit says
   const again = await siteforge(['plan', spec, '--out', out, '--json']);
   t.same(JSON.parse(again.stdout).summary.lines, [], 'nothing left to plan');
 });
+
+t.test('Argo CD: values that only exist as SOPS values files reach the chart through helm-secrets', async (t) => {
+  const dir = await tempDir();
+  const spec = join(dir, 'site.yaml');
+  await writeFile(spec, (await readFile('site.yaml', 'utf8')).replace('engine: flux', 'engine: argocd'));
+  const out = await generatedSite(spec);
+  const app = parse(await readFile(join(out, 'clusters/hpc4/argocd/applications/harbor.yaml'), 'utf8'));
+  const valueFiles = app.spec.sources[0].helm.valueFiles as string[];
+  t.same(valueFiles, ['$values/charts/harbor/values.yaml', 'secrets://../../secrets/cluster/harbor/harbor-database-values.values.sops.yaml']);
+  t.ok(existsSync(join(out, 'charts/harbor', '../../secrets/cluster/harbor/harbor-database-values.values.sops.yaml')), 'the path resolves from the chart directory');
+  t.notOk(existsSync(join(out, 'clusters/hpc4/flux-system')), 'no Flux objects for an Argo CD site');
+});

@@ -116,6 +116,7 @@ export const harbor = defineComponent({
         valuesSchema: {
           type: 'object',
           required: ['certificate'],
+          additionalProperties: false,
           properties: {
             certificate: {
               type: 'object',

@@ -6,6 +6,29 @@ import type { ReleaseDef } from '../components/types.ts';
 import { wrapperChart } from './chart.ts';
 import { yamlFile, type GeneratedFile } from './files.ts';
 
+/**
+ * values.schema.json for what the wrapper owns: its own templates' values, the switch of the
+ * upstream dependency, and (only as "a mapping") the block handed to the upstream chart, whose
+ * own schema, if it has one, checks the inside.
+ */
+function wrapperSchema(def: ReleaseDef): Record<string, unknown> {
+  const own = (def.valuesSchema ?? { type: 'object', additionalProperties: false, properties: {} }) as {
+    properties?: Record<string, unknown>;
+    required?: string[];
+  };
+  if (!def.upstream) return own;
+  const key = def.upstream.alias ?? def.upstream.chart;
+  return {
+    ...own,
+    required: [...new Set([...(own.required ?? []), 'upstream'])],
+    properties: {
+      ...(own.properties ?? {}),
+      upstream: { type: 'object', required: ['enabled'], additionalProperties: false, properties: { enabled: { type: 'boolean' } } },
+      [key]: { type: 'object', description: `Values for the upstream ${def.upstream.chart} chart.` },
+    },
+  };
+}
+
 /** A wrapper chart carries its upstream chart's version (siteforge's own charts: 0.1.0). */
 export function chartVersion(def: ReleaseDef): string {
   return def.upstream ? upstreamVersion(def.upstream) : WRAPPER_ONLY_VERSION;
@@ -38,7 +61,7 @@ export function renderCharts(site: SiteModel): GeneratedFile[] {
             ]
           : [],
         values: { ...(upstream ? { upstream: { enabled: true } } : {}), ...(def.values ?? {}) },
-        valuesSchema: def.valuesSchema,
+        valuesSchema: wrapperSchema(def),
         templates: def.templates,
       });
     });

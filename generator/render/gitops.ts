@@ -204,6 +204,8 @@ function secretKustomizations(site: SiteModel): GeneratedFile[] {
 // ---------------------------------------------------------------- Argo CD
 
 function argoApplication(site: SiteModel, r: Release): Record<string, unknown> {
+  // helm-secrets in the repo server decrypts these (RUNBOOK.md, "Stage 4 with Argo CD").
+  const secretValues = valuesSecrets(site, r).map((s) => `secrets://${r.chartPath!.split('/').map(() => '..').join('/')}/${s.valuesPath}`);
   const source = r.def.kustomization
     ? (() => {
         const k = upstreamKustomization(r.def.kustomization!);
@@ -217,7 +219,7 @@ function argoApplication(site: SiteModel, r: Release): Record<string, unknown> {
             path: r.chartPath,
             helm: {
               releaseName: r.name,
-              valueFiles: valuesFiles(r).map((f) => `$values/${f.slice(2)}`),
+              valueFiles: [...valuesFiles(r).map((f) => `$values/${f.slice(2)}`), ...secretValues],
             },
           },
           { repoURL: site.gitops.repository, targetRevision: site.gitops.branch, ref: 'values' },
