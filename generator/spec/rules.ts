@@ -234,6 +234,11 @@ const components: Rule = (ctx) => {
   for (const name of componentNames) {
     if (enabled(name)) (catalog[name] as { check?: ComponentCheck }).check?.(ctx, settings[name]);
   }
+  if (list<unknown>(ctx.spec.spec?.workflows).length && !enabled('argoWorkflows')) {
+    ctx.report('warning', ['spec', 'workflows'], 'workflows are defined but argoWorkflows is not enabled, so nothing runs them', {
+      hint: 'set spec.components.argoWorkflows.enabled: true',
+    });
+  }
   const gpuNodes = list<any>(ctx.spec.spec?.nodes).filter((n) => n?.gpus?.vendor === 'nvidia');
   if (gpuNodes.length && !enabled('gpuOperator')) {
     ctx.report('warning', ['spec', 'components'], `${gpuNodes.length} node(s) have NVIDIA GPUs but gpuOperator is not enabled`, {

@@ -93,8 +93,8 @@ const NodeSetup = Type.Object(
     ansibleUser: Type.String({ default: 'root', minLength: 1, description: 'Account Ansible connects as (it needs root or sudo).' }),
     adminUser: Type.String({
       default: 'k8sadmin',
-      pattern: '^[a-z_][a-z0-9_-]*$',
-      expected: 'a Linux user name such as k8sadmin',
+      pattern: '^([a-z_][a-z0-9_-]*)?$',
+      expected: 'a Linux user name such as k8sadmin, or "" for none',
       description: 'Administrator account created on every node, with sudo; "" skips it.',
     }),
     sshAuthorizedKeys: Type.Array(Type.String({ pattern: '^(ssh-|ecdsa-|sk-)', expected: 'an SSH public key line (ssh-ed25519 AAAA... comment)' }), {
