@@ -150,6 +150,25 @@ for (const spec of SITES) {
       t.same(l2?.spec.ipAddressPools, [pool?.metadata.name], 'L2Advertisement announces the pool');
     }
 
+    const networks = site.spec.components?.networkOperator?.networks ?? [];
+    if (networks.length) {
+      const docs = rendered.get('network-operator-policy') ?? [];
+      const policy = docs.find((d) => d.kind === 'NicClusterPolicy') as any;
+      t.ok(policy?.spec.nvIpam, 'NVIDIA IPAM deployed for the secondary networks');
+      t.ok(policy?.spec.rdmaSharedDevicePlugin, 'RDMA shared device plugin');
+      for (const n of networks) {
+        const pool = docs.find((d) => d.kind === 'IPPool' && d.metadata.name === n.name) as any;
+        t.equal(pool?.spec.subnet, n.subnet, `${n.name}: IP pool on its subnet`);
+        for (const env of envs) {
+          const kind = n.type === 'ipoib' ? 'IPoIBNetwork' : 'MacvlanNetwork';
+          const net = docs.find((d) => d.kind === kind && d.metadata.name === `${env}-${n.name}`) as any;
+          t.equal(net?.spec.networkNamespace, `${env}-${site.metadata.name}`, `${env}/${n.name}: attachment in the environment namespace`);
+          t.same(JSON.parse(net?.spec.ipam ?? '{}'), { poolName: n.name, type: 'nv-ipam' }, `${env}/${n.name}: addresses from nv-ipam`);
+          t.equal(net?.spec.master, n.master);
+        }
+      }
+    }
+
     // No literal secret in any values file: only references to existing Secrets.
     const LITERAL_SECRET_KEYS = /^(password|passwd|harborAdminPassword|adminPassword|secret|secretKey|token|accessKey|xsrfKey)$/i;
     const valuesFiles = [

@@ -1,10 +1,12 @@
 // NVIDIA Network Operator: RDMA shared device plugin and Multus secondary networks for the
 // InfiniBand / RoCE fabric, optionally SR-IOV.
 import { Type } from '@sinclair/typebox';
-import { Enabled, ChartVersion } from '../spec/formats.ts';
+import { Cidr, DnsLabel, Enabled, Ipv4, OneOf, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
 import { upstreamChart } from './upstream.ts';
+import { isString, list } from '../spec/guards.ts';
+import { contains, formatIpv4, parseCidr, parseIpv4 } from '../spec/net.ts';
 
 const POLICY_TEMPLATE = `${helmObject('mellanox.com/v1alpha1', 'NicClusterPolicy', { name: 'nic-cluster-policy' })}
 spec:
@@ -22,6 +24,42 @@ spec:
       image: multus-cni
       repository: {{ .Values.imageRepository | quote }}
       version: {{ .Values.componentVersion | quote }}
+    {{- if .Values.ipoib }}
+    ipoib:
+      image: ipoib-cni
+      repository: {{ .Values.imageRepository | quote }}
+      version: {{ .Values.componentVersion | quote }}
+    {{- end }}
+  {{- if .Values.networks }}
+  nvIpam:
+    image: nvidia-k8s-ipam
+    repository: {{ .Values.imageRepository | quote }}
+    version: {{ .Values.componentVersion | quote }}
+    enableWebhook: false
+  {{- end }}
+{{- range .Values.networks }}
+---
+${helmObject('nv-ipam.nvidia.com/v1alpha1', 'IPPool', { name: '{{ .name | quote }}', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
+spec:
+  subnet: {{ .subnet | quote }}
+  perNodeBlockSize: {{ .perNodeBlockSize }}
+  {{- with .gateway }}
+  gateway: {{ . | quote }}
+  {{- end }}
+{{- $network := . }}
+{{- range $.Values.environments }}
+---
+${helmObject('mellanox.com/v1alpha1', '{{ ternary "IPoIBNetwork" "MacvlanNetwork" (eq $network.type "ipoib") }}', { name: '{{ printf "%s-%s" .name $network.name | quote }}', inRange: true })}
+spec:
+  networkNamespace: {{ .namespace | quote }}
+  master: {{ $network.master | quote }}
+  {{- if ne $network.type "ipoib" }}
+  mode: bridge
+  mtu: {{ $network.mtu }}
+  {{- end }}
+  ipam: {{ dict "type" "nv-ipam" "poolName" $network.name | toJson | quote }}
+{{- end }}
+{{- end }}
 `;
 
 export const networkOperator = defineComponent({
@@ -37,10 +75,39 @@ export const networkOperator = defineComponent({
         description: 'Netdevice names shared as RDMA devices (empty: every Mellanox NIC).',
       }),
       rdmaHcaMax: Type.Integer({ default: 63, minimum: 1, description: 'Pods that may share one RDMA device.' }),
+      networks: Type.Array(
+        Type.Object(
+          {
+            name: DnsLabel(),
+            type: OneOf(['macvlan', 'ipoib'], { default: 'macvlan', description: 'macvlan over an Ethernet/RoCE port, or IPoIB over an InfiniBand port.' }),
+            master: Type.String({ minLength: 1, description: 'Host interface, e.g. ens1f0 or ib0.' }),
+            subnet: Cidr(),
+            gateway: Type.Optional(Ipv4()),
+            perNodeBlockSize: Type.Integer({ default: 64, minimum: 2, description: 'Addresses nv-ipam hands each node.' }),
+            mtu: Type.Integer({ default: 1500, minimum: 576, maximum: 9216 }),
+          },
+          { additionalProperties: false },
+        ),
+        { default: [], description: 'Secondary networks attached to pods of every environment (Multus + NVIDIA IPAM).' },
+      ),
       sriov: Type.Boolean({ default: false }),
     },
     { additionalProperties: false },
   ),
+  check(ctx, settings) {
+    list<any>(settings?.networks).forEach((n, i) => {
+      const subnet = isString(n?.subnet) ? parseCidr(n.subnet) : null;
+      const path = ['spec', 'components', 'networkOperator', 'networks', i];
+      if (!subnet) return;
+      if (subnet.address !== subnet.first) {
+        ctx.report('error', [...path, 'subnet'], `"${n.subnet}" has host bits set`, { hint: `did you mean ${formatIpv4(subnet.first)}/${subnet.prefix}?` });
+      }
+      const gw = isString(n?.gateway) ? parseIpv4(n.gateway) : null;
+      if (gw !== null && !contains(subnet, gw)) {
+        ctx.report('error', [...path, 'gateway'], `gateway ${n.gateway} is outside ${n.subnet}`, { hint: 'the gateway must be an address of the subnet' });
+      }
+    });
+  },
   releases(site, settings): ReleaseDef[] {
     const version = upstreamChart('network-operator').version;
     const selectors = settings.rdmaInterfaces.length ? { ifNames: settings.rdmaInterfaces } : { vendors: ['15b3'] };
@@ -70,15 +137,31 @@ export const networkOperator = defineComponent({
           imageRepository: 'nvcr.io/nvidia/mellanox',
           componentVersion: `network-operator-v${version}`,
           rdmaConfig: { configList: [{ resourceName: 'rdma_shared_device_a', rdmaHcaMax: settings.rdmaHcaMax, selectors }] },
+          ipoib: settings.networks.some((n) => n.type === 'ipoib'),
+          networks: settings.networks,
+          environments: site.environments.map((e) => ({ name: e.name, namespace: e.namespace })),
         },
         valuesSchema: {
           type: 'object',
-          required: ['imageRepository', 'componentVersion', 'rdmaConfig'],
+          required: ['imageRepository', 'componentVersion', 'rdmaConfig', 'ipoib', 'networks', 'environments'],
           additionalProperties: false,
-          properties: { imageRepository: { type: 'string' }, componentVersion: { type: 'string' }, rdmaConfig: { type: 'object' } },
+          properties: {
+            imageRepository: { type: 'string' },
+            componentVersion: { type: 'string' },
+            rdmaConfig: { type: 'object' },
+            ipoib: { type: 'boolean' },
+            networks: { type: 'array', items: { type: 'object', required: ['name', 'type', 'master', 'subnet', 'perNodeBlockSize', 'mtu'] } },
+            environments: { type: 'array', items: { type: 'object', required: ['name', 'namespace'] } },
+          },
         },
         templates: { 'nic-cluster-policy.yaml': POLICY_TEMPLATE },
-        images: ['k8s-rdma-shared-dev-plugin', 'plugins', 'multus-cni'].map((image) => `nvcr.io/nvidia/mellanox/${image}:network-operator-v${version}`),
+        images: [
+          'k8s-rdma-shared-dev-plugin',
+          'plugins',
+          'multus-cni',
+          ...(settings.networks.length ? ['nvidia-k8s-ipam'] : []),
+          ...(settings.networks.some((n) => n.type === 'ipoib') ? ['ipoib-cni'] : []),
+        ].map((image) => `nvcr.io/nvidia/mellanox/${image}:network-operator-v${version}`),
       },
     ];
   },

@@ -22,7 +22,14 @@ const MODULES: Record<string, string> = {
 const ARGO_CD_KINDS = new Set(['Application', 'AppProject', 'ApplicationSet']);
 
 /** Custom resources no published model covers; they get the generic metadata checks only. */
-export const WITHOUT_MODEL = new Set(['metallb.io/v1beta1/IPAddressPool', 'metallb.io/v1beta1/L2Advertisement', 'mellanox.com/v1alpha1/NicClusterPolicy']);
+export const WITHOUT_MODEL = new Set([
+  'metallb.io/v1beta1/IPAddressPool',
+  'metallb.io/v1beta1/L2Advertisement',
+  'mellanox.com/v1alpha1/NicClusterPolicy',
+  'mellanox.com/v1alpha1/MacvlanNetwork',
+  'mellanox.com/v1alpha1/IPoIBNetwork',
+  'nv-ipam.nvidia.com/v1alpha1/IPPool',
+]);
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
