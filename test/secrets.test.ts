@@ -10,6 +10,7 @@ import { decryptSops } from 'sops-age';
 import { simpleGit } from 'simple-git';
 import { listFiles, siteforge, tempDir, ROOT } from './helpers/cli.ts';
 import { runTool } from './helpers/tools.ts';
+import { readIdentities } from '../generator/sops/age.ts';
 
 const KEY_FILE = join(ROOT, 'test/fixtures/keys/example-site.agekey');
 const SECOND_KEY_FILE = join(ROOT, 'test/fixtures/keys/example-second.agekey');
@@ -32,11 +33,11 @@ for (const spec of Object.keys(KEYS)) {
     t.equal(res.code, 0, res.stderr);
     const all = await listFiles(out);
     const secrets = secretFiles(all);
-    const identity = (await readFile(KEYS[spec]!, 'utf8')).split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'))!;
+    const [identity] = await readIdentities(KEYS[spec]!);
     const plaintexts = new Set<string>();
     for (const file of secrets) {
       const text = await readFile(join(out, file), 'utf8');
-      const decrypted = await decryptSops(text, { secretKey: identity, fileType: 'yaml' });
+      const decrypted = await decryptSops(text, { secretKey: identity!, fileType: 'yaml' });
       const isValues = file.endsWith('.values.sops.yaml');
       if (!isValues) {
         t.equal(decrypted.kind, 'Secret', `${file}: a Secret manifest`);
@@ -146,17 +147,17 @@ t.test('changing the recipients re-wraps every secret, and needs a private key',
 
   const secretsBefore = secretFiles(await listFiles(out));
   const oldPlain = new Map<string, unknown>();
-  const firstKey = (await readFile(KEY_FILE, 'utf8')).split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'))!;
-  for (const f of secretsBefore) oldPlain.set(f, await decryptSops(await readFile(join(out, f), 'utf8'), { secretKey: firstKey, fileType: 'yaml' }));
+  const [firstKey] = await readIdentities(KEY_FILE);
+  for (const f of secretsBefore) oldPlain.set(f, await decryptSops(await readFile(join(out, f), 'utf8'), { secretKey: firstKey!, fileType: 'yaml' }));
 
   const rekeyed = await siteforge(['secrets', 'rekey', spec, '--out', out], { env: { ...(await noKeyEnv()), SOPS_AGE_KEY_FILE: KEY_FILE } });
   t.equal(rekeyed.code, 0, rekeyed.stderr);
   t.match(rekeyed.stdout, new RegExp(`secrets ${new Set(secretsBefore.map((f) => f.replace(/\.values\.sops\.yaml$/, '.sops.yaml'))).size} rekeyed`));
-  const secondKey = (await readFile(SECOND_KEY_FILE, 'utf8')).split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'))!;
+  const [secondKey] = await readIdentities(SECOND_KEY_FILE);
   for (const f of secretsBefore) {
     const text = await readFile(join(out, f), 'utf8');
     t.equal(parse(text).sops.age.length, 2, `${f}: two recipients`);
-    t.same(await decryptSops(text, { secretKey: secondKey, fileType: 'yaml' }), oldPlain.get(f), `${f}: same values, readable with the new key`);
+    t.same(await decryptSops(text, { secretKey: secondKey!, fileType: 'yaml' }), oldPlain.get(f), `${f}: same values, readable with the new key`);
   }
 });
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { decryptSops } from 'sops-age';
 import { decryptYaml, encryptYaml, rekeyYaml, recipientsOf } from '../generator/sops/document.ts';
-import { parseIdentities } from '../generator/sops/age.ts';
+import { readIdentities } from '../generator/sops/age.ts';
 import { decryptValue } from '../generator/sops/cipher.ts';
 import { runTool } from './helpers/tools.ts';
 import { ROOT } from './helpers/cli.ts';
@@ -17,7 +17,7 @@ const KEYS = join(ROOT, 'test/fixtures/keys');
 
 const vector = async (name: string) => ({
   text: await readFile(join(VECTORS, `${name}.sops.yaml`), 'utf8'),
-  identities: parseIdentities(await readFile(join(VECTORS, `${name}.agekey`), 'utf8')),
+  identities: await readIdentities(join(VECTORS, `${name}.agekey`)),
 });
 
 t.test('reads and verifies what real sops wrote', async (t) => {
@@ -64,7 +64,7 @@ t.test('rejects a file after one byte of a value, lastmodified, the MAC or a cle
 
 t.test('what siteforge encrypts, sops-age and the age CLI read', async (t) => {
   const keyFile = join(KEYS, 'example-site.agekey');
-  const identity = parseIdentities(await readFile(keyFile, 'utf8'));
+  const identity = await readIdentities(keyFile);
   const recipient = 'age1m2eemtx2jfdk9g298kg4f76fgdzypna5czpxheh2dpqvyzsktptsfaljk2';
   const plain = {
     apiVersion: 'v1',
@@ -91,8 +91,8 @@ t.test('what siteforge encrypts, sops-age and the age CLI read', async (t) => {
 });
 
 t.test('rekey re-wraps the data key and keeps every value, the MAC and lastmodified', async (t) => {
-  const first = parseIdentities(await readFile(join(KEYS, 'example-site.agekey'), 'utf8'));
-  const second = parseIdentities(await readFile(join(KEYS, 'example-second.agekey'), 'utf8'));
+  const first = await readIdentities(join(KEYS, 'example-site.agekey'));
+  const second = await readIdentities(join(KEYS, 'example-second.agekey'));
   const r1 = 'age1m2eemtx2jfdk9g298kg4f76fgdzypna5czpxheh2dpqvyzsktptsfaljk2';
   const r2 = 'age1tkvvlcfmjckc8x0j69dk25u3ywtmdwph4jtpdhrz8263urmr5v0qs04k64';
   const text = await encryptYaml({ a: 'one', b: { c: 'two' } }, { recipients: [r1] });

@@ -11,7 +11,10 @@ const DIR = 'test/fixtures/invalid';
 /** fixture → every diagnostic as "line:col severity path: message", in output order. */
 const expected: Record<string, string[]> = {
   'bad-cidr-prefix': ['11:18 error spec.distribution.serviceCIDR: the string "10.43.0.0/33" is not valid'],
-  'bad-cron': ['17:52 error spec.workflows[0].schedule: the string "daily" is not valid'],
+  'bad-cron': [
+    '17:5 warning spec.workflows: workflows are defined but argoWorkflows is not enabled, so nothing runs them',
+    '17:52 error spec.workflows[0].schedule: the string "daily" is not valid',
+  ],
   'bad-enum-distribution': ['8:11 error spec.distribution.type: the string "k3s" is not allowed'],
   'bad-ip': ['14:30 error spec.nodes[1].address: the string "172.16.0.300" is not valid'],
   'bad-recipient-checksum': [
@@ -46,7 +49,10 @@ const expected: Record<string, string[]> = {
   'unknown-node-field': ['14:56 error spec.nodes[1].ip: unknown field `ip`'],
   'unknown-top-level-key': ['5:1 error spce: unknown field `spce`'],
   'version-wrong-distribution': ['9:14 error spec.distribution.version: "v1.31.4+k0s.0" is not a rke2 release'],
-  'workflow-unknown-environment': ['17:36 error spec.workflows[0].environment: environment "prdo" is not in spec.environments'],
+  'workflow-unknown-environment': [
+    '17:5 warning spec.workflows: workflows are defined but argoWorkflows is not enabled, so nothing runs them',
+    '17:36 error spec.workflows[0].environment: environment "prdo" is not in spec.environments',
+  ],
   'wrong-api-version': ['1:13 error apiVersion: the string "siteforge/v1" is not allowed'],
   'wrong-kind': ['2:7 error kind: the string "Cluster" is not allowed'],
   'wrong-type-enabled': ['17:23 error spec.components.harbor.enabled: expected true or false, got the string "yes please"'],

@@ -44,11 +44,17 @@ export function defaultKeyFile(env: NodeJS.ProcessEnv = process.env): string {
   return join(config, 'sops', 'age', 'keys.txt');
 }
 
+/** How every age X25519 private key (identity) starts. */
+export const AGE_IDENTITY_PREFIX = 'AGE-SECRET-KEY-1';
+
 export const parseIdentities = (text: string): string[] =>
   text
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l.startsWith('AGE-SECRET-KEY-1'));
+    .filter((l) => l.startsWith(AGE_IDENTITY_PREFIX));
+
+/** The identities in a key file (age-keygen format: comments, then one key per line). */
+export const readIdentities = async (file: string): Promise<string[]> => parseIdentities(await readFile(file, 'utf8'));
 
 /**
  * The age identities available to this process, in sops' order: SOPS_AGE_KEY, SOPS_AGE_KEY_FILE,

@@ -1,10 +1,11 @@
 // age X25519 recipients: bech32 with human-readable part "age" and a 32-byte key.
 import { bech32 } from '@scure/base';
+import { AGE_IDENTITY_PREFIX } from '../sops/age.ts';
 
 export type RecipientCheck = { ok: true } | { ok: false; reason: string; hint: string };
 
 export function checkAgeRecipient(text: string): RecipientCheck {
-  if (/^AGE-SECRET-KEY-1/i.test(text)) {
+  if (text.toUpperCase().startsWith(AGE_IDENTITY_PREFIX)) {
     return {
       ok: false,
       reason: 'this is an age PRIVATE key',
