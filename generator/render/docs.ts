@@ -32,13 +32,18 @@ function runbook(site: SiteModel): GeneratedFile {
   );
 }
 
-/** The commands CI runs on a pull request, the same for GitHub and GitLab. */
+/**
+ * How CI gets siteforge: the checkout itself when it is the siteforge repository (whose top level
+ * is the example site), else the released package of the version that generated this repository.
+ */
+const SITEFORGE_COMMAND = `if [ -f generator/cli.ts ]; then npm ci --no-audit --no-fund >/dev/null && echo "npx tsx generator/cli.ts"; else echo "npx --yes siteforge@${version}"; fi`;
+
+/** The commands CI runs on a pull request, the same for GitHub and GitLab ($SITEFORGE set first). */
 function reviewCommands(site: SiteModel): string[] {
-  const sf = `npx --yes siteforge@${version}`;
   return [
-    `${sf} validate ${site.specFile}`,
-    `${sf} generate ${site.specFile} --check`,
-    `${sf} plan ${site.specFile} | tee plan.txt`,
+    `$SITEFORGE validate ${site.specFile}`,
+    `$SITEFORGE generate ${site.specFile} --check`,
+    `$SITEFORGE plan ${site.specFile} | tee plan.txt`,
     `for d in $(find clusters secrets -name kustomization.yaml -exec dirname {} \\;); do kubectl kustomize "$d" > /dev/null; done`,
   ];
 }
@@ -57,6 +62,7 @@ function githubWorkflow(site: SiteModel): GeneratedFile {
           steps: [
             { uses: 'actions/checkout@v4' },
             { uses: 'actions/setup-node@v4', with: { 'node-version': '22' } },
+            { name: 'siteforge', run: `echo "SITEFORGE=$(${SITEFORGE_COMMAND})" >> "$GITHUB_ENV"` },
             { name: 'Validate the site spec', run: validate },
             { name: 'Generated files match the spec', run: check },
             { name: 'Plan (what this pull request changes)', run: `${plan}\ncat plan.txt >> "$GITHUB_STEP_SUMMARY"` },
@@ -78,6 +84,7 @@ function gitlabCi(site: SiteModel): GeneratedFile {
         before_script: [
           'curl -fsSLo /usr/local/bin/kubectl "https://dl.k8s.io/release/$(curl -fsSL https://dl.k8s.io/release/stable.txt)/bin/linux/amd64/kubectl"',
           'chmod +x /usr/local/bin/kubectl',
+          `export SITEFORGE="$(${SITEFORGE_COMMAND})"`,
         ],
         script: reviewCommands(site),
         artifacts: { paths: ['plan.txt'], expose_as: 'siteforge plan' },
