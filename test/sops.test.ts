@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { decryptSops } from 'sops-age';
-import { decryptYaml, encryptYaml, rekeyYaml, recipientsOf } from '../generator/sops/document.ts';
+import { decryptYaml, encryptJson, encryptYaml, rekeyYaml, recipientsOf } from '../generator/sops/document.ts';
 import { readIdentities } from '../generator/sops/age.ts';
 import { decryptValue } from '../generator/sops/cipher.ts';
 import { runTool } from './helpers/tools.ts';
@@ -88,6 +88,16 @@ t.test('what siteforge encrypts, sops-age and the age CLI read', async (t) => {
     const password = parse(text).stringData.password as string;
     t.equal(decryptValue(password, key, 'stringData:password:').value, 'p4ss:w0rd é', 'that data key decrypts the values');
   }
+});
+
+t.test('JSON: what siteforge encrypts, sops-age reads, and siteforge reads back', async (t) => {
+  const identity = await readIdentities(join(KEYS, 'example-site.agekey'));
+  const plain = { db: { user: 'build', password: 'sw0rdf1sh', port: 5432, ratio: 0.5, tls: true }, hosts: ['a', 'b'] };
+  const text = await encryptJson(plain, { recipients: ['age1m2eemtx2jfdk9g298kg4f76fgdzypna5czpxheh2dpqvyzsktptsfaljk2'] });
+  t.notMatch(text, /sw0rdf1sh/);
+  t.equal(JSON.parse(text).sops.age.length, 1, 'valid JSON with the sops block');
+  t.same(await decryptSops(text, { secretKey: identity[0]!, fileType: 'json' }), plain, 'sops-age decrypts it');
+  t.same((await decryptYaml(text, identity)).plain, plain, 'and so does siteforge');
 });
 
 t.test('rekey re-wraps the data key and keeps every value, the MAC and lastmodified', async (t) => {

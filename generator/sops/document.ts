@@ -93,6 +93,15 @@ export async function encryptYaml(plain: Record<string, unknown>, opts: EncryptO
   return doc.toString({ lineWidth: 0, indentSeq: true });
 }
 
+/**
+ * The same for a JSON document: sops' JSON files are the same tree (JSON is YAML), written as JSON.
+ * decryptYaml reads them as they are.
+ */
+export async function encryptJson(plain: Record<string, unknown>, opts: EncryptOptions): Promise<string> {
+  const encrypted = parseDocument(await encryptYaml(plain, opts)).toJS() as Record<string, unknown>;
+  return `${JSON.stringify(encrypted, null, 4)}\n`;
+}
+
 function appendMetadata(doc: Document, meta: SopsMetadata) {
   const root = doc.contents as YAMLMap;
   const sops = new YAMLMap();
