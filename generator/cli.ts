@@ -275,7 +275,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`${pc.red(`siteforge: ${e.message}`)}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`);
       return EXIT.invalid;
     }
-    const err = e as Error;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code && ['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'ENOTDIR', 'EISDIR', 'EMFILE'].includes(err.code)) {
+      process.stderr.write(`${pc.red(`siteforge: ${err.message}`)}\n  hint: the file system refused (${err.code}); nothing is committed — check the path, permissions and free space, then run again\n`);
+      return EXIT.invalid;
+    }
     process.stderr.write(`${pc.red(`siteforge: internal error: ${err.message}`)}\n  this is a bug in siteforge; please report it with the spec that caused it\n`);
     if (process.env.SITEFORGE_DEBUG) process.stderr.write(`${err.stack}\n`);
     return EXIT.internal;

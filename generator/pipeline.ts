@@ -7,7 +7,7 @@ import type { Diagnostic } from './spec/diagnostics.ts';
 import { buildSiteModel, type SiteModel } from './model/site.ts';
 import { renderSite } from './render/index.ts';
 import type { GeneratedFile } from './render/files.ts';
-import { applyWrite, isNoop, planWrite, type WritePlan } from './write/writer.ts';
+import { applyWrite, assertWritableOutDir, isNoop, planWrite, type WritePlan } from './write/writer.ts';
 import { commitGenerated, type CommitResult } from './git/commit.ts';
 import { availableIdentities } from './sops/age.ts';
 import { sopsBackend, type SopsBackendName } from './sops/backend.ts';
@@ -58,6 +58,7 @@ export async function generate(opts: GenerateOptions): Promise<GenerateOutcome> 
   if (!loaded.ok) return { kind: 'invalid', diagnostics: loaded.diagnostics };
   const { site, diagnostics } = loaded;
   const outDir = resolve(opts.outDir ?? dirname(opts.specPath));
+  if (!opts.check) await assertWritableOutDir(outDir);
   const { identities } = await availableIdentities(opts.env);
   const secrets = await resolveSecrets(site, { outDir, identities, rotate: opts.rotate, backend: sopsBackend(opts.sops ?? 'builtin') });
   const files = renderSite(site, secrets);

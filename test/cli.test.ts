@@ -45,3 +45,18 @@ t.test('an even number of servers is a warning, not an error', async (t) => {
   t.match(res.stderr, /two\.yaml:\d+:\d+: warning: spec\.nodes: 2 server nodes: etcd needs a majority/);
   t.match(res.stderr, /hint: use 1 or 3 servers/);
 });
+
+t.test('an output path that is a file is a clear error, exit 1, no stack trace', async (t) => {
+  const dir = await tempDir();
+  const file = join(dir, 'not-a-dir');
+  await writeFile(file, 'x');
+  const res = await siteforge(['generate', 'examples/minimal.yaml', '--out', file]);
+  t.equal(res.code, 1);
+  t.match(res.stderr, `${file} is not a directory`);
+  t.match(res.stderr, 'hint: give --out a directory');
+  t.notMatch(res.stderr, /\n\s+at /, 'no stack trace');
+  const nested = await siteforge(['generate', 'examples/minimal.yaml', '--out', join(file, 'sub')]);
+  t.equal(nested.code, 1);
+  t.match(nested.stderr, /not a directory/);
+  t.notMatch(nested.stderr, /internal error|\n\s+at /);
+});

@@ -1,8 +1,9 @@
 // Stage 5: diff the rendered files against the manifest and the disk, then apply atomically.
 // Never touches a file siteforge did not generate, and never overwrites a hand edit unless forced.
-import { mkdir, readFile, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import type { GeneratedFile } from '../render/files.ts';
+import { UserError } from '../spec/diagnostics.ts';
 import { MANIFEST_PATH, manifestText, readManifest, sha256, type Manifest } from './manifest.ts';
 import type { SiteSummary } from '../plan/summary.ts';
 
@@ -54,6 +55,34 @@ function assertRelative(path: string) {
   const n = normalize(path);
   if (n !== path || path.startsWith('/') || n.split(sep).includes('..') || path === MANIFEST_PATH) {
     throw new Error(`internal error: unsafe output path ${path}`);
+  }
+}
+
+/**
+ * The output directory must be a directory (or not exist yet) that this user may write in;
+ * otherwise a clear error before anything else happens.
+ */
+export async function assertWritableOutDir(outDir: string): Promise<void> {
+  let dir = outDir;
+  for (;;) {
+    try {
+      const info = await stat(dir);
+      if (!info.isDirectory()) {
+        throw new UserError(`${dir} is not a directory`, dir === outDir ? 'give --out a directory (it is created when missing)' : `${outDir} cannot be created inside a file`);
+      }
+      break;
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      const parent = dirname(dir);
+      if (parent === dir) return;
+      dir = parent;
+    }
+  }
+  try {
+    await access(dir, constants.W_OK);
+  } catch {
+    throw new UserError(`cannot write in ${dir}: permission denied`, 'choose another --out directory, or fix its permissions');
   }
 }
 
