@@ -107,7 +107,11 @@ t.test('Argo CD (k0s-gpu example): schemas, sync waves follow the same graph', a
   for (const doc of [...docs, ...parseManifests(await readFile(join(out, 'clusters/gpufarm/argocd-root.yaml'), 'utf8'))]) {
     t.same(await validateDocument(doc), [], `${doc.kind}/${doc.metadata.name} validates`);
   }
-  t.ok(docs.some((d) => d.kind === 'AppProject'));
+  const project = docs.find((d) => d.kind === 'AppProject') as any;
+  const apps0 = docs.filter((d) => d.kind === 'Application') as any[];
+  const allowed = new Set(project.spec.destinations.map((d: { namespace: string }) => d.namespace));
+  t.notOk(allowed.has('*'), 'the project is limited to the site\'s namespaces');
+  for (const a of apps0) if (a.spec.destination.namespace) t.ok(allowed.has(a.spec.destination.namespace), `${a.metadata.name}: destination allowed by the project`);
   const apps = docs.filter((d) => d.kind === 'Application' && !d.metadata.name.includes('secrets')) as any[];
   const wave = (name: string) => Number(apps.find((a) => a.metadata.name === `gpufarm-${name}`)?.metadata.annotations['argocd.argoproj.io/sync-wave']);
   const needs = await helmfileNeeds(out);

@@ -259,7 +259,10 @@ function renderArgo(site: SiteModel): GeneratedFile[] {
     spec: {
       description: `siteforge site ${site.name}`,
       sourceRepos: [site.gitops.repository, ...upstreamRepos(site).map((r) => r.url), ...releases.filter((r) => r.def.kustomization).map((r) => `${upstreamKustomization(r.def.kustomization!).git}.git`)],
-      destinations: [{ server: 'https://kubernetes.default.svc', namespace: '*' }],
+      // Only the namespaces this site deploys into.
+      destinations: [...new Set([...releases.map((r) => r.namespace), ...secrets.map((s) => s.namespace)])]
+        .sort()
+        .map((namespace) => ({ server: 'https://kubernetes.default.svc', namespace })),
       clusterResourceWhitelist: [{ group: '*', kind: '*' }],
     },
   };
