@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { generatedSite, siteforge, tempDir } from './helpers/cli.ts';
+import { generatedSite } from './helpers/cli.ts';
 import { runTool } from './helpers/tools.ts';
 import { parseManifests, validateDocument, type K8sDocument } from './helpers/k8s.ts';
 

@@ -4,7 +4,7 @@
 // Also the `plan` command and the matching commit summary.
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { simpleGit } from 'simple-git';

@@ -3,8 +3,8 @@
 // rotated one at a time, re-wrapped when the recipients change.
 import t from 'tap';
 import { existsSync, statSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { decryptSops } from 'sops-age';
 import { simpleGit } from 'simple-git';

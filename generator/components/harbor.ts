@@ -7,7 +7,7 @@ import type { SiteModel } from '../model/site.ts';
 import { helmObject } from './labels.ts';
 import { CLUSTER_ISSUER, } from './cert-manager.ts';
 import { INGRESS_CLASS } from './ingress-nginx.ts';
-import { fixed, random, type SecretDef } from '../secrets/types.ts';
+import { random, type SecretDef } from '../secrets/types.ts';
 
 /** Secrets Harbor reads (created by the secrets stage, never written as values). */
 export const HARBOR_SECRETS = {

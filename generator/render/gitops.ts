@@ -75,7 +75,7 @@ function fluxHelmRelease(site: SiteModel, r: Release, byName: ReadonlyMap<string
   };
 }
 
-function fluxUpstreamKustomization(site: SiteModel, r: Release): Record<string, unknown>[] {
+function fluxUpstreamKustomization(r: Release): Record<string, unknown>[] {
   const k = upstreamKustomization(r.def.kustomization!);
   return [
     {
@@ -185,7 +185,7 @@ function renderFlux(site: SiteModel): GeneratedFile[] {
   for (const layer of layersUsed) {
     const inLayer = releases.filter((r) => r.layer === layer);
     for (const r of inLayer) {
-      const docs = r.def.kustomization ? fluxUpstreamKustomization(site, r) : [fluxHelmRelease(site, r, byName)];
+      const docs = r.def.kustomization ? fluxUpstreamKustomization(r) : [fluxHelmRelease(site, r, byName)];
       files.push(yamlFile(`${dir}/${layer}/${r.name}.yaml`, ...docs));
     }
     files.push(kustomization(`${dir}/${layer}`, inLayer.map((r) => `${r.name}.yaml`)));
