@@ -7,8 +7,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
-import { availableIdentities, defaultKeyFile } from './sops/age.ts';
-import { decryptYaml } from './sops/document.ts';
+import { AGE_KEY_HINT as KEY_HINT, availableIdentities, defaultKeyFile } from './sops/age.ts';
+import { decryptYaml, rfc3339 } from './sops/document.ts';
 import { SopsError } from './sops/cipher.ts';
 import type { SopsBackendName } from './sops/backend.ts';
 import type { SecretAction } from './secrets/store.ts';
@@ -21,7 +21,6 @@ import { describeConflict, isNoop, type WritePlan } from './write/writer.ts';
 
 export const EXIT = { ok: 0, invalid: 1, usage: 2, internal: 3 } as const;
 
-const KEY_HINT = 'set SOPS_AGE_KEY_FILE to your key file, or SOPS_AGE_KEY to the key, or put it in ~/.config/sops/age/keys.txt';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -187,7 +186,7 @@ async function runInit(keyFile?: string): Promise<number> {
   const identity = await generateX25519Identity();
   const recipient = await identityToRecipient(identity);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const created = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const created = rfc3339(new Date());
   await writeFile(path, `# created: ${created}\n# public key: ${recipient}\n${identity}\n`, { mode: 0o600, flag: 'wx' });
   process.stdout.write(`${recipient}\n`);
   process.stderr.write(`private key written to ${path} (mode 0600); keep it out of the repository and back it up.\nadd the public key above to spec.secrets.ageRecipients.\n`);

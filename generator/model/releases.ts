@@ -4,6 +4,7 @@
 import type { ComponentName } from '../components/catalog.ts';
 import { RELEASE_LAYERS, type ReleaseDef, type ReleaseLayer } from '../components/types.ts';
 import { buildDependencyGraph, type DependencyGraph } from './graph.ts';
+import { upstreamChart } from '../components/upstream.ts';
 import type { EnvironmentModel, SiteModel } from './site.ts';
 
 export interface Release {
@@ -34,6 +35,25 @@ export interface SiteReleases {
 }
 
 const cache = new WeakMap<SiteModel, SiteReleases>();
+
+export interface UpstreamRepository {
+  /** The chart's name, or the URL's last segment when several charts come from it. */
+  readonly name: string;
+  readonly url: string;
+}
+
+/** The Helm repositories the site's upstream charts come from, sorted by name (helmfile, Flux, Argo CD). */
+export function upstreamRepositories(site: SiteModel): UpstreamRepository[] {
+  const chartsByUrl = new Map<string, Set<string>>();
+  for (const { def } of siteReleases(site).definitions) {
+    if (!def.upstream) continue;
+    const url = upstreamChart(def.upstream.chart).repository;
+    chartsByUrl.set(url, (chartsByUrl.get(url) ?? new Set()).add(def.upstream.chart));
+  }
+  return [...chartsByUrl]
+    .map(([url, charts]) => ({ name: charts.size === 1 ? [...charts][0]! : url.replace(/\/+$/, '').split('/').pop()!.toLowerCase(), url }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
 
 export function siteReleases(site: SiteModel): SiteReleases {
   const cached = cache.get(site);

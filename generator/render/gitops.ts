@@ -2,15 +2,17 @@
 // same wrapper charts with the same values files as helmfile, in the order of the one release
 // graph: Flux HelmRelease dependsOn and layered Kustomizations, Argo CD sync waves.
 import type { SiteModel } from '../model/site.ts';
-import { siteReleases, type Release } from '../model/releases.ts';
+import { siteReleases, upstreamRepositories, type Release } from '../model/releases.ts';
 import { RELEASE_LAYERS, type ReleaseLayer } from '../components/types.ts';
-import { upstreamChart, upstreamKustomization } from '../components/upstream.ts';
-import { siteSecrets, type SecretInstance } from '../secrets/store.ts';
+import { upstreamKustomization } from '../components/upstream.ts';
+import { helmValuesSecrets, siteSecrets } from '../secrets/store.ts';
 import { yamlFile, type GeneratedFile } from './files.ts';
 
 export const FLUX_NAMESPACE = 'flux-system';
 export const SOPS_AGE_SECRET = 'sops-age';
 export const ARGOCD_NAMESPACE = 'argocd';
+/** Argo CD's name for the cluster it runs in. */
+const IN_CLUSTER = 'https://kubernetes.default.svc';
 
 export const clusterDir = (site: SiteModel) => `clusters/${site.name}`;
 export const deployKeySecret = (site: SiteModel) => `${site.name}-deploy-key`;
@@ -32,26 +34,10 @@ export function valuesFiles(r: Release): string[] {
   return [`./${r.chartPath}/values.yaml`, ...(r.environmentValuesPath ? [`./${r.environmentValuesPath}`] : [])];
 }
 
-/** Secrets whose `values.yaml` key carries helm values for this release (Flux valuesFrom). */
-export function valuesSecrets(site: SiteModel, r: Release): SecretInstance[] {
-  return siteSecrets(site).filter((s) => s.def.helmValues?.release === r.def.name && (!s.environment || s.environment === r.environment?.name));
-}
-
-const upstreamRepos = (site: SiteModel) => {
-  const { definitions } = siteReleases(site);
-  const byUrl = new Map<string, string>();
-  for (const { def } of definitions) {
-    if (!def.upstream) continue;
-    const u = upstreamChart(def.upstream.chart);
-    if (!byUrl.has(u.repository)) byUrl.set(u.repository, u.name);
-  }
-  return [...byUrl.entries()].map(([url, name]) => ({ url, name })).sort((a, b) => a.name.localeCompare(b.name));
-};
-
 // ---------------------------------------------------------------- Flux
 
 function fluxHelmRelease(site: SiteModel, r: Release, byName: ReadonlyMap<string, Release>): Record<string, unknown> {
-  const fromSecrets = valuesSecrets(site, r);
+  const fromSecrets = helmValuesSecrets(site, r);
   return {
     apiVersion: 'helm.toolkit.fluxcd.io/v2',
     kind: 'HelmRelease',
@@ -167,7 +153,7 @@ function renderFlux(site: SiteModel): GeneratedFile[] {
     kustomization(`${dir}/flux-system`, ['repository.yaml', 'layers.yaml']),
   );
 
-  const repos = upstreamRepos(site).map(({ name, url }) => ({
+  const repos = upstreamRepositories(site).map(({ name, url }) => ({
     apiVersion: 'source.toolkit.fluxcd.io/v1',
     kind: 'HelmRepository',
     metadata: { name, namespace: FLUX_NAMESPACE },
@@ -205,7 +191,7 @@ function secretKustomizations(site: SiteModel): GeneratedFile[] {
 
 function argoApplication(site: SiteModel, r: Release): Record<string, unknown> {
   // helm-secrets in the repo server decrypts these (RUNBOOK.md, "Stage 4 with Argo CD").
-  const secretValues = valuesSecrets(site, r).map((s) => `secrets://${r.chartPath!.split('/').map(() => '..').join('/')}/${s.valuesPath}`);
+  const secretValues = helmValuesSecrets(site, r).map((s) => `secrets://${r.chartPath!.split('/').map(() => '..').join('/')}/${s.valuesPath}`);
   const source = r.def.kustomization
     ? (() => {
         const k = upstreamKustomization(r.def.kustomization!);
@@ -237,7 +223,7 @@ function argoApplication(site: SiteModel, r: Release): Record<string, unknown> {
     },
     spec: {
       project: site.name,
-      destination: { server: 'https://kubernetes.default.svc', namespace: r.namespace },
+      destination: { server: IN_CLUSTER, namespace: r.namespace },
       ...source,
       syncPolicy: {
         automated: { prune: true, selfHeal: true },
@@ -258,11 +244,11 @@ function renderArgo(site: SiteModel): GeneratedFile[] {
     metadata: { name: site.name, namespace: ARGOCD_NAMESPACE },
     spec: {
       description: `siteforge site ${site.name}`,
-      sourceRepos: [site.gitops.repository, ...upstreamRepos(site).map((r) => r.url), ...releases.filter((r) => r.def.kustomization).map((r) => `${upstreamKustomization(r.def.kustomization!).git}.git`)],
+      sourceRepos: [site.gitops.repository, ...upstreamRepositories(site).map((r) => r.url), ...releases.filter((r) => r.def.kustomization).map((r) => `${upstreamKustomization(r.def.kustomization!).git}.git`)],
       // Only the namespaces this site deploys into.
       destinations: [...new Set([...releases.map((r) => r.namespace), ...secrets.map((s) => s.namespace)])]
         .sort()
-        .map((namespace) => ({ server: 'https://kubernetes.default.svc', namespace })),
+        .map((namespace) => ({ server: IN_CLUSTER, namespace })),
       clusterResourceWhitelist: [{ group: '*', kind: '*' }],
     },
   };
@@ -278,8 +264,8 @@ function renderArgo(site: SiteModel): GeneratedFile[] {
     },
     spec: {
       project: site.name,
-      destination: { server: 'https://kubernetes.default.svc' },
-      // SOPS files: the repo server decrypts them with KSOPS (see RUNBOOK.md, "Argo CD and SOPS").
+      destination: { server: IN_CLUSTER },
+      // SOPS files: the repo server decrypts them with KSOPS (see RUNBOOK.md, "Stage 4 with Argo CD").
       source: { repoURL: site.gitops.repository, targetRevision: site.gitops.branch, path },
       syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'] },
     },
@@ -291,7 +277,7 @@ function renderArgo(site: SiteModel): GeneratedFile[] {
     metadata: { name: site.name, namespace: ARGOCD_NAMESPACE },
     spec: {
       project: 'default',
-      destination: { server: 'https://kubernetes.default.svc', namespace: ARGOCD_NAMESPACE },
+      destination: { server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE },
       source: { repoURL: site.gitops.repository, targetRevision: site.gitops.branch, path: dir },
       syncPolicy: { automated: { prune: true, selfHeal: true } },
     },

@@ -1,10 +1,10 @@
 // Output family: helmfile.yaml, releases/<release>.yaml (one helmfile state per release, merged
 // in as bases) and environments/<env>/helmfile.yaml (which environment `-e` selects).
 import type { SiteModel } from '../model/site.ts';
-import { siteReleases, type Release } from '../model/releases.ts';
-import { upstreamChart, upstreamKustomization } from '../components/upstream.ts';
+import { siteReleases, upstreamRepositories, type Release } from '../model/releases.ts';
+import { upstreamKustomization } from '../components/upstream.ts';
 import { commentedYamlFile, yamlFile, type GeneratedFile } from './files.ts';
-import { siteSecrets } from '../secrets/store.ts';
+import { helmValuesSecrets, siteSecrets } from '../secrets/store.ts';
 import { chartVersion } from './charts.ts';
 
 export const releaseFile = (defName: string) => `releases/${defName}.yaml`;
@@ -45,16 +45,9 @@ function helmfileRelease(
 export function renderHelmfile(site: SiteModel): GeneratedFile[] {
   const { releases, definitions } = siteReleases(site);
   const secrets = siteSecrets(site);
-  const secretValuesOf = (r: Release) =>
-    secrets.filter((s) => s.valuesPath && s.def.helmValues?.release === r.def.name && (!s.environment || s.environment === r.environment?.name)).map((s) => s.valuesPath!);
+  const secretValuesOf = (r: Release) => helmValuesSecrets(site, r).map((s) => s.valuesPath!);
   const byName = new Map(releases.map((r) => [r.name, r]));
-  const repositories = [
-    ...new Map(
-      definitions.flatMap(({ def }) => (def.upstream ? [upstreamChart(def.upstream.chart)] : [])).map((u) => [u.repository, u]),
-    ).values(),
-  ]
-    .map((u) => ({ name: repositoryName(u.repository, definitions), url: u.repository }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+  const repositories = upstreamRepositories(site);
   const root = {
     environments: Object.fromEntries(site.environments.map((e) => [e.name, { values: [`./environments/${e.name}/helmfile.yaml`] }])),
     repositories,
@@ -82,11 +75,4 @@ export function renderHelmfile(site: SiteModel): GeneratedFile[] {
     );
   }
   return files;
-}
-
-/** The repository's name: its chart's, or the last path segment when several charts share it. */
-function repositoryName(url: string, definitions: ReturnType<typeof siteReleases>['definitions']): string {
-  const charts = new Set(definitions.flatMap(({ def }) => (def.upstream && upstreamChart(def.upstream.chart).repository === url ? [def.upstream.chart] : [])));
-  if (charts.size === 1) return [...charts][0]!;
-  return url.replace(/\/+$/, '').split('/').pop()!.toLowerCase();
 }

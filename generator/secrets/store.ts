@@ -6,11 +6,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { SiteModel } from '../model/site.ts';
+import type { Release } from '../model/releases.ts';
 import type { SecretDef } from './types.ts';
 import { generateValues } from './values.ts';
 import { decryptYaml, recipientsOf, rekeyYaml } from '../sops/document.ts';
 import { builtinBackend, type SopsBackend } from '../sops/backend.ts';
 import { SopsError } from '../sops/cipher.ts';
+import { AGE_KEY_HINT as KEY_HINT } from '../sops/age.ts';
 import { UserError } from '../spec/diagnostics.ts';
 import { toYaml } from '../render/files.ts';
 
@@ -28,8 +30,12 @@ export interface SecretInstance {
   readonly valuesPath?: string;
 }
 
+const cache = new WeakMap<SiteModel, SecretInstance[]>();
+
 export function siteSecrets(site: SiteModel): SecretInstance[] {
-  return site.components.flatMap((c) =>
+  const cached = cache.get(site);
+  if (cached) return cached;
+  const instances = site.components.flatMap((c) =>
     (c.module.secrets?.(site, c.settings as never) ?? []).flatMap((def): SecretInstance[] => {
       const at = (dir: string, sub: string, namespace: string, environment?: string): SecretInstance => ({
         def,
@@ -44,6 +50,13 @@ export function siteSecrets(site: SiteModel): SecretInstance[] {
       return [at('secrets/cluster', `/${ns}`, ns)];
     }),
   );
+  cache.set(site, instances);
+  return instances;
+}
+
+/** Secrets that carry helm values for a release (helm-secrets file, Flux valuesFrom, Argo CD secrets://). */
+export function helmValuesSecrets(site: SiteModel, r: Release): SecretInstance[] {
+  return siteSecrets(site).filter((s) => s.def.helmValues?.release === r.def.name && (!s.environment || s.environment === r.environment?.name));
 }
 
 const VALUES_KEY = 'values.yaml';
@@ -103,7 +116,6 @@ function needKey(what: string, identitiesHint: string): UserError {
   );
 }
 
-const KEY_HINT = 'set SOPS_AGE_KEY_FILE to your key file, or SOPS_AGE_KEY to the key, or put it in ~/.config/sops/age/keys.txt';
 
 export async function resolveSecrets(site: SiteModel, opts: ResolveOptions): Promise<ResolvedSecrets> {
   const files = new Map<string, string>();

@@ -38,6 +38,9 @@ export async function unwrapDataKey(stanzas: readonly AgeStanza[], identities: r
   throw new SopsError(`none of the available age keys can decrypt this file (recipients: ${stanzas.map((s) => s.recipient).join(', ')})`);
 }
 
+/** What to tell a user who has no usable private key. */
+export const AGE_KEY_HINT = 'set SOPS_AGE_KEY_FILE to your key file, or SOPS_AGE_KEY to the key, or put it in ~/.config/sops/age/keys.txt';
+
 /** sops' default key file: $XDG_CONFIG_HOME/sops/age/keys.txt, else ~/.config/sops/age/keys.txt. */
 export function defaultKeyFile(env: NodeJS.ProcessEnv = process.env): string {
   const config = env.XDG_CONFIG_HOME || join(homedir(), '.config');

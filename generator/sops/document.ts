@@ -67,7 +67,8 @@ function isFloat(scalar: Scalar): boolean {
   return typeof source === 'string' && /[.eE]/.test(source);
 }
 
-const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** 2024-11-12T13:33:42Z, as sops writes lastmodified. */
+export const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export interface EncryptOptions extends EncryptionRules {
   readonly recipients: readonly string[];
