@@ -7,8 +7,10 @@ import type { Diagnostic } from './spec/diagnostics.ts';
 import { buildSiteModel, type SiteModel } from './model/site.ts';
 import { renderSite } from './render/index.ts';
 import type { GeneratedFile } from './render/files.ts';
-import { applyWrite, assertWritableOutDir, isNoop, planWrite, type WritePlan } from './write/writer.ts';
-import { commitGenerated, type CommitResult } from './git/commit.ts';
+import { applyWrite, assertWritableOutDir, isNoop, lockOutDir, planWrite, type WritePlan } from './write/writer.ts';
+import { assertOutputLocation } from './write/tree.ts';
+import { commitGenerated, commitPreflight, type CommitResult } from './git/commit.ts';
+import { UserError } from './spec/diagnostics.ts';
 import { availableIdentities } from './sops/age.ts';
 import { sopsBackend, type SopsBackendName } from './sops/backend.ts';
 import { resolveSecrets, type ResolvedSecrets } from './secrets/store.ts';
@@ -50,6 +52,8 @@ export type GenerateOutcome =
       secrets: ResolvedSecrets;
       change: string[];
       commit: CommitResult | null;
+      /** Git conditions worth a word (detached HEAD, rebase in progress). */
+      gitWarnings: string[];
       diagnostics: Diagnostic[];
     };
 
@@ -58,7 +62,21 @@ export async function generate(opts: GenerateOptions): Promise<GenerateOutcome> 
   if (!loaded.ok) return { kind: 'invalid', diagnostics: loaded.diagnostics };
   const { site, diagnostics } = loaded;
   const outDir = resolve(opts.outDir ?? dirname(opts.specPath));
-  if (!opts.check) await assertWritableOutDir(outDir);
+  if (opts.check) {
+    await assertOutputLocation(outDir);
+    return await generateLocked(opts, site, diagnostics, outDir);
+  }
+  await assertWritableOutDir(outDir);
+  const unlock = await lockOutDir(outDir);
+  try {
+    return await generateLocked(opts, site, diagnostics, outDir);
+  } finally {
+    await unlock();
+  }
+}
+
+/** The run after validation, while this process is the only writer of outDir. */
+async function generateLocked(opts: GenerateOptions, site: SiteModel, diagnostics: Diagnostic[], outDir: string): Promise<GenerateOutcome> {
   const { identities } = await availableIdentities(opts.env);
   const secrets = await resolveSecrets(site, { outDir, identities, rotate: opts.rotate, backend: sopsBackend(opts.sops ?? 'builtin') });
   const files = renderSite(site, secrets);
@@ -68,16 +86,20 @@ export async function generate(opts: GenerateOptions): Promise<GenerateOutcome> 
   const change = describeChange(changeData, summary);
   if (opts.check) return { kind: 'checked', plan, change, changeData, diagnostics };
   if (plan.conflicts.length) return { kind: 'conflict', plan, diagnostics };
+  // Seed files (README.md) are committed only when siteforge creates them: afterwards they are the person's.
+  const commitPaths = [...files.filter((f) => !f.seed).map((f) => f.path), ...plan.added.filter((f) => f.seed).map((f) => f.path), ...plan.removed];
+  const preflight = opts.commit ? await commitPreflight(outDir, commitPaths, resolve(opts.specPath)) : { errors: [], warnings: [] };
+  const [blocker] = preflight.errors;
+  if (blocker) throw new UserError(`${blocker.message}; nothing was written`, blocker.hint);
   if (!isNoop(plan)) await applyWrite(plan);
   const commit = opts.commit
     ? await commitGenerated({
         outDir,
-        // Seed files (README.md) are committed only when siteforge creates them: afterwards they are the person's.
-        paths: [...files.filter((f) => !f.seed).map((f) => f.path), ...plan.added.filter((f) => f.seed).map((f) => f.path), ...plan.removed],
+        paths: commitPaths,
         specPath: resolve(opts.specPath),
         subject: opts.rotate?.length ? `siteforge: rotate ${opts.rotate.join(', ')} in ${site.name}` : `siteforge: generate ${site.name}`,
         summary: change,
       })
     : null;
-  return { kind: 'written', plan, site, files, secrets, change, commit, diagnostics };
+  return { kind: 'written', plan, site, files, secrets, change, commit, gitWarnings: preflight.warnings, diagnostics };
 }

@@ -2,7 +2,7 @@
 // cluster; every environment gets the site WorkflowTemplates (and CronWorkflows for scheduled
 // ones) from spec.workflows, mounting the environment's shared volumes.
 import { Type } from '@sinclair/typebox';
-import { Enabled, OneOf, ChartVersion } from '../spec/formats.ts';
+import { ChartVersion, Enabled, OneOf } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
 import { ingressFor } from './web.ts';
@@ -116,8 +116,8 @@ export const argoWorkflows = defineComponent({
             default: 'none',
             description: 'none: steps share data through the mounted volumes; s3: an S3 artifact repository.',
           }),
-          endpoint: Type.Optional(Type.String({ minLength: 1, description: 'S3 endpoint host:port.' })),
-          bucket: Type.Optional(Type.String({ minLength: 1 })),
+          endpoint: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.-]+(:[0-9]{1,5})?$', expected: 'an S3 endpoint host[:port] such as s3.example.edu:9000', description: 'S3 endpoint host:port.' })),
+          bucket: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', expected: 'an S3 bucket name: 3-63 lowercase letters, digits, "." and "-"' })),
           insecure: Type.Boolean({ default: false }),
         },
         { additionalProperties: false, default: {} },

@@ -1,7 +1,7 @@
 // ExternalDNS: DNS records for LoadBalancer services and ingresses, through RFC 2136 dynamic
 // updates to the centre's DNS server (BIND, PowerDNS, ...), signed with a TSIG key.
 import { Type } from '@sinclair/typebox';
-import { Enabled, Ipv4, ChartVersion } from '../spec/formats.ts';
+import { ChartVersion, Enabled, HostName, Ipv4 } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { random, type SecretDef } from '../secrets/types.ts';
 
@@ -16,7 +16,7 @@ export const externalDns = defineComponent({
       enabled: Enabled(false),
       chartVersion: ChartVersion(),
       dnsServer: Type.Optional(Ipv4({ description: 'DNS server accepting RFC 2136 updates for spec.domain.' })),
-      tsigKeyName: Type.Optional(Type.String({ minLength: 1, description: 'TSIG key name (default: <site>-external-dns).' })),
+      tsigKeyName: Type.Optional(HostName({ description: 'TSIG key name (default: <site>-external-dns).' })),
     },
     { additionalProperties: false },
   ),

@@ -1,7 +1,7 @@
 // Harbor: the site's container registry and the pull-through cache for the nodes (proxy-cache
 // projects dockerhub, ghcr, quay, k8s, nvcr). Every credential comes from an existing Secret.
 import { Type } from '@sinclair/typebox';
-import { DnsName, Enabled, Quantity, ChartVersion } from '../spec/formats.ts';
+import { ChartVersion, DnsName, DnsSubdomain, Enabled, Quantity } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import type { SiteModel } from '../model/site.ts';
 import { helmObject } from './labels.ts';
@@ -44,7 +44,7 @@ export const harbor = defineComponent({
       enabled: Enabled(false),
       chartVersion: ChartVersion(),
       hostname: Type.Optional(DnsName({ description: 'Registry host name (default harbor.<domain>).' })),
-      storageClass: Type.Optional(Type.String({ minLength: 1, description: 'StorageClass for registry and database volumes.' })),
+      storageClass: Type.Optional(DnsSubdomain({ description: 'StorageClass for registry and database volumes.' })),
       registrySize: Quantity({ default: '500Gi' }),
     },
     { additionalProperties: false },

@@ -1,7 +1,7 @@
 // kube-prometheus-stack: Prometheus, Alertmanager, Grafana; optional scrape targets for the
 // node-exporters on the SLURM nodes (the cluster watches its neighbours without touching them).
 import { Type } from '@sinclair/typebox';
-import { Enabled, Quantity, ChartVersion } from '../spec/formats.ts';
+import { ChartVersion, DnsSubdomain, Enabled, Quantity } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { ingressFor } from './web.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
@@ -18,7 +18,7 @@ export const monitoring = defineComponent({
       chartVersion: ChartVersion(),
       retention: Type.String({ default: '15d', pattern: '^[0-9]+(h|d|w|y)$', expected: 'a Prometheus duration such as 15d' }),
       storageSize: Quantity({ default: '50Gi' }),
-      storageClass: Type.Optional(Type.String({ minLength: 1, description: 'StorageClass for Prometheus (default: the cluster default).' })),
+      storageClass: Type.Optional(DnsSubdomain({ description: 'StorageClass for Prometheus (default: the cluster default).' })),
       slurmNodeExporters: Type.Array(
         Type.String({ pattern: '^[A-Za-z0-9.-]+:[0-9]{1,5}$', expected: 'host:port of a SLURM node exporter, e.g. 10.40.1.1:9100' }),
         { default: [], description: 'node-exporter endpoints on SLURM nodes to scrape.' },

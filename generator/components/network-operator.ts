@@ -1,7 +1,7 @@
 // NVIDIA Network Operator: RDMA shared device plugin and Multus secondary networks for the
 // InfiniBand / RoCE fabric, optionally SR-IOV.
 import { Type } from '@sinclair/typebox';
-import { Cidr, DnsLabel, Enabled, Ipv4, OneOf, ChartVersion } from '../spec/formats.ts';
+import { ChartVersion, Cidr, DnsLabel, Enabled, InterfaceName, Ipv4, OneOf } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
 import { upstreamChart } from './upstream.ts';
@@ -70,7 +70,7 @@ export const networkOperator = defineComponent({
     {
       enabled: Enabled(false),
       chartVersion: ChartVersion(),
-      rdmaInterfaces: Type.Array(Type.String({ minLength: 1 }), {
+      rdmaInterfaces: Type.Array(InterfaceName(), {
         default: [],
         description: 'Netdevice names shared as RDMA devices (empty: every Mellanox NIC).',
       }),
@@ -80,7 +80,7 @@ export const networkOperator = defineComponent({
           {
             name: DnsLabel(),
             type: OneOf(['macvlan', 'ipoib'], { default: 'macvlan', description: 'macvlan over an Ethernet/RoCE port, or IPoIB over an InfiniBand port.' }),
-            master: Type.String({ minLength: 1, description: 'Host interface, e.g. ens1f0 or ib0.' }),
+            master: InterfaceName({ description: 'Host interface, e.g. ens1f0 or ib0.' }),
             subnet: Cidr(),
             gateway: Type.Optional(Ipv4()),
             perNodeBlockSize: Type.Integer({ default: 64, minimum: 2, description: 'Addresses nv-ipam hands each node.' }),

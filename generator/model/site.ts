@@ -52,10 +52,21 @@ export interface SiteModel {
   readonly gitops: SiteSpec['spec']['gitops'];
 }
 
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const sortedRecord = <V>(record: Readonly<Record<string, V>>): Record<string, V> =>
+  Object.fromEntries(Object.entries(record).sort(([a], [b]) => byCodeUnit(a, b)));
+
 export function buildSiteModel(spec: SiteSpec, specPath: string): SiteModel {
   const name = spec.metadata.name;
   const firstServer = spec.spec.nodes.find((n) => n.role === 'server');
-  const nodes: NodeModel[] = spec.spec.nodes.map((n) => ({ ...n, bootstrap: n === firstServer }));
+  // Maps and lists whose order carries no meaning are sorted, so reordering them in the spec changes nothing.
+  const nodes: NodeModel[] = spec.spec.nodes.map((n) => ({
+    ...n,
+    labels: sortedRecord(n.labels),
+    extraAddresses: sortedRecord(n.extraAddresses),
+    taints: [...new Set(n.taints)].sort(byCodeUnit),
+    bootstrap: n === firstServer,
+  }));
   const servers = nodes.filter((n) => n.role === 'server');
   const sans = [
     ...spec.spec.distribution.tlsSANs,
@@ -76,7 +87,7 @@ export function buildSiteModel(spec: SiteSpec, specPath: string): SiteModel {
     kubelet: spec.spec.kubelet,
     nodeSetup: spec.spec.nodeSetup,
     volumes: spec.spec.storage.volumes,
-    environments: spec.spec.environments.map((env) => ({ name: env, namespace: `${env}-${name}` })),
+    environments: [...spec.spec.environments].sort(byCodeUnit).map((env) => ({ name: env, namespace: `${env}-${name}` })),
     componentSettings,
     components: graph.order.map((n) => ({
       name: n as ComponentName,

@@ -64,10 +64,15 @@ export function diffSummary(before: SiteSummary | null, after: SiteSummary, secr
   };
 }
 
+/** Most items one summary line names. */
+const MAX_NAMED = 20;
+
 /** One line per kind of change; [] when nothing a reviewer would name changed. */
 export function describeChange(c: SummaryChange, after: SiteSummary): string[] {
   const lines: string[] = [];
-  const list = (label: string, items: string[]) => items.length && lines.push(`${label}: ${items.join(', ')}`);
+  // A long list is summarised: the commit message and the console stay readable for 5,000 nodes.
+  const list = (label: string, items: string[]) =>
+    items.length && lines.push(`${label}: ${items.slice(0, MAX_NAMED).join(', ')}${items.length > MAX_NAMED ? `, and ${items.length - MAX_NAMED} more` : ''}`);
   list('nodes added', c.nodesAdded.map((n) => `${n} (${after.nodes[n]})`));
   list('nodes removed', c.nodesRemoved);
   list('nodes changed', c.nodesChanged.map((n) => `${n} (${after.nodes[n]})`));

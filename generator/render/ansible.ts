@@ -4,7 +4,7 @@ import type { NodeModel, SiteModel } from '../model/site.ts';
 import { kubeletArgs, kubeletSettings } from '../model/kubelet.ts';
 import { harborHostname } from '../components/harbor.ts';
 import { assetTree, renderDoc } from './assets.ts';
-import { commentedYamlFile, textFile, yamlFile, type GeneratedFile } from './files.ts';
+import { ansibleVarsFile, commentedYamlFile, textFile, yamlFile, type GeneratedFile } from './files.ts';
 
 const DIR = 'ansible';
 
@@ -50,7 +50,7 @@ function inventory(site: SiteModel): GeneratedFile {
     cluster: { children: { servers: { hosts: hosts(site.servers) }, agents: { hosts: site.agents.length ? hosts(site.agents) : {} } } },
   };
   if (gpu.length) children.gpu = { hosts: Object.fromEntries(gpu.map((n) => [n.name, null])) };
-  return commentedYamlFile(
+  return ansibleVarsFile(
     `${DIR}/inventory/hosts.yaml`,
     `Nodes of ${site.name}. The first host under servers (${site.bootstrapServer.name}) bootstraps the cluster;\nthe other servers and all agents join it.`,
     { all: { children } },
@@ -129,13 +129,13 @@ function groupVars(site: SiteModel): GeneratedFile[] {
     });
   }
   const files = [
-    commentedYamlFile(`${DIR}/group_vars/all.yml`, `Site facts for every node of ${site.name}, from the site spec.`, all),
-    yamlFile(`${DIR}/group_vars/servers.yml`, { prepare_firewall_ports: FIREWALL_PORTS[d.type].server }),
-    yamlFile(`${DIR}/group_vars/agents.yml`, { prepare_firewall_ports: FIREWALL_PORTS[d.type].agent }),
+    ansibleVarsFile(`${DIR}/group_vars/all.yml`, `Site facts for every node of ${site.name}, from the site spec.`, all),
+    ansibleVarsFile(`${DIR}/group_vars/servers.yml`, null, { prepare_firewall_ports: FIREWALL_PORTS[d.type].server }),
+    ansibleVarsFile(`${DIR}/group_vars/agents.yml`, null, { prepare_firewall_ports: FIREWALL_PORTS[d.type].agent }),
   ];
   if (site.nodes.some((n) => n.gpus)) {
     files.push(
-      yamlFile(`${DIR}/group_vars/gpu.yml`, {
+      ansibleVarsFile(`${DIR}/group_vars/gpu.yml`, null, {
         gpu_distribution: d.type,
         gpu_container_toolkit: site.componentSettings.gpuOperator.enabled ? 'operator' : 'package',
       }),

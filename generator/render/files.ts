@@ -1,5 +1,5 @@
 // In-memory output files and the one place that turns values into file text.
-import { stringify } from 'yaml';
+import { Document, stringify, visit, type Scalar } from 'yaml';
 
 export interface GeneratedFile {
   /** Path relative to the output directory, with forward slashes. */
@@ -11,20 +11,72 @@ export interface GeneratedFile {
   readonly seed?: boolean;
 }
 
-/** YAML text for one value: block style, no line folding, no anchors/aliases. */
-export function toYaml(value: unknown): string {
-  return stringify(value, { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false, indentSeq: true });
+const YAML_OPTIONS = { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false, indentSeq: true } as const;
+
+/** Strings every YAML reader takes as a string when written plain (the common case, decided without the library). */
+const PLAIN_SAFE = /^[A-Za-z_/][A-Za-z0-9_./-]*$/;
+/** Words YAML 1.1 readers (PyYAML, go-yaml v2) resolve to booleans or null, in any spelling they accept. */
+const YAML11_WORDS = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL)$/;
+const quoteFor11 = new Map<string, boolean>();
+
+/**
+ * True when a string written plain would be read as something else by a YAML 1.1 reader
+ * (Ansible's PyYAML, go-yaml v2 in Helm/kubectl): `yes`, `on`, `12:30`, `1_000`, `0b101`,
+ * `2001-12-14`, `=`. YAML 1.2 ambiguity is handled by the library itself.
+ */
+export function ambiguousInYaml11(text: string): boolean {
+  if (PLAIN_SAFE.test(text)) return YAML11_WORDS.test(text);
+  let known = quoteFor11.get(text);
+  if (known === undefined) {
+    // `=` is PyYAML's "value" tag, which it cannot construct; `<<` is a merge key.
+    known = text === '=' || text === '<<' || /^["']/.test(stringify(text, { version: '1.1' }));
+    if (quoteFor11.size < 100_000) quoteFor11.set(text, known);
+  }
+  return known;
+}
+
+/** Strings Ansible may template are written `!unsafe` unless they consist only of these characters. */
+const ANSIBLE_INERT = /^[A-Za-z0-9 ._:/@+,=*^$()-]*$/;
+
+/**
+ * The YAML document for a value, with every string written so that a YAML 1.1 reader sees the
+ * same string. With `ansible`, every string that could hold Jinja2 (`{{`, `{%`, `{#`, a
+ * `#jinja2:` header) is tagged `!unsafe`, so Ansible never templates spec data.
+ */
+function yamlDocument(value: unknown, ansible: boolean): Document {
+  const doc = new Document(value, YAML_OPTIONS);
+  visit(doc, {
+    Scalar(_key, node: Scalar) {
+      if (typeof node.value !== 'string') return;
+      if (ambiguousInYaml11(node.value)) node.type = 'QUOTE_DOUBLE';
+      if (ansible && !ANSIBLE_INERT.test(node.value)) {
+        node.tag = '!unsafe';
+        node.type = 'QUOTE_DOUBLE';
+      }
+    },
+  });
+  return doc;
+}
+
+/** YAML text for one value: block style, no line folding, no anchors/aliases, safe for YAML 1.1 readers. */
+export function toYaml(value: unknown, opts: { ansible?: boolean } = {}): string {
+  return yamlDocument(value, opts.ansible ?? false).toString(YAML_OPTIONS);
 }
 
 /** One YAML file; several values become a multi-document stream. */
 export function yamlFile(path: string, ...documents: unknown[]): GeneratedFile {
-  return { path, content: documents.map(toYaml).join('---\n') };
+  return { path, content: documents.map((d) => toYaml(d)).join('---\n') };
 }
 
 /** A YAML file that opens with an explanatory comment (each line prefixed with "# "). */
-export function commentedYamlFile(path: string, comment: string, value: unknown): GeneratedFile {
+export function commentedYamlFile(path: string, comment: string, value: unknown, opts: { ansible?: boolean } = {}): GeneratedFile {
   const lines = comment.trimEnd().split('\n').map((l) => (l ? `# ${l}` : '#'));
-  return { path, content: `${lines.join('\n')}\n${toYaml(value)}` };
+  return { path, content: `${lines.join('\n')}\n${toYaml(value, opts)}` };
+}
+
+/** An Ansible variables file (inventory, group_vars): spec strings are inert data, never templates. */
+export function ansibleVarsFile(path: string, comment: string | null, value: unknown): GeneratedFile {
+  return comment === null ? { path, content: toYaml(value, { ansible: true }) } : commentedYamlFile(path, comment, value, { ansible: true });
 }
 
 export function jsonFile(path: string, value: unknown): GeneratedFile {

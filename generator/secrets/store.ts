@@ -2,14 +2,13 @@
 // byte for byte while their recipients and keys still match; they are re-wrapped (values kept)
 // when the recipients change, and only new secrets get new random values. Nothing here ever
 // writes plaintext anywhere: values exist only in memory, encrypted before they leave.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { SiteModel } from '../model/site.ts';
 import type { Release } from '../model/releases.ts';
 import type { SecretDef } from './types.ts';
 import { generateValues } from './values.ts';
-import { decryptYaml, recipientsOf, rekeyYaml } from '../sops/document.ts';
+import { decryptYaml, recipientsOf, rekeyYaml, sopsFileProblem } from '../sops/document.ts';
+import { readOwnedFile } from '../write/tree.ts';
 import { builtinBackend, type SopsBackend } from '../sops/backend.ts';
 import { SopsError } from '../sops/cipher.ts';
 import { AGE_KEY_HINT as KEY_HINT } from '../sops/age.ts';
@@ -96,13 +95,20 @@ export interface ResolveOptions {
   readonly backend?: SopsBackend;
 }
 
-async function readIfExists(path: string): Promise<string | null> {
+/** An existing secret file, refused with the choices when it is damaged (so nothing is built on it). */
+async function readSecretFile(outDir: string, path: string, s: SecretInstance): Promise<string | null> {
+  const hint = `restore it from git (\`git checkout -- ${path}\`), or give the secret new values with \`siteforge secrets rotate ${s.def.name}\``;
+  let text: string | null;
   try {
-    return await readFile(path, 'utf8');
+    text = await readOwnedFile(outDir, path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (e instanceof UserError) throw new UserError(`damaged secret file: ${e.message}`, hint);
     throw e;
   }
+  if (text === null) return null;
+  const problem = sopsFileProblem(text);
+  if (problem) throw new UserError(`damaged secret file: ${path} ${problem}`, hint);
+  return text;
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
@@ -131,12 +137,14 @@ export async function resolveSecrets(site: SiteModel, opts: ResolveOptions): Pro
   }
   for (const s of instances) {
     const paths = [s.manifestPath, ...(s.valuesPath ? [s.valuesPath] : [])];
-    const existing = await Promise.all(paths.map((p) => readIfExists(join(opts.outDir, p))));
+    const rotating = rotate.has(s.def.name) || rotate.has(idOf(s));
+    // A secret being rotated gets new values whatever its files hold, so a damaged one can be replaced.
+    const existing = rotating ? paths.map(() => null) : await Promise.all(paths.map((p) => readSecretFile(opts.outDir, p, s)));
     const encryptAll = async (data: Record<string, string>) => {
       files.set(s.manifestPath, await encrypt(manifestPlain(site, s, data), { recipients, encryptedRegex: SECRET_MANIFEST_REGEX, lastModified: opts.now }));
       if (s.valuesPath && s.def.helmValues) files.set(s.valuesPath, await encrypt(s.def.helmValues.build(data), { recipients, lastModified: opts.now }));
     };
-    if (rotate.has(s.def.name) || rotate.has(idOf(s))) {
+    if (rotating) {
       await encryptAll(generateValues(s.def.data));
       actions.set(idOf(s), 'rotated');
       continue;

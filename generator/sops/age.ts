@@ -3,7 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Decrypter, Encrypter, armor } from 'age-encryption';
+import { Decrypter, Encrypter, armor, identityToRecipient } from 'age-encryption';
+import { UserError } from '../spec/diagnostics.ts';
 import { SopsError } from './cipher.ts';
 
 export interface AgeStanza {
@@ -54,10 +55,37 @@ export const parseIdentities = (text: string): string[] =>
   text
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l.startsWith(AGE_IDENTITY_PREFIX));
+    .filter((l) => l.toUpperCase().startsWith(AGE_IDENTITY_PREFIX));
+
+/** Key material never appears in a message: anything shaped like an age private key is masked. */
+export const redactKeys = (text: string) => text.replace(/AGE-SECRET-KEY-1[0-9A-Za-z]*/gi, 'AGE-SECRET-KEY-1…(redacted)');
+
+/**
+ * The valid identities of one source (the variable or the file), in age's upper case. A malformed
+ * one is an error that names the source and the line, never the key.
+ */
+async function checkedIdentities(text: string, source: string): Promise<string[]> {
+  const lines = text.split('\n');
+  const out: string[] = [];
+  for (const [i, raw] of lines.entries()) {
+    const line = raw.trim();
+    if (!line.toUpperCase().startsWith(AGE_IDENTITY_PREFIX)) continue;
+    const key = line.toUpperCase();
+    try {
+      await identityToRecipient(key);
+    } catch {
+      throw new UserError(
+        `${source}, line ${i + 1}: this is not a valid age private key (mistyped, truncated or with extra characters)`,
+        `copy the whole AGE-SECRET-KEY-1… line again from the key file that \`siteforge init\` or age-keygen wrote; ${AGE_KEY_HINT}`,
+      );
+    }
+    out.push(key);
+  }
+  return out;
+}
 
 /** The identities in a key file (age-keygen format: comments, then one key per line). */
-export const readIdentities = async (file: string): Promise<string[]> => parseIdentities(await readFile(file, 'utf8'));
+export const readIdentities = async (file: string): Promise<string[]> => checkedIdentities(await readFile(file, 'utf8'), file);
 
 /**
  * The age identities available to this process, in sops' order: SOPS_AGE_KEY, SOPS_AGE_KEY_FILE,
@@ -67,19 +95,25 @@ export async function availableIdentities(env: NodeJS.ProcessEnv = process.env):
   const identities: string[] = [];
   const sources: string[] = [];
   if (env.SOPS_AGE_KEY) {
-    identities.push(...parseIdentities(env.SOPS_AGE_KEY));
+    const found = await checkedIdentities(env.SOPS_AGE_KEY, 'the SOPS_AGE_KEY variable');
+    if (!found.length) throw new UserError('the SOPS_AGE_KEY variable holds no age private key (AGE-SECRET-KEY-1…)', AGE_KEY_HINT);
+    identities.push(...found);
     sources.push('SOPS_AGE_KEY');
   }
   for (const file of [env.SOPS_AGE_KEY_FILE, defaultKeyFile(env)]) {
     if (!file) continue;
+    let text: string;
     try {
-      const found = parseIdentities(await readFile(file, 'utf8'));
-      if (found.length) {
-        identities.push(...found);
-        sources.push(file);
-      }
-    } catch {
-      // not there
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue; // not there: a run that needs a key says so
+      throw new UserError(`cannot read the age key file ${file} (${code ?? 'unknown error'})`, 'check the path and its permissions (the file should be mode 0600)');
+    }
+    const found = await checkedIdentities(text, file);
+    if (found.length) {
+      identities.push(...found);
+      sources.push(file);
     }
   }
   return { identities: [...new Set(identities)], sources };

@@ -149,8 +149,21 @@ export function readMetadata(doc: Document): SopsMetadata {
 
 function parseSops(text: string): Document {
   const doc = parseDocument(text, { keepSourceTokens: true });
-  if (doc.errors.length) throw new SopsError(`not valid YAML: ${doc.errors[0]!.message}`);
+  // The parser's message quotes the offending line, which may be a plaintext value: not repeated.
+  if (doc.errors.length) throw new SopsError(`not valid YAML (line ${doc.errors[0]!.linePos?.[0]?.line ?? '?'})`);
   return doc;
+}
+
+/** What is wrong with a file that should be SOPS-encrypted (empty, not YAML, not encrypted), or null. */
+export function sopsFileProblem(text: string): string | null {
+  if (!text.trim()) return 'is empty';
+  try {
+    readMetadata(parseSops(text));
+    return null;
+  } catch (e) {
+    if (e instanceof SopsError) return e.message.startsWith('no sops metadata') ? 'is not SOPS-encrypted (it has no sops metadata; it may hold plaintext)' : e.message;
+    throw e;
+  }
 }
 
 export interface Decrypted {

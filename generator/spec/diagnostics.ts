@@ -14,11 +14,30 @@ export interface Diagnostic {
   readonly hint?: string;
 }
 
+/** Longest part of a user's value a message quotes. */
+export const MAX_QUOTED = 200;
+
+/** Control characters shown as escapes, so a value cannot forge lines in a terminal or CI log. */
+export const escapeControls = (text: string) =>
+  text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+
+/** A user's value as a message quotes it: in double quotes, escaped, at most MAX_QUOTED characters. */
+export function show(value: string): string {
+  const cut = value.length > MAX_QUOTED ? `${value.slice(0, MAX_QUOTED)}… (${value.length} characters)` : value;
+  return `"${escapeControls(cut)}"`;
+}
+
+/** One line of a diagnostic: escaped and bounded whatever a value in it held. */
+const line = (text: string) => {
+  const safe = escapeControls(text);
+  return safe.length > 4 * MAX_QUOTED ? `${safe.slice(0, 4 * MAX_QUOTED)}…` : safe;
+};
+
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = `${d.file}:${d.line}:${d.col}`;
-  const lines = [`${where}: ${d.severity}: ${d.path ? `${d.path}: ` : ''}${d.message}`];
-  if (d.expected) lines.push(`  expected: ${d.expected}`);
-  if (d.hint) lines.push(`  hint: ${d.hint}`);
+  const where = `${line(d.file)}:${d.line}:${d.col}`;
+  const lines = [`${where}: ${d.severity}: ${d.path ? `${line(d.path)}: ` : ''}${line(d.message)}`];
+  if (d.expected) lines.push(`  expected: ${line(d.expected)}`);
+  if (d.hint) lines.push(`  hint: ${line(d.hint)}`);
   return lines.join('\n');
 }
 

@@ -50,3 +50,96 @@ export const ChartVersion = () =>
       description: 'Pin this component\'s upstream chart to another version than siteforge\'s default.',
     }),
   );
+
+// Kubernetes names (apimachinery validation): a qualified name is an optional DNS-subdomain prefix
+// and "/", then a name of at most 63 characters; a label value is empty or such a name.
+const K8S_NAME = '[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?';
+const DNS_SUBDOMAIN = '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*';
+export const QUALIFIED_NAME = `(${DNS_SUBDOMAIN}/)?${K8S_NAME}`;
+export const LABEL_VALUE = `(${K8S_NAME})?`;
+const TAINT_EFFECT = '(NoSchedule|PreferNoSchedule|NoExecute)';
+
+export const LabelKey = (o: SchemaOptions = {}) =>
+  Type.String({
+    pattern: `^${QUALIFIED_NAME}$`,
+    maxLength: 317,
+    expected: 'a Kubernetes label key: an optional DNS prefix and "/", then letters, digits, "-", "_" or "." (at most 63), e.g. hpc/pool',
+    ...o,
+  });
+
+export const LabelValue = (o: SchemaOptions = {}) =>
+  Type.String({
+    pattern: `^${LABEL_VALUE}$`,
+    maxLength: 63,
+    expected: 'a Kubernetes label value: empty, or at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
+    ...o,
+  });
+
+export const Taint = (o: SchemaOptions = {}) =>
+  Type.String({
+    pattern: `^${QUALIFIED_NAME}(=${LABEL_VALUE})?:${TAINT_EFFECT}$`,
+    expected: 'a taint key[=value]:Effect with a label key and value, e.g. hpc/pool=gpu:NoSchedule',
+    ...o,
+  });
+
+/** A Linux account name (useradd's default rules, at most 32 characters). */
+export const UserName = (o: SchemaOptions = {}) =>
+  Type.String({ pattern: '^[a-z_][a-z0-9_-]{0,31}$', expected: 'a Linux user name such as root or k8sadmin', ...o });
+
+/** A host name or address, as chrony, URLs and DNS take them. */
+export const HostName = (o: SchemaOptions = {}) =>
+  Type.String({
+    pattern: '^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$',
+    maxLength: 253,
+    expected: 'a host name or IPv4 address such as ntp1.example.edu or 10.40.0.1',
+    ...o,
+  });
+
+/** An absolute path with no "..", spaces, quotes or shell characters. */
+export const SafeAbsolutePath = (o: SchemaOptions = {}) =>
+  Type.String({
+    pattern: '^(/[A-Za-z0-9._+@-]+)+/?$|^/$',
+    expected: 'an absolute path of letters, digits and . _ + @ - (no spaces or shell characters), such as /export/software',
+    ...o,
+  });
+
+/** An http(s) URL without spaces, quotes or shell characters. */
+export const HttpUrl = (o: SchemaOptions = {}) =>
+  Type.String({
+    pattern: "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%+/-]*)?$",
+    expected: 'an http(s) URL such as https://mirror.example.edu/rke2',
+    ...o,
+  });
+
+/**
+ * An OCI image reference (distribution's reference grammar): [host[:port]/]path[:tag][@digest].
+ */
+export const IMAGE_REFERENCE_PATTERN =
+  '^([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*(:[0-9]+)?/)?' +
+  '[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*' +
+  '(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$';
+
+export const ImageReference = (o: SchemaOptions = {}) =>
+  Type.String({
+    pattern: IMAGE_REFERENCE_PATTERN,
+    maxLength: 255,
+    expected: 'an image reference such as harbor.hpc4.example.edu/library/spack:0.22.1 (registry/path:tag or @sha256:digest)',
+    ...o,
+  });
+
+/** A Linux network interface name (at most 15 characters). */
+export const InterfaceName = (o: SchemaOptions = {}) =>
+  Type.String({ pattern: '^[A-Za-z0-9._-]{1,15}$', expected: 'a network interface name such as ens1f0 or ib0', ...o });
+
+/** A Kubernetes object name (DNS-1123 subdomain), e.g. a StorageClass. */
+export const DnsSubdomain = (o: SchemaOptions = {}) =>
+  Type.String({ pattern: `^${DNS_SUBDOMAIN}$`, maxLength: 253, expected: 'a Kubernetes object name: lowercase letters, digits, "-" and "."', ...o });
+
+/** Characters a git branch may use here; git's structural rules are checked in rules.ts. */
+export const BranchName = (o: SchemaOptions = {}) =>
+  Type.String({ pattern: '^[A-Za-z0-9._/-]+$', maxLength: 200, expected: 'a git branch name such as main or sites/hpc4', ...o });
+
+/** Git repository URLs: ssh, https, http or git scheme, or scp-style user@host:path. */
+export const GIT_URL_PATTERN =
+  '^(ssh|https?|git)://([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/+-]+$' +
+  '|^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~][A-Za-z0-9._~/+-]*$';

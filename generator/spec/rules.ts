@@ -1,7 +1,7 @@
 // Cross-field rules: what the schema alone cannot say. Each rule reads the (possibly still
 // malformed) spec defensively — schema errors are reported separately — and reports through ctx.
 import type { SiteSpec } from './schema.ts';
-import type { PathSegment, Severity } from './diagnostics.ts';
+import { show, type PathSegment, type Severity } from './diagnostics.ts';
 import { checkAgeRecipient } from './age-recipient.ts';
 import { contains, formatIpv4, overlaps, parseCidr, parseIpv4, type Cidr } from './net.ts';
 import { didYouMean } from './suggest.ts';
@@ -38,7 +38,7 @@ function reportDuplicates(
       first.set(key, path);
       continue;
     }
-    ctx.report('error', path, `duplicate ${what} "${key}"`, { hint: `${hint}; first used at ${formatPathShort(earlier)}` });
+    ctx.report('error', path, `duplicate ${what} ${show(key)}`, { hint: `${hint}; first used at ${formatPathShort(earlier)}` });
   }
 }
 
@@ -84,7 +84,7 @@ function cidrAt(ctx: RuleContext, path: PathSegment[], text: unknown): Cidr | nu
   if (!cidr) return null; // the schema pattern already reported it
   if (cidr.address !== cidr.first) {
     const fixed = `${formatIpv4(cidr.first)}/${cidr.prefix}`;
-    ctx.report('error', path, `"${text}" has host bits set`, { expected: 'a network address', hint: `did you mean ${fixed}?` });
+    ctx.report('error', path, `${show(text)} has host bits set`, { expected: 'a network address', hint: `did you mean ${fixed}?` });
   }
   return cidr;
 }
@@ -122,7 +122,7 @@ const networks: Rule = (ctx) => {
   });
   list<unknown>(dist.tlsSANs).forEach((san, i) => {
     if (isString(san) && parseIpv4(san) === null && !new RegExp(DNS_NAME_PATTERN).test(san)) {
-      ctx.report('error', [...base, 'tlsSANs', i], `"${san}" is neither an IPv4 address nor a DNS name`, {
+      ctx.report('error', [...base, 'tlsSANs', i], `${show(san)} is neither an IPv4 address nor a DNS name`, {
         expected: 'a host name such as k8s.hpc4.example.edu or an address such as 10.40.0.10',
       });
     }
@@ -135,7 +135,7 @@ const distributionVersion: Rule = (ctx) => {
   const suffix = { rke2: /\+rke2r[0-9]+$/, k0s: /\+k0s\.[0-9]+$/ }[dist.type as string];
   if (suffix && !suffix.test(dist.version)) {
     const example = dist.type === 'rke2' ? 'v1.31.4+rke2r1' : 'v1.31.4+k0s.0';
-    ctx.report('error', ['spec', 'distribution', 'version'], `"${dist.version}" is not a ${dist.type} release`, {
+    ctx.report('error', ['spec', 'distribution', 'version'], `${show(dist.version)} is not a ${dist.type} release`, {
       expected: `a ${dist.type} release such as ${example}`,
       hint: `${dist.type} versions end in ${dist.type === 'rke2' ? '+rke2rN' : '+k0s.N'}`,
     });
@@ -187,7 +187,7 @@ const workflows: Rule = (ctx) => {
   );
   flows.forEach((w, i) => {
     if (isString(w?.environment) && envs.length && !envs.includes(w.environment)) {
-      ctx.report('error', ['spec', 'workflows', i, 'environment'], `environment "${w.environment}" is not in spec.environments`, {
+      ctx.report('error', ['spec', 'workflows', i, 'environment'], `environment ${show(w.environment)} is not in spec.environments`, {
         expected: `one of ${[...new Set(envs)].join(', ')}`,
         hint: didYouMean(w.environment, envs) ?? 'add it to spec.environments or pick an existing one',
       });
@@ -205,7 +205,7 @@ const volumes: Rule = (ctx) => {
   );
   vols.forEach((v, i) => {
     if (v?.type === 'nfs' && v.server === undefined) {
-      ctx.report('error', ['spec', 'storage', 'volumes', i], `NFS volume "${v.name}" has no server`, {
+      ctx.report('error', ['spec', 'storage', 'volumes', i], `NFS volume ${show(v.name)} has no server`, {
         expected: 'server: the NFS server address',
         hint: 'add `server: <address>` or use type: hostPath for a filesystem mounted on every node',
       });
@@ -264,7 +264,163 @@ const kubelet: Rule = (ctx) => {
   }
 };
 
+/**
+ * Label keys the kubelet may set on its own node (NodeRestriction): none in the kubernetes.io and
+ * k8s.io namespaces except these; node-role.kubernetes.io/* in particular makes the kubelet refuse to start.
+ */
+const KUBELET_ALLOWED_LABELS = new Set([
+  'kubernetes.io/hostname', 'kubernetes.io/arch', 'kubernetes.io/os',
+  'beta.kubernetes.io/instance-type', 'node.kubernetes.io/instance-type',
+  'failure-domain.beta.kubernetes.io/region', 'failure-domain.beta.kubernetes.io/zone',
+  'topology.kubernetes.io/region', 'topology.kubernetes.io/zone',
+]);
+const KUBELET_ALLOWED_NAMESPACES = ['kubelet.kubernetes.io', 'node.kubernetes.io'];
+
+/** Length limits of a qualified name (apimachinery): prefix ≤ 253, name ≤ 63. */
+function qualifiedNameProblem(key: string): string | null {
+  const slash = key.indexOf('/');
+  const prefix = slash >= 0 ? key.slice(0, slash) : '';
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (prefix.length > 253) return 'its prefix (before "/") is longer than 253 characters';
+  if (name.length > 63) return 'its name (after "/") is longer than 63 characters';
+  return null;
+}
+
+function reservedLabelProblem(key: string): string | null {
+  const slash = key.indexOf('/');
+  if (slash < 0 || KUBELET_ALLOWED_LABELS.has(key)) return null;
+  const prefix = key.slice(0, slash);
+  const reserved = /(^|\.)(kubernetes\.io|k8s\.io)$/.test(prefix);
+  if (!reserved || KUBELET_ALLOWED_NAMESPACES.some((ns) => prefix === ns || prefix.endsWith(`.${ns}`))) return null;
+  return `the kubelet may not set labels in the ${prefix} namespace on its own node (it would refuse to start)`;
+}
+
+const labelsAndTaints: Rule = (ctx) => {
+  list<any>(ctx.spec.spec?.nodes).forEach((node, i) => {
+    const labels = node?.labels;
+    if (labels && typeof labels === 'object' && !Array.isArray(labels)) {
+      for (const key of Object.keys(labels)) {
+        const path: PathSegment[] = ['spec', 'nodes', i, 'labels', key];
+        const problem = qualifiedNameProblem(key) ?? reservedLabelProblem(key);
+        if (problem) {
+          ctx.report('error', path, `label key ${show(key)}: ${problem}`, {
+            at: 'key',
+            expected: 'a label key such as hpc/pool or node.kubernetes.io/pool',
+            hint: key.includes('node-role.kubernetes.io')
+              ? 'roles come from the node\'s role (server or agent); label pools with your own prefix, e.g. hpc/pool: gpu'
+              : 'use your own prefix (e.g. hpc/...) or node.kubernetes.io/...',
+          });
+        }
+      }
+    }
+    list<unknown>(node?.taints).forEach((taint, j) => {
+      if (!isString(taint)) return;
+      const key = taint.split(/[=:]/)[0] ?? '';
+      const problem = qualifiedNameProblem(key);
+      if (problem) ctx.report('error', ['spec', 'nodes', i, 'taints', j], `taint key ${show(key)}: ${problem}`, { expected: 'a taint such as hpc/pool=gpu:NoSchedule' });
+    });
+  });
+};
+
+/** git check-ref-format's rules for a branch name (beyond the characters the schema allows). */
+export function refNameProblem(name: string): string | null {
+  if (name === '@') return 'is "@", which git reserves';
+  if (name.startsWith('-')) return 'starts with "-"';
+  if (name.startsWith('/') || name.endsWith('/')) return 'starts or ends with "/"';
+  if (name.endsWith('.') || name.endsWith('.lock')) return 'ends with "." or ".lock"';
+  if (name.includes('..') || name.includes('//')) return 'contains ".." or "//"';
+  if (name.split('/').some((c) => c.startsWith('.') || c.endsWith('.lock'))) return 'has a path component starting with "." or ending in ".lock"';
+  return null;
+}
+
+const gitops: Rule = (ctx) => {
+  const g = ctx.spec.spec?.gitops as any;
+  if (isString(g?.branch)) {
+    const problem = refNameProblem(g.branch);
+    if (problem) ctx.report('error', ['spec', 'gitops', 'branch'], `branch ${show(g.branch)} ${problem}`, { expected: 'a git branch name such as main', hint: 'git check-ref-format --branch <name> tells whether git accepts a name' });
+  }
+  if (isString(g?.repository) && /^[a-z+]+:\/\//.test(g.repository)) {
+    let ok = true;
+    try {
+      const url = new URL(g.repository);
+      ok = Boolean(url.hostname) && !url.password && !url.search && !url.hash;
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      ctx.report('error', ['spec', 'gitops', 'repository'], `${show(g.repository)} is not a usable git URL`, {
+        expected: 'ssh://git@host/path.git or https://host/path.git, without a password, query or fragment',
+        hint: 'credentials never go into the URL: Flux and Argo CD read them from the deploy-key Secret',
+      });
+    }
+  }
+};
+
+/** Allowed ranges of the five cron fields; names allowed for month and day of week. */
+const CRON_FIELDS = [
+  { name: 'minute', min: 0, max: 59 },
+  { name: 'hour', min: 0, max: 23 },
+  { name: 'day of month', min: 1, max: 31 },
+  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
+  { name: 'day of week', min: 0, max: 7, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
+] as const;
+
+export function cronProblem(schedule: string): string | null {
+  const fields = schedule.trim().split(/ +/);
+  if (fields.length !== 5) return `has ${fields.length} field${fields.length === 1 ? '' : 's'}, not five`;
+  for (const [i, field] of fields.entries()) {
+    const spec = CRON_FIELDS[i]!;
+    const names: readonly string[] = 'names' in spec ? spec.names : [];
+    const value = (v: string) => {
+      const n = names.indexOf(v.toLowerCase());
+      if (n >= 0) return n + (spec.min === 1 ? 1 : 0);
+      return /^[0-9]+$/.test(v) ? Number(v) : NaN;
+    };
+    for (const part of field.split(',')) {
+      const m = /^(\*|([0-9A-Za-z]+)(-([0-9A-Za-z]+))?)(\/([0-9]+))?$/.exec(part);
+      const bad = `the ${spec.name} field ${show(field)} is not valid (allowed: *, ${spec.min}-${spec.max}, lists, ranges and /steps${names.length ? ', or names' : ''})`;
+      if (!m) return bad;
+      if (m[6] !== undefined && Number(m[6]) < 1) return bad;
+      for (const v of [m[2], m[4]]) {
+        if (v === undefined) continue;
+        const n = value(v);
+        if (!(n >= spec.min && n <= spec.max)) return bad;
+      }
+      if (m[4] !== undefined && value(m[4]) < value(m[2]!)) return bad;
+    }
+  }
+  return null;
+}
+
+const schedules: Rule = (ctx) => {
+  list<any>(ctx.spec.spec?.workflows).forEach((w, i) => {
+    if (!isString(w?.schedule)) return;
+    const problem = cronProblem(w.schedule);
+    if (problem) ctx.report('error', ['spec', 'workflows', i, 'schedule'], `schedule ${show(w.schedule)}: ${problem}`, { expected: 'five cron fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * *"' });
+  });
+};
+
+const CNI_PLUGINS: Record<string, readonly string[]> = { rke2: ['canal', 'calico', 'cilium', 'flannel', 'none'], k0s: ['kuberouter', 'calico', 'custom'] };
+
+const cni: Rule = (ctx) => {
+  const dist = ctx.spec.spec?.distribution as any;
+  if (!isString(dist?.cni) || !isString(dist?.type) || !CNI_PLUGINS[dist.type]) return;
+  const allowed = CNI_PLUGINS[dist.type]!;
+  const parts: string[] = dist.cni.split(',');
+  const plugins = dist.type === 'rke2' && parts[0] === 'multus' && parts.length === 2 ? parts.slice(1) : parts;
+  if (plugins.length !== 1 || !allowed.includes(plugins[0]!)) {
+    ctx.report('error', ['spec', 'distribution', 'cni'], `${show(dist.cni)} is not a ${dist.type} CNI`, {
+      expected: `one of ${allowed.join(', ')}${dist.type === 'rke2' ? ' (or multus,<one of them>)' : ''}`,
+      hint: didYouMean(plugins[0] ?? '', [...allowed]),
+    });
+  }
+};
+
 export const crossFieldRules: readonly Rule[] = [
+  labelsAndTaints,
+  gitops,
+  schedules,
+  cni,
   kubelet,
   uniqueNodes,
   servers,

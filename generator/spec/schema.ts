@@ -3,7 +3,7 @@
 // TypeScript type of a validated spec (SiteSpec). Static defaults live here, nowhere else.
 import { Type, type Static, type TObject, type TOptional } from '@sinclair/typebox';
 import { catalog } from '../components/catalog.ts';
-import { Cidr, DnsLabel, DnsName, Ipv4, Quantity, OneOf } from './formats.ts';
+import { BranchName, Cidr, DnsLabel, DnsName, GIT_URL_PATTERN, HostName, HttpUrl, ImageReference, Ipv4, LabelKey, LabelValue, OneOf, Quantity, SafeAbsolutePath, Taint, UserName } from './formats.ts';
 
 export const API_VERSION = 'siteforge/v1alpha1';
 export const KIND = 'Site';
@@ -20,16 +20,22 @@ const Distribution = Type.Object(
     }),
     clusterCIDR: Cidr({ description: 'Pod network.' }),
     serviceCIDR: Cidr({ description: 'Service network.' }),
-    tlsSANs: Type.Array(Type.String({ minLength: 1 }), {
+    tlsSANs: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
       default: [],
       description: 'Extra API server SANs; every server address and extra address is added too.',
     }),
-    cni: Type.Optional(Type.String({ description: 'CNI plugin (default: canal for rke2, kuberouter for k0s).' })),
+    cni: Type.Optional(
+      Type.String({
+        pattern: '^[a-z0-9-]+(,[a-z0-9-]+)*$',
+        expected: 'a CNI plugin name (rke2: canal, calico, cilium, flannel, none, optionally after multus,; k0s: kuberouter, calico, custom)',
+        description: 'CNI plugin (default: canal for rke2, kuberouter for k0s).',
+      }),
+    ),
     airgap: Type.Optional(
       Type.Object(
         {
-          artifactsPath: Type.Optional(Type.String({ description: 'Directory on the bastion with the distribution artifacts.' })),
-          mirror: Type.Optional(Type.String({ description: 'HTTP(S) mirror URL serving the distribution artifacts.' })),
+          artifactsPath: Type.Optional(SafeAbsolutePath({ description: 'Directory on the bastion with the distribution artifacts.' })),
+          mirror: Type.Optional(HttpUrl({ description: 'HTTP(S) mirror URL serving the distribution artifacts.' })),
         },
         { ...strict, description: 'Install from local artifacts instead of the internet.' },
       ),
@@ -49,14 +55,8 @@ const Node = Type.Object(
       default: {},
       description: 'Other interfaces by network name; added to the TLS SANs for servers.',
     }),
-    labels: Type.Record(Type.String({ minLength: 1 }), Type.String(), { default: {}, description: 'Kubernetes node labels.' }),
-    taints: Type.Array(
-      Type.String({
-        pattern: '^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$',
-        expected: 'a taint key=value:Effect, e.g. hpc/pool=gpu:NoSchedule',
-      }),
-      { default: [] },
-    ),
+    labels: Type.Record(LabelKey(), LabelValue(), { default: {}, description: 'Kubernetes node labels (key: value).' }),
+    taints: Type.Array(Taint(), { default: [], description: 'Kubernetes node taints, key[=value]:Effect.' }),
     gpus: Type.Optional(
       Type.Object(
         {
@@ -90,14 +90,19 @@ const Kubelet = Type.Object(
 
 const NodeSetup = Type.Object(
   {
-    ansibleUser: Type.String({ default: 'root', minLength: 1, description: 'Account Ansible connects as (it needs root or sudo).' }),
+    ansibleUser: UserName({ default: 'root', description: 'Account Ansible connects as (it needs root or sudo).' }),
     adminUser: Type.String({
       default: 'k8sadmin',
       pattern: '^([a-z_][a-z0-9_-]*)?$',
       expected: 'a Linux user name such as k8sadmin, or "" for none',
       description: 'Administrator account created on every node, with sudo; "" skips it.',
     }),
-    sshAuthorizedKeys: Type.Array(Type.String({ pattern: '^(ssh-|ecdsa-|sk-)', expected: 'an SSH public key line (ssh-ed25519 AAAA... comment)' }), {
+    sshAuthorizedKeys: Type.Array(
+      Type.String({
+        pattern: '^(ssh-[a-z0-9-]+|ecdsa-sha2-nistp[0-9]+|sk-[A-Za-z0-9@.-]+) [A-Za-z0-9+/]+={0,3}( [^\\u0000-\\u001f\\u007f]{0,200})?$',
+        expected: 'one SSH public key line: type, base64 key and an optional comment (ssh-ed25519 AAAA... admin@site)',
+      }),
+      {
       default: [],
       description: 'SSH public keys of the administrators.',
     }),
@@ -106,7 +111,7 @@ const NodeSetup = Type.Object(
       description: 'auto: off for RKE2 (it conflicts with canal), firewalld with the needed ports for k0s.',
     }),
     selinux: OneOf(['enforcing', 'permissive', 'keep'], { default: 'enforcing', description: 'SELinux mode on RHEL-family nodes.' }),
-    timeServers: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'NTP servers for chrony; empty keeps the distribution pools.' }),
+    timeServers: Type.Array(HostName(), { default: [], description: 'NTP servers for chrony; empty keeps the distribution pools.' }),
   },
   { ...strict, default: {}, description: 'Node preparation (Ansible stage 2).' },
 );
@@ -118,10 +123,13 @@ const Volume = Type.Object(
       description: 'nfs: served by an NFS server; hostPath: a parallel filesystem mounted on every node.',
     }),
     server: Type.Optional(Ipv4({ description: 'NFS server (type nfs).' })),
-    path: Type.String({ pattern: '^/', expected: 'an absolute path such as /export/software' }),
+    path: SafeAbsolutePath(),
     readOnly: Type.Boolean({ default: false }),
     size: Quantity(),
-    mountOptions: Type.Array(Type.String(), { default: [] }),
+    mountOptions: Type.Array(
+      Type.String({ pattern: '^[A-Za-z0-9_.-]+(=[A-Za-z0-9_.:/,-]+)?$', expected: 'one mount option such as nfsvers=4.1, hard or ro' }),
+      { default: [] },
+    ),
   },
   strict,
 );
@@ -132,11 +140,12 @@ const Workflow = Type.Object(
     environment: DnsLabel({ description: 'One of spec.environments.' }),
     schedule: Type.Optional(
       Type.String({
-        pattern: '^\\S+( +\\S+){4}$',
+        pattern: '^[0-9A-Za-z*/,-]+( +[0-9A-Za-z*/,-]+){4}$',
+        maxLength: 200,
         expected: 'a five-field cron schedule such as "0 3 * * *"',
       }),
     ),
-    image: Type.String({ minLength: 1 }),
+    image: ImageReference(),
     steps: Type.Array(DnsLabel(), { minItems: 1 }),
   },
   strict,
@@ -185,10 +194,11 @@ export const SiteSchema = Type.Object(
           {
             engine: OneOf(['flux', 'argocd'], { default: 'flux' }),
             repository: Type.String({
-              pattern: '^(ssh|https?)://\\S+$|^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\\S+$',
-              expected: 'a git URL such as ssh://git@git.example.edu/hpc/hpc4-gitops.git',
+              pattern: GIT_URL_PATTERN,
+              maxLength: 500,
+              expected: 'a git URL such as ssh://git@git.example.edu/hpc/hpc4-gitops.git (ssh, https or git scheme, or user@host:path)',
             }),
-            branch: Type.String({ default: 'main', minLength: 1 }),
+            branch: BranchName({ default: 'main' }),
           },
           strict,
         ),

@@ -2,7 +2,7 @@
 // cannot express. Produces diagnostics with positions, and the spec with defaults filled in.
 import { Ajv, type ErrorObject } from 'ajv';
 import { SiteSchema, type SiteSpec } from './schema.ts';
-import { formatPath, hasErrors, sortDiagnostics, type Diagnostic, type PathSegment } from './diagnostics.ts';
+import { formatPath, hasErrors, show, sortDiagnostics, type Diagnostic, type PathSegment } from './diagnostics.ts';
 import type { LoadedSpec } from './load.ts';
 import { didYouMean } from './suggest.ts';
 import { crossFieldRules, type RuleContext } from './rules.ts';
@@ -81,7 +81,7 @@ function describe(value: unknown): string {
   if (value === null) return 'null (an empty value)';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `the string "${value}"`;
+  if (typeof value === 'string') return `the string ${show(value)}`;
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
@@ -108,7 +108,7 @@ function schemaDiagnostic(loaded: LoadedSpec, err: ErrorObject): Diagnostic {
         : schema.patternProperties
           ? `keys here must match ${Object.keys(schema.patternProperties).join(' or ')}`
           : 'remove it';
-      return { ...base, ...loaded.position(full, 'key'), path: formatPath(full), message: `unknown field \`${key}\``, hint };
+      return { ...base, ...loaded.position(full, 'key'), path: formatPath(full), message: `unknown field \`${show(key).slice(1, -1)}\``, hint };
     }
     case 'required': {
       const key = String(err.params.missingProperty);

@@ -1,9 +1,9 @@
 // The record of what siteforge generated in an output directory: path → sha256 of the content.
 // The writer rewrites or removes only files listed here whose content still matches.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError } from '../spec/diagnostics.ts';
+import { show, UserError } from '../spec/diagnostics.ts';
+import { readOwnedFile, unsafePathReason } from './tree.ts';
 import type { SiteSummary } from '../plan/summary.ts';
 
 export const MANIFEST_PATH = '.siteforge/manifest.json';
@@ -17,24 +17,32 @@ export interface Manifest {
 
 export const sha256 = (content: string | Buffer) => createHash('sha256').update(content).digest('hex');
 
+const RESTORE_HINT = 'restore it from git (`git checkout -- .siteforge/manifest.json`); without it siteforge cannot tell its files from yours';
+
+/**
+ * The manifest of a previous run. It is untrusted input: every path it lists must be a plain
+ * relative path inside the output directory, every hash a sha256, or nothing is touched.
+ */
 export async function readManifest(outDir: string): Promise<Manifest | null> {
-  let text: string;
+  const text = await readOwnedFile(outDir, MANIFEST_PATH, 'utf8');
+  if (text === null) return null;
+  let parsed: Manifest;
   try {
-    text = await readFile(join(outDir, MANIFEST_PATH), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
-  try {
-    const parsed = JSON.parse(text) as Manifest;
-    if (typeof parsed.files !== 'object' || parsed.files === null) throw new Error('no files');
-    return parsed;
+    parsed = JSON.parse(text) as Manifest;
+    if (typeof parsed !== 'object' || parsed === null || typeof parsed.files !== 'object' || parsed.files === null || Array.isArray(parsed.files)) throw new Error('no files');
   } catch {
-    throw new UserError(
-      `${join(outDir, MANIFEST_PATH)} is not a siteforge manifest`,
-      'restore it from git (`git checkout -- .siteforge/manifest.json`); without it siteforge cannot tell its files from yours',
-    );
+    throw new UserError(`${join(outDir, MANIFEST_PATH)} is not a siteforge manifest`, RESTORE_HINT);
   }
+  for (const [path, hash] of Object.entries(parsed.files)) {
+    const reason = path === MANIFEST_PATH ? 'is the manifest itself' : unsafePathReason(path);
+    if (reason !== null) {
+      throw new UserError(`${join(outDir, MANIFEST_PATH)} lists the path ${show(path)}, which ${reason}; siteforge only touches paths inside the output directory`, RESTORE_HINT);
+    }
+    if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) {
+      throw new UserError(`${join(outDir, MANIFEST_PATH)} lists ${show(path)} with a hash that is not a sha256`, RESTORE_HINT);
+    }
+  }
+  return parsed;
 }
 
 export function manifestText(manifest: Manifest): string {

@@ -1,0 +1,302 @@
+// siteforge command line: every command, callable in-process (tests) or from bin (cli.ts). Exit codes: 0 ok, 1 invalid input / refused / drift, 2 usage,
+// 3 internal error.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { AGE_KEY_HINT as KEY_HINT, availableIdentities, defaultKeyFile, redactKeys } from './sops/age.ts';
+import { decryptYaml, rfc3339 } from './sops/document.ts';
+import { SopsError } from './sops/cipher.ts';
+import type { SopsBackendName } from './sops/backend.ts';
+import type { SecretAction } from './secrets/store.ts';
+import { toYaml } from './render/files.ts';
+import { familyOf } from './plan/summary.ts';
+import pc from 'picocolors';
+import { escapeControls, formatDiagnostic, UserError, type Diagnostic } from './spec/diagnostics.ts';
+import { generate, loadSite } from './pipeline.ts';
+import { describeConflict, isNoop, type WritePlan } from './write/writer.ts';
+
+export const EXIT = { ok: 0, invalid: 1, usage: 2, internal: 3 } as const;
+
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+function printDiagnostics(list: readonly Diagnostic[]) {
+  for (const d of list) {
+    const text = formatDiagnostic(d);
+    process.stderr.write(`${d.severity === 'error' ? pc.red(text) : pc.yellow(text)}\n`);
+  }
+}
+
+function summarise(list: readonly Diagnostic[]) {
+  const errors = list.filter((d) => d.severity === 'error').length;
+  if (errors) process.stderr.write(`${errors} error${errors === 1 ? '' : 's'}: nothing was written\n`);
+}
+
+function planLines(plan: WritePlan): string[] {
+  return [
+    ...plan.added.map((f) => `  + ${f.path}`),
+    ...plan.changed.map((f) => `  ~ ${f.path}`),
+    ...plan.removed.map((p) => `  - ${p}`),
+  ];
+}
+
+const counts = (plan: WritePlan) => `${plan.added.length} added, ${plan.changed.length} changed, ${plan.removed.length} removed`;
+
+interface GenerateFlags {
+  out?: string;
+  commit: boolean;
+  check: boolean;
+  force: boolean;
+  sops: SopsBackendName;
+}
+
+function secretSummary(actions: ReadonlyMap<string, SecretAction>): string {
+  const counts = new Map<SecretAction, number>();
+  for (const a of actions.values()) if (a !== 'kept') counts.set(a, (counts.get(a) ?? 0) + 1);
+  return counts.size ? `; secrets ${[...counts].map(([a, n]) => `${n} ${a}`).join(', ')}` : '';
+}
+
+async function runGenerate(spec: string, o: GenerateFlags, rotate?: string[]): Promise<number> {
+  const outcome = await generate({ specPath: spec, outDir: o.out, commit: o.commit, check: o.check, force: o.force, sops: o.sops, rotate });
+  printDiagnostics(outcome.diagnostics);
+  switch (outcome.kind) {
+    case 'invalid':
+      summarise(outcome.diagnostics);
+      return EXIT.invalid;
+    case 'conflict':
+      process.stderr.write(`${pc.red('siteforge: refusing to write; these files are not siteforge\'s to change:')}\n`);
+      for (const c of outcome.plan.conflicts) process.stderr.write(`  ${describeConflict(c)}\n`);
+      process.stderr.write('  hint: move your change into the spec (or out of the generated tree) and restore the file with git, or rerun with --force to overwrite\n');
+      return EXIT.invalid;
+    case 'checked': {
+      const { plan } = outcome;
+      if (isNoop(plan) && !plan.conflicts.length) {
+        process.stdout.write(`up to date: ${plan.outDir}\n`);
+        return EXIT.ok;
+      }
+      process.stdout.write(`out of date: generate would change ${plan.outDir} (${counts(plan)})\n`);
+      for (const line of planLines(plan)) process.stdout.write(`${line}\n`);
+      for (const c of plan.conflicts) process.stdout.write(`  ! ${describeConflict(c)}\n`);
+      if (plan.manifest !== null && !plan.added.length && !plan.changed.length && !plan.removed.length) {
+        process.stdout.write('  ~ .siteforge/manifest.json\n');
+      }
+      return EXIT.invalid;
+    }
+    case 'written': {
+      const { plan, commit, site, secrets } = outcome;
+      for (const w of outcome.gitWarnings) process.stderr.write(`${pc.yellow(`siteforge: warning: ${w}`)}\n`);
+      const what = isNoop(plan) ? 'up to date' : counts(plan);
+      const committed = commit?.commit ? `; committed ${commit.commit}` : commit ? '; nothing to commit' : '';
+      process.stdout.write(`${site.name}: ${what}${secretSummary(secrets.actions)}${committed}\n`);
+      for (const line of outcome.change) process.stdout.write(`  ${line}\n`);
+      return EXIT.ok;
+    }
+  }
+}
+
+async function runPlan(spec: string, o: { out?: string; json: boolean; sops: SopsBackendName }): Promise<number> {
+  const outcome = await generate({ specPath: spec, outDir: o.out, commit: false, check: true, force: false, sops: o.sops });
+  printDiagnostics(outcome.diagnostics);
+  if (outcome.kind === 'invalid') {
+    summarise(outcome.diagnostics);
+    return EXIT.invalid;
+  }
+  if (outcome.kind !== 'checked') throw new Error('internal error: plan wrote files');
+  const { plan, change, changeData } = outcome;
+  const entry = (path: string) => ({ path, family: familyOf(path) });
+  if (o.json) {
+    const report = {
+      outDir: plan.outDir,
+      upToDate: isNoop(plan) && !plan.conflicts.length,
+      summary: { ...changeData, lines: change },
+      files: {
+        added: plan.added.map((f) => entry(f.path)),
+        changed: plan.changed.map((f) => entry(f.path)),
+        removed: plan.removed.map(entry),
+      },
+      refused: plan.conflicts.map((c) => ({ path: c.path, reason: describeConflict(c) })),
+    };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const out: string[] = [`plan for ${plan.outDir}: ${isNoop(plan) ? 'up to date' : counts(plan)}`];
+  for (const line of change) out.push(`  ${line}`);
+  const groups = new Map<string, string[]>();
+  const add = (mark: string, path: string) => groups.set(familyOf(path), [...(groups.get(familyOf(path)) ?? []), `${mark} ${path}`]);
+  plan.added.forEach((f) => add('+', f.path));
+  plan.changed.forEach((f) => add('~', f.path));
+  plan.removed.forEach((p) => add('-', p));
+  for (const [family, lines] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
+    out.push(`${family}:`);
+    for (const l of lines.sort((a, b) => a.slice(2).localeCompare(b.slice(2)))) out.push(`  ${l}`);
+  }
+  for (const c of plan.conflicts) out.push(`  ! ${describeConflict(c)}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  return EXIT.ok;
+}
+
+async function runValidate(spec: string): Promise<number> {
+  const result = await loadSite(spec);
+  printDiagnostics(result.diagnostics);
+  if (!result.ok) {
+    summarise(result.diagnostics);
+    return EXIT.invalid;
+  }
+  const { site } = result;
+  process.stdout.write(
+    `${spec}: valid — site ${site.name}, ${site.servers.length} server(s), ${site.agents.length} agent(s), ` +
+      `components: ${site.components.map((c) => c.name).join(', ') || 'none'}\n`,
+  );
+  return EXIT.ok;
+}
+
+async function runShow(file: string): Promise<number> {
+  const { identities } = await availableIdentities();
+  if (!identities.length) throw new UserError('no age private key is available to decrypt with', KEY_HINT);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new UserError(`cannot read ${file}`, 'give the path of a *.sops.yaml file');
+  }
+  try {
+    const { plain } = await decryptYaml(text, identities);
+    process.stdout.write(toYaml(plain));
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof SopsError) throw new UserError(`${file}: ${e.message}`, KEY_HINT);
+    throw e;
+  }
+}
+
+async function runRekey(spec: string, o: GenerateFlags): Promise<number> {
+  const { identities } = await availableIdentities();
+  if (!identities.length) throw new UserError('secrets rekey needs an age private key that can decrypt the current files', KEY_HINT);
+  return runGenerate(spec, o);
+}
+
+/** The top of the git working tree that holds path (or its nearest existing parent), if any. */
+function gitWorkTreeOf(path: string): string | null {
+  for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, '.git'))) return dir;
+    if (dirname(dir) === dir) return null;
+  }
+}
+
+async function runInit(keyFile?: string): Promise<number> {
+  const path = keyFile ?? defaultKeyFile();
+  const existing = await lstat(path).catch(() => null);
+  if (existing?.isSymbolicLink()) {
+    throw new UserError(`${path} is a symbolic link${existsSync(path) ? '' : ' to nothing'}; siteforge writes a private key only to a regular new file`, 'remove the link or choose another path with --key-file');
+  }
+  if (existing) {
+    throw new UserError(`${path} already exists; siteforge never overwrites a private key`, 'use it (its public key: `age-keygen -y <file>`), or choose another path with --key-file');
+  }
+  const repo = gitWorkTreeOf(path);
+  if (repo) {
+    process.stderr.write(pc.yellow(`siteforge: warning: ${path} is inside the git working tree ${repo}; a private key must never be committed — keep it out of the repository (or at least in .gitignore)\n`));
+  }
+  const identity = await generateX25519Identity();
+  const recipient = await identityToRecipient(identity);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const created = rfc3339(new Date());
+  await writeFile(path, `# created: ${created}\n# public key: ${recipient}\n${identity}\n`, { mode: 0o600, flag: 'wx' });
+  process.stdout.write(`${recipient}\n`);
+  process.stderr.write(`private key written to ${path} (mode 0600); keep it out of the repository and back it up.\nadd the public key above to spec.secrets.ageRecipients.\n`);
+  return EXIT.ok;
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('siteforge')
+    .description('Generate a GitOps repository (Ansible, Helm charts, helmfile, Flux/Argo CD) for an HPC build-factory cluster from one site.yaml.')
+    .version(version, '-V, --version')
+    .showHelpAfterError('(run siteforge --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(pc.red(text)) });
+  const writeOptions = (cmd: Command) =>
+    cmd
+      .option('-o, --out <dir>', 'output directory (default: the directory holding the spec)')
+      .option('--no-commit', 'write the files but do not commit them')
+      .option('--check', 'write nothing; exit 1 and list the files that would change', false)
+      .option('--force', 'overwrite or remove generated files even if they were edited by hand', false)
+      .addOption(new Option('--sops <implementation>', 'who encrypts secrets: siteforge itself or the sops binary on PATH').choices(['builtin', 'binary']).default('builtin'));
+  writeOptions(
+    program
+      .command('generate')
+      .description('validate the spec, write the output tree and commit it')
+      .argument('<site.yaml>', 'the site spec'),
+  ).action(async (spec: string, o: GenerateFlags) => setExit(await runGenerate(spec, o)));
+  program
+    .command('plan')
+    .description('show what generate would change, by output family and in words; writes nothing')
+    .argument('<site.yaml>', 'the site spec')
+    .option('-o, --out <dir>', 'output directory (default: the directory holding the spec)')
+    .option('--json', 'machine-readable output for CI', false)
+    .addOption(new Option('--sops <implementation>').choices(['builtin', 'binary']).default('builtin').hideHelp())
+    .action(async (spec: string, o: { out?: string; json: boolean; sops: SopsBackendName }) => setExit(await runPlan(spec, o)));
+  const secrets = program.command('secrets').description('the site\'s SOPS-encrypted secrets');
+  secrets
+    .command('show')
+    .description('decrypt one secret file to stdout (needs your age private key)')
+    .argument('<file>', 'a *.sops.yaml file')
+    .action(async (file: string) => setExit(await runShow(file)));
+  writeOptions(
+    secrets
+      .command('rotate')
+      .description('give one secret new values, re-encrypt it and commit')
+      .argument('<name>', 'secret name (or namespace/name)')
+      .argument('[site.yaml]', 'the site spec', 'site.yaml'),
+  ).action(async (name: string, spec: string, o: GenerateFlags) => setExit(await runGenerate(spec, o, [name])));
+  writeOptions(
+    secrets
+      .command('rekey')
+      .description('re-wrap every secret for the current spec.secrets.ageRecipients (values unchanged)')
+      .argument('[site.yaml]', 'the site spec', 'site.yaml'),
+  ).action(async (spec: string, o: GenerateFlags) => setExit(await runRekey(spec, o)));
+  program
+    .command('init')
+    .description('create an age key pair for SOPS (private key outside the repository, mode 0600)')
+    .option('--key-file <path>', 'where to write the private key (default: sops\' key file)')
+    .action(async (o: { keyFile?: string }) => setExit(await runInit(o.keyFile)));
+  program
+    .command('validate')
+    .description('check the spec and report every problem; writes nothing')
+    .argument('<site.yaml>', 'the site spec')
+    .action(async (spec: string) => setExit(await runValidate(spec)));
+  const override = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.commands.forEach(override);
+  };
+  override(program);
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      if (e.code === 'commander.executeSubCommandAsync') return e.exitCode;
+      return EXIT.usage;
+    }
+    if (e instanceof UserError) {
+      process.stderr.write(`${pc.red(`siteforge: ${escapeControls(redactKeys(e.message))}`)}\n${e.hint ? `  hint: ${escapeControls(e.hint)}\n` : ''}`);
+      return EXIT.invalid;
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err.code && ['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'ENOTDIR', 'EISDIR', 'EMFILE'].includes(err.code)) {
+      process.stderr.write(`${pc.red(`siteforge: ${escapeControls(err.message)}`)}\n  hint: the file system refused (${err.code}); nothing is committed — check the path, permissions and free space, then run again\n`);
+      return EXIT.invalid;
+    }
+    process.stderr.write(`${pc.red(`siteforge: internal error: ${redactKeys(err.message)}`)}\n  this is a bug in siteforge; please report it with the spec that caused it\n`);
+    if (process.env.SITEFORGE_DEBUG) process.stderr.write(`${redactKeys(err.stack ?? '')}\n`);
+    return EXIT.internal;
+  }
+}
