@@ -7,7 +7,8 @@ import type { Diagnostic } from './spec/diagnostics.ts';
 import { buildSiteModel, type SiteModel } from './model/site.ts';
 import { renderSite } from './render/index.ts';
 import type { GeneratedFile } from './render/files.ts';
-import { applyWrite, assertWritableOutDir, isNoop, lockOutDir, planWrite, type WritePlan } from './write/writer.ts';
+import { applyWrite, assertWritableOutDir, isNoop, lockOutDir, planWrite, removeStaleTemporaries, type WritePlan } from './write/writer.ts';
+import { MANIFEST_PATH } from './write/manifest.ts';
 import { assertOutputLocation } from './write/tree.ts';
 import { commitGenerated, commitPreflight, type CommitResult } from './git/commit.ts';
 import { UserError } from './spec/diagnostics.ts';
@@ -91,6 +92,7 @@ async function generateLocked(opts: GenerateOptions, site: SiteModel, diagnostic
   const preflight = opts.commit ? await commitPreflight(outDir, commitPaths, resolve(opts.specPath)) : { errors: [], warnings: [] };
   const [blocker] = preflight.errors;
   if (blocker) throw new UserError(`${blocker.message}; nothing was written`, blocker.hint);
+  await removeStaleTemporaries(outDir, [...files.map((f) => f.path), ...plan.removed, MANIFEST_PATH]);
   if (!isNoop(plan)) await applyWrite(plan);
   const commit = opts.commit
     ? await commitGenerated({

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { MANIFEST_PATH } from '../write/manifest.ts';
 import { escapeControls, UserError } from '../spec/diagnostics.ts';
@@ -147,6 +147,14 @@ async function checkIgnored(git: SimpleGit, paths: readonly string[]): Promise<s
   return out.split('\n').filter(Boolean);
 }
 
+/** The commit hooks this repository runs (pre-commit, commit-msg, ...), by name. */
+async function commitHooks(git: SimpleGit): Promise<string[]> {
+  const dir = (await git.raw(['rev-parse', '--git-path', 'hooks']).catch(() => '')).trim();
+  if (!dir) return [];
+  const base = isAbsolute(dir) ? dir : join((await git.revparse(['--show-toplevel'])).trim(), dir);
+  return ['pre-commit', 'prepare-commit-msg', 'commit-msg', 'post-commit'].filter((h) => existsSync(join(base, h)));
+}
+
 /** Restores the index file as it was before this run, so a failed commit leaves nothing half-staged. */
 async function withIndexRestoredOnFailure<T>(gitDir: string, work: () => Promise<T>): Promise<T> {
   const index = join(gitDir, 'index');
@@ -193,7 +201,7 @@ export async function commitGenerated(req: CommitRequest): Promise<CommitResult>
       } catch (e) {
         if (e instanceof UserError) throw e;
         const said = gitSaid(e);
-        const hint = /hook/i.test(said)
+        const hint = (await commitHooks(git)).length || /hook/i.test(said)
           ? 'a git hook refused the commit: fix what it reports, then run again (the files are written; `git status` shows them)'
           : /gpg|sign/i.test(said)
             ? 'git could not sign the commit: check your signing key or agent, then run again (the files are written)'

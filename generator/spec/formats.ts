@@ -98,8 +98,8 @@ export const HostName = (o: SchemaOptions = {}) =>
 /** An absolute path with no "..", spaces, quotes or shell characters. */
 export const SafeAbsolutePath = (o: SchemaOptions = {}) =>
   Type.String({
-    pattern: '^(/[A-Za-z0-9._+@-]+)+/?$|^/$',
-    expected: 'an absolute path of letters, digits and . _ + @ - (no spaces or shell characters), such as /export/software',
+    pattern: '^(/(?!\\.\\.?(/|$))[A-Za-z0-9._+@-]+)+/?$|^/$',
+    expected: 'an absolute path of letters, digits and . _ + @ - (no \".\" or \"..\" components, spaces or shell characters), such as /export/software',
     ...o,
   });
 

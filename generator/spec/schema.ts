@@ -52,10 +52,17 @@ const Node = Type.Object(
       description: 'server: control plane (etcd); agent: worker.',
     }),
     extraAddresses: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), Ipv4(), {
+      additionalProperties: false,
+      expectedKey: 'a network name of letters, digits, "_" and "-", such as net44',
       default: {},
       description: 'Other interfaces by network name; added to the TLS SANs for servers.',
     }),
-    labels: Type.Record(LabelKey(), LabelValue(), { default: {}, description: 'Kubernetes node labels (key: value).' }),
+    labels: Type.Record(LabelKey(), LabelValue(), {
+      additionalProperties: false,
+      expectedKey: LabelKey().expected,
+      default: {},
+      description: 'Kubernetes node labels (key: value).',
+    }),
     taints: Type.Array(Taint(), { default: [], description: 'Kubernetes node taints, key[=value]:Effect.' }),
     gpus: Type.Optional(
       Type.Object(

@@ -12,7 +12,7 @@ let compiled: ReturnType<Ajv['compile']> | undefined;
 function schemaValidator() {
   if (!compiled) {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
-    ajv.addVocabulary(['expected']);
+    ajv.addVocabulary(['expected', 'expectedKey']);
     compiled = ajv.compile(SiteSchema);
   }
   return compiled;
@@ -102,6 +102,9 @@ function schemaDiagnostic(loaded: LoadedSpec, err: ErrorObject): Diagnostic {
     case 'additionalProperties': {
       const key = String(err.params.additionalProperty);
       const full = [...path, key];
+      if (schema.expectedKey) {
+        return { ...base, ...loaded.position(full, 'key'), path: formatPath(path), message: `key ${show(key)} is not valid here`, expected: schema.expectedKey };
+      }
       const allowed = Object.keys(schema.properties ?? {});
       const hint = allowed.length
         ? (didYouMean(key, allowed) ?? `known fields here: ${allowed.join(', ')}`)

@@ -181,8 +181,8 @@ const alive = (pid: number) => {
   }
 };
 
-/** Removes temporary files a killed run left in the directories this run writes to. */
-async function removeStaleTemporaries(outDir: string, paths: readonly string[]) {
+/** Removes temporary files a killed run left in the directories of these paths. */
+export async function removeStaleTemporaries(outDir: string, paths: readonly string[]) {
   const dirs = new Set(paths.map((p) => dirname(p)));
   for (const dir of dirs) {
     let names: string[];
@@ -201,9 +201,7 @@ async function removeStaleTemporaries(outDir: string, paths: readonly string[]) 
 export async function applyWrite(plan: WritePlan): Promise<void> {
   if (plan.conflicts.length) throw new Error('internal error: applyWrite called with conflicts');
   forgetCheckedParents();
-  const written = [...plan.added, ...plan.changed];
-  await removeStaleTemporaries(plan.outDir, [...written.map((f) => f.path), ...plan.removed, MANIFEST_PATH]);
-  for (const file of written) await writeAtomic(plan.outDir, file.path, file.content);
+  for (const file of [...plan.added, ...plan.changed]) await writeAtomic(plan.outDir, file.path, file.content);
   for (const path of plan.removed) {
     await assertNoLinkedParent(plan.outDir, path);
     await unlink(join(plan.outDir, path));
