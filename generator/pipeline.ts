@@ -9,7 +9,7 @@ import { renderSite } from './render/index.ts';
 import type { GeneratedFile } from './render/files.ts';
 import { applyWrite, assertWritableOutDir, isNoop, lockOutDir, planWrite, removeStaleTemporaries, type WritePlan } from './write/writer.ts';
 import { MANIFEST_PATH } from './write/manifest.ts';
-import { assertOutputLocation } from './write/tree.ts';
+import { assertOutputLocation, forgetCheckedParents } from './write/tree.ts';
 import { commitGenerated, commitPreflight, type CommitResult } from './git/commit.ts';
 import { UserError } from './spec/diagnostics.ts';
 import { availableIdentities } from './sops/age.ts';
@@ -39,6 +39,8 @@ export interface GenerateOptions {
   /** Environment to read age keys from (default: process.env). */
   readonly env?: NodeJS.ProcessEnv;
   readonly sops?: SopsBackendName;
+  /** Files beside the generated ones to commit with them (paths relative to the output directory). */
+  readonly extraCommitPaths?: readonly string[];
 }
 
 export type GenerateOutcome =
@@ -63,6 +65,7 @@ export async function generate(opts: GenerateOptions): Promise<GenerateOutcome> 
   if (!loaded.ok) return { kind: 'invalid', diagnostics: loaded.diagnostics };
   const { site, diagnostics } = loaded;
   const outDir = resolve(opts.outDir ?? dirname(opts.specPath));
+  forgetCheckedParents(); // what a previous run in this process saw of the tree proves nothing now
   if (opts.check) {
     await assertOutputLocation(outDir);
     return await generateLocked(opts, site, diagnostics, outDir);
@@ -88,7 +91,12 @@ async function generateLocked(opts: GenerateOptions, site: SiteModel, diagnostic
   if (opts.check) return { kind: 'checked', plan, change, changeData, diagnostics };
   if (plan.conflicts.length) return { kind: 'conflict', plan, diagnostics };
   // Seed files (README.md) are committed only when siteforge creates them: afterwards they are the person's.
-  const commitPaths = [...files.filter((f) => !f.seed).map((f) => f.path), ...plan.added.filter((f) => f.seed).map((f) => f.path), ...plan.removed];
+  const commitPaths = [
+    ...files.filter((f) => !f.seed).map((f) => f.path),
+    ...plan.added.filter((f) => f.seed).map((f) => f.path),
+    ...plan.removed,
+    ...(opts.extraCommitPaths ?? []),
+  ];
   const preflight = opts.commit ? await commitPreflight(outDir, commitPaths, resolve(opts.specPath)) : { errors: [], warnings: [] };
   const [blocker] = preflight.errors;
   if (blocker) throw new UserError(`${blocker.message}; nothing was written`, blocker.hint);

@@ -1,8 +1,10 @@
 // The command-line contract: help, version, usage errors (exit 2), validate.
 import t from 'tap';
-import { readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { siteforge, tempDir } from './helpers/cli.ts';
+import { ROOT, siteforgeBinary as siteforge, tempDir } from './helpers/cli.ts';
 
 t.test('--help and --version exit 0', async (t) => {
   const help = await siteforge(['--help']);
@@ -59,4 +61,56 @@ t.test('an output path that is a file is a clear error, exit 1, no stack trace',
   t.equal(nested.code, 1);
   t.match(nested.stderr, /not a directory/);
   t.notMatch(nested.stderr, /internal error|\n\s+at /);
+});
+
+t.test('the executable runs from any directory; relative paths are the caller\'s', async (t) => {
+  const dir = await tempDir();
+  await writeFile(join(dir, 'mysite.yaml'), await readFile('examples/minimal.yaml'));
+  const res = await siteforge(['generate', 'mysite.yaml', '--out', 'out', '--no-commit'], { cwd: dir });
+  t.equal(res.code, 0, res.stderr);
+  t.ok(existsSync(join(dir, 'out', 'helmfile.yaml')), 'written below the caller\'s directory');
+  const abs = await siteforge(['validate', join(ROOT, 'site.yaml')], { cwd: dir });
+  t.equal(abs.code, 0, abs.stderr);
+  // Through npm run, the package directory is the working directory; INIT_CWD is the caller's.
+  const viaNpm = await siteforge(['validate', 'mysite.yaml'], { cwd: ROOT, env: { npm_lifecycle_event: 'validate', INIT_CWD: dir } });
+  t.equal(viaNpm.code, 0, viaNpm.stderr);
+  t.match(viaNpm.stdout, /^mysite\.yaml: valid/);
+  await rm(dir, { recursive: true, force: true });
+});
+
+t.test('plan --json: stdout is the JSON document and nothing else', async (t) => {
+  const res = await siteforge(['plan', 'examples/minimal.yaml', '--out', join(await tempDir(), 'fresh'), '--json']);
+  t.equal(res.code, 0, res.stderr);
+  const report = JSON.parse(res.stdout);
+  t.equal(report.upToDate, false);
+  t.ok(report.files.added.length > 10, 'the files a first generate adds');
+});
+
+t.test('siteforge new: a committed site repository whose own npm ci + generate --check pass', async (t) => {
+  // The generator as users get it: the package npm pack makes (what the registry would serve).
+  const pack = await tempDir();
+  const packed = spawnSync('npm', ['pack', '--silent', '--pack-destination', pack], { cwd: ROOT, encoding: 'utf8' });
+  t.equal(packed.status, 0, packed.stderr);
+  const tarball = join(pack, packed.stdout.trim().split('\n').at(-1)!);
+  const base = await tempDir();
+  const keyFile = join(base, 'keys', 'keys.txt');
+  const res = await siteforge(['new', 'my-site', '--key-file', keyFile, '--generator', `file:${tarball}`], { cwd: base });
+  t.equal(res.code, 0, res.stderr);
+  const site = join(base, 'my-site');
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: site, encoding: 'utf8' }).stdout;
+  t.equal(git('status', '--porcelain'), '', 'everything is committed');
+  const committed = git('ls-files');
+  for (const f of ['site.yaml', 'package.json', 'package-lock.json', 'site.schema.json', '.gitattributes', '.pre-commit-config.yaml', 'helmfile.yaml']) t.match(committed, f, `${f} is committed`);
+  t.notMatch(committed, /keys\.txt/, 'the private key is not in the repository');
+  t.match(await readFile(join(site, 'site.yaml'), 'utf8'), /^# yaml-language-server: \$schema=\.\/site\.schema\.json/, 'the spec names its schema');
+  const pkg = JSON.parse(await readFile(join(site, 'package.json'), 'utf8'));
+  t.equal(pkg.devDependencies['siteforge-hpc'], `file:${tarball}`, 'the generator is pinned');
+  const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: site, encoding: 'utf8' });
+  t.equal(ci.status, 0, ci.stderr);
+  const check = spawnSync('npx', ['--no-install', 'siteforge', 'generate', 'site.yaml', '--check'], { cwd: site, encoding: 'utf8' });
+  t.equal(check.status, 0, check.stdout + check.stderr);
+  t.match(check.stdout, /up to date/);
+  t.equal(git('status', '--porcelain'), '', 'node_modules is ignored');
+  await rm(base, { recursive: true, force: true });
+  await rm(pack, { recursive: true, force: true });
 });

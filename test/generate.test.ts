@@ -21,8 +21,9 @@ for (const spec of EXAMPLES) {
     t.equal((await git.status()).isClean(), true, 'everything generated is committed');
     const manifest = JSON.parse(await readFile(join(out, '.siteforge/manifest.json'), 'utf8'));
     const tracked = (await git.raw(['ls-files'])).split('\n').filter(Boolean).sort();
-    // README.md is a seed: created and committed once, then the person's (not in the manifest).
-    t.same(tracked, [...Object.keys(manifest.files), '.siteforge/manifest.json', 'README.md'].sort(), 'commit holds exactly the generated files');
+    // Seeds (README.md, package.json pinning the generator, .gitignore) are created and committed
+    // once, then the person's: not in the manifest.
+    t.same(tracked, [...Object.keys(manifest.files), '.siteforge/manifest.json', 'README.md', 'package.json', '.gitignore'].sort(), 'commit holds exactly the generated files');
     // SOPS files are kept byte for byte as encrypted, so they carry no header (see README).
     for (const path of Object.keys(manifest.files).filter((p) => /\.ya?ml$/.test(p) && !p.endsWith('.sops.yaml'))) {
       const text = await readFile(join(out, path), 'utf8');

@@ -7,7 +7,7 @@ import { ROOT, tempDir } from './helpers/cli.ts';
 
 function wrapper(args: string[], path: string, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'generator/tools/helmfile.ts'), ...args], {
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'helmfile.mjs'), ...args], {
       cwd: ROOT,
       env: { ...process.env, PATH: path, INIT_CWD: cwd },
     });

@@ -1,5 +1,6 @@
 // The pinned upstream chart table (upstream-charts.yaml), read once.
 import { readFileSync } from 'node:fs';
+import { UPSTREAM_CHARTS_FILE } from '../home.ts';
 import { parse } from 'yaml';
 
 export interface UpstreamChart {
@@ -17,7 +18,7 @@ export interface UpstreamKustomization {
 
 type Entry = { repository?: string; git?: string; version: string; path?: string; images?: string[] };
 
-const table = parse(readFileSync(new URL('./upstream-charts.yaml', import.meta.url), 'utf8')) as Record<string, Entry>;
+const table = parse(readFileSync(UPSTREAM_CHARTS_FILE, 'utf8')) as Record<string, Entry>;
 
 function entry(name: string): Entry {
   const found = table[name];

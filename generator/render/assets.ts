@@ -1,11 +1,11 @@
 // Static files shipped with the generator (Ansible roles, document templates). Read once per
 // process; renderers treat them as constants.
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import Handlebars from 'handlebars';
 
-export const ASSETS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'assets');
+import { ASSETS_DIR } from '../home.ts';
+export { ASSETS_DIR };
 
 const trees = new Map<string, { path: string; content: string }[]>();
 

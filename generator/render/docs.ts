@@ -1,6 +1,6 @@
 // Output family: the site documentation (RUNBOOK.md, README.md) and the review helpers
 // (GitHub Actions and GitLab CI running siteforge on pull requests, Renovate).
-import { createRequire } from 'node:module';
+import { PACKAGE_NAME, PACKAGE_VERSION as version } from '../home.ts';
 import type { SiteModel } from '../model/site.ts';
 import { siteReleases } from '../model/releases.ts';
 import { siteSecrets } from '../secrets/store.ts';
@@ -8,7 +8,6 @@ import { renderDoc } from './assets.ts';
 import { deployKeySecret, SOPS_AGE_SECRET } from './gitops.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 function runbook(site: SiteModel): GeneratedFile {
   const { releases } = siteReleases(site);
@@ -33,10 +32,12 @@ function runbook(site: SiteModel): GeneratedFile {
 }
 
 /**
- * How CI gets siteforge: the checkout itself when it is the siteforge repository (whose top level
- * is the example site), else the released package of the version that generated this repository.
+ * How CI gets siteforge: `npm ci` installs the generator the repository pins in package.json and
+ * package-lock.json (in the siteforge repository itself, it builds the checkout), and npx runs
+ * that exact install, never a download of whatever the registry holds under the name.
  */
-const SITEFORGE_COMMAND = `if [ -f generator/cli.ts ]; then npm ci --no-audit --no-fund >/dev/null && echo "npx tsx generator/cli.ts"; else echo "npx --yes siteforge@${version}"; fi`;
+const INSTALL_COMMAND = 'npm ci --no-audit --no-fund';
+const SITEFORGE_COMMAND = 'npx --no-install siteforge';
 
 /** The commands CI runs on a pull request, the same for GitHub and GitLab ($SITEFORGE set first). */
 function reviewCommands(site: SiteModel): string[] {
@@ -59,10 +60,11 @@ function githubWorkflow(site: SiteModel): GeneratedFile {
       jobs: {
         review: {
           'runs-on': 'ubuntu-latest',
+          env: { SITEFORGE: SITEFORGE_COMMAND },
           steps: [
             { uses: 'actions/checkout@v4' },
             { uses: 'actions/setup-node@v4', with: { 'node-version': '22' } },
-            { name: 'siteforge', run: `echo "SITEFORGE=$(${SITEFORGE_COMMAND})" >> "$GITHUB_ENV"` },
+            { name: 'Install the pinned siteforge', run: INSTALL_COMMAND },
             { name: 'Validate the site spec', run: validate },
             { name: 'Generated files match the spec', run: check },
             { name: 'Plan (what this pull request changes)', run: `${plan}\ncat plan.txt >> "$GITHUB_STEP_SUMMARY"` },
@@ -80,11 +82,12 @@ function gitlabCi(site: SiteModel): GeneratedFile {
     toYaml({
       'siteforge-review': {
         image: 'node:22',
+        variables: { SITEFORGE: SITEFORGE_COMMAND },
         rules: [{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"' }],
         before_script: [
           'curl -fsSLo /usr/local/bin/kubectl "https://dl.k8s.io/release/$(curl -fsSL https://dl.k8s.io/release/stable.txt)/bin/linux/amd64/kubectl"',
           'chmod +x /usr/local/bin/kubectl',
-          `export SITEFORGE="$(${SITEFORGE_COMMAND})"`,
+          INSTALL_COMMAND,
         ],
         script: reviewCommands(site),
         artifacts: { paths: ['plan.txt'], expose_as: 'siteforge plan' },
@@ -100,6 +103,15 @@ function renovate(site: SiteModel): GeneratedFile {
     extends: ['config:recommended'],
     // Generated files follow the spec: Renovate changes the spec, siteforge regenerates.
     ignorePaths: ['charts/**', 'releases/**', 'clusters/**', 'environments/**', 'ansible/**'],
+    // Every update (the generator pin in package.json, versions in the spec) regenerates the tree
+    // on the Renovate branch, so its pull request passes the drift check. A self-hosted Renovate
+    // must allow these commands (allowedPostUpgradeCommands); see RUNBOOK.md.
+    postUpgradeTasks: {
+      commands: [INSTALL_COMMAND, `${SITEFORGE_COMMAND} generate ${site.specFile} --no-commit`],
+      fileFilters: ['**/*', '.*/**', '.*'],
+      executionMode: 'branch',
+    },
+    packageRules: [{ description: 'The generator is pinned exactly; its updates regenerate the repository', matchPackageNames: [PACKAGE_NAME], rangeStrategy: 'pin' }],
     customManagers: [
       {
         customType: 'regex',
@@ -127,6 +139,62 @@ function renovate(site: SiteModel): GeneratedFile {
   });
 }
 
+/**
+ * The site repository's package.json (a seed: created once, then the repository's own, so Renovate
+ * and people may bump it): it pins the exact generator that wrote the repository, so CI and
+ * every admin regenerate with that version. `siteforge new --generator <spec>` chooses another
+ * source (a tarball, a git URL at a commit) while the package is unpublished.
+ */
+export function sitePackageJson(site: SiteModel, generator = version): GeneratedFile {
+  return {
+    path: 'package.json',
+    seed: true,
+    content: `${JSON.stringify(
+      {
+        name: `${site.name}-gitops`,
+        private: true,
+        description: `GitOps repository of ${site.domain}, generated by siteforge from ${site.specFile}`,
+        scripts: {
+          validate: `siteforge validate ${site.specFile}`,
+          generate: `siteforge generate ${site.specFile}`,
+          check: `siteforge generate ${site.specFile} --check`,
+          plan: `siteforge plan ${site.specFile}`,
+        },
+        devDependencies: { [PACKAGE_NAME]: generator },
+      },
+      null,
+      2,
+    )}\n`,
+  };
+}
+
+/** Keeps what `npm ci` installs out of the repository (a seed: the repository's own afterwards). */
+const gitignoreSeed = (): GeneratedFile => ({ path: '.gitignore', seed: true, content: 'node_modules/\n' });
+
+/** Pull-request review collapses generated files; the spec and hand-written files stay open. */
+function gitattributes(): GeneratedFile {
+  const generated = ['ansible/**', 'charts/**', 'clusters/**', 'environments/**', 'releases/**', 'secrets/**', 'helmfile.yaml', 'images.txt', 'RUNBOOK.md', 'site.schema.json', '.sops.yaml', '.siteforge/**', '.github/workflows/siteforge.yml', '.gitlab-ci.yml', 'renovate.json'];
+  return textFile('.gitattributes', ['# Generated paths: collapsed in pull-request diffs (GitHub linguist-generated, GitLab gitlab-generated).', ...generated.map((p) => `${p} linguist-generated=true gitlab-generated=true`)].join('\n'));
+}
+
+/** pre-commit hooks: the spec validates and the generated tree matches it before every commit. */
+function preCommitConfig(site: SiteModel): GeneratedFile {
+  return textFile(
+    '.pre-commit-config.yaml',
+    toYaml({
+      repos: [
+        {
+          repo: 'local',
+          hooks: [
+            { id: 'siteforge-validate', name: 'siteforge validate', entry: `${SITEFORGE_COMMAND} validate ${site.specFile}`, language: 'system', pass_filenames: false, files: `^${site.specFile.replace(/\./g, '\\.')}$` },
+            { id: 'siteforge-check', name: 'siteforge generate --check', entry: `${SITEFORGE_COMMAND} generate ${site.specFile} --check`, language: 'system', pass_filenames: false },
+          ],
+        },
+      ],
+    }),
+  );
+}
+
 function readme(site: SiteModel): GeneratedFile {
   return {
     path: 'README.md',
@@ -136,5 +204,5 @@ function readme(site: SiteModel): GeneratedFile {
 }
 
 export function renderDocs(site: SiteModel): GeneratedFile[] {
-  return [runbook(site), githubWorkflow(site), gitlabCi(site), renovate(site), readme(site)];
+  return [runbook(site), githubWorkflow(site), gitlabCi(site), renovate(site), readme(site), sitePackageJson(site), gitignoreSeed(), gitattributes(), preCommitConfig(site)];
 }

@@ -216,6 +216,11 @@ export const SiteSchema = Type.Object(
   { ...strict, $id: 'https://siteforge.dev/schemas/site-v1alpha1.json', title: 'siteforge Site' },
 );
 
+/** How the schema is validated (ajv), from source and in the validator compiled at build time. */
+export const AJV_OPTIONS = { allErrors: true, useDefaults: true, strict: true, verbose: true } as const;
+/** Annotation keywords of this schema: messages read them, validation ignores them. */
+export const SCHEMA_ANNOTATIONS = ['expected', 'expectedKey'] as const;
+
 /** A spec that passed the schema, with the schema's defaults filled in. */
 export type SiteSpec = Static<typeof SiteSchema>;
 export type NodeSpec = SiteSpec['spec']['nodes'][number];

@@ -1,22 +1,37 @@
 // Stage 2: schema validation (ajv, all errors at once) and the cross-field rules a schema
 // cannot express. Produces diagnostics with positions, and the spec with defaults filled in.
-import { Ajv, type ErrorObject } from 'ajv';
-import { SiteSchema, type SiteSpec } from './schema.ts';
+import type { ErrorObject } from 'ajv';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PACKAGE_ROOT } from '../home.ts';
+import { AJV_OPTIONS, SCHEMA_ANNOTATIONS, SiteSchema, type SiteSpec } from './schema.ts';
 import { formatPath, hasErrors, show, sortDiagnostics, type Diagnostic, type PathSegment } from './diagnostics.ts';
 import type { LoadedSpec } from './load.ts';
 import { didYouMean } from './suggest.ts';
 import { crossFieldRules, type RuleContext } from './rules.ts';
 import { componentNames } from '../components/catalog.ts';
 
-let compiled: ReturnType<Ajv['compile']> | undefined;
-function schemaValidator() {
-  if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
-    ajv.addVocabulary(['expected', 'expectedKey']);
-    compiled = ajv.compile(SiteSchema);
+type SchemaValidator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+/** Set (by scripts/build.mjs) only in the bundled command, where the precompiled validator sits beside it. */
+declare const SITEFORGE_BUNDLED: boolean | undefined;
+
+/**
+ * The built command ships the validator compiled ahead of time (scripts/build.mjs writes
+ * dist/site-validator.js with ajv's standalone code); from source it is compiled here.
+ */
+async function loadValidator(): Promise<SchemaValidator> {
+  if (typeof SITEFORGE_BUNDLED !== 'undefined') {
+    const precompiled = (await import(pathToFileURL(join(PACKAGE_ROOT, 'dist', 'site-validator.js')).href)) as { default: SchemaValidator };
+    return precompiled.default;
   }
-  return compiled;
+  const { Ajv } = await import('ajv');
+  const ajv = new Ajv(AJV_OPTIONS);
+  ajv.addVocabulary([...SCHEMA_ANNOTATIONS]);
+  return ajv.compile(SiteSchema) as SchemaValidator;
 }
+const compiled = await loadValidator();
+const schemaValidator = () => compiled;
 
 export type ValidationResult =
   | { ok: true; spec: SiteSpec; diagnostics: Diagnostic[] }

@@ -1,22 +1,28 @@
-// Runs the real siteforge command line in a child process, as a user would.
+// Runs the siteforge command line: in this process (the same main() the executable runs, fast;
+// most tests) or as the built executable in a child process, as a user would (end-to-end tests).
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runInProcess } from './inprocess.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = join(ROOT, 'generator', 'cli.ts');
+/** The built executable (package.json `bin`); `npm test` builds it first. */
+export const BIN = join(ROOT, 'dist', 'siteforge.mjs');
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
+export type { CliResult } from './inprocess.ts';
+import type { CliResult } from './inprocess.ts';
+
+/** The command line, run in this process (see inprocess.ts). */
+export function siteforge(args: readonly string[], opts: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
+  return runInProcess(args, opts);
 }
 
-export function siteforge(args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+/** The built `siteforge` executable in a child process: exit codes, streams and start-up as a user sees them. */
+export function siteforgeBinary(args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -63,7 +69,7 @@ export async function inBatches<T, R>(items: readonly T[], limit: number, task: 
 }
 
 /** Generates `spec` into `out` (a new temporary directory by default) and returns the directory. */
-export async function generatedSite(spec: string, opts: { out?: string; commit?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export async function generatedSite(spec: string, opts: { out?: string; commit?: boolean; env?: Record<string, string | undefined> } = {}): Promise<string> {
   const out = opts.out ?? (await tempDir());
   const res = await siteforge(['generate', spec, '--out', out, ...(opts.commit === false ? ['--no-commit'] : [])], { env: opts.env });
   if (res.code !== 0) throw new Error(`generate ${spec} failed: ${res.stderr}`);

@@ -2,7 +2,11 @@
 // main() the executable runs, with stdout/stderr captured and the environment and working
 // directory set for the call. Calls are serialised; each restores what it changed.
 import { main } from '../../generator/main.ts';
-import type { CliResult } from './cli.ts';
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 let queue: Promise<unknown> = Promise.resolve();
 
