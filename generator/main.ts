@@ -42,7 +42,20 @@ function planLines(plan: WritePlan): string[] {
   ];
 }
 
-const counts = (plan: WritePlan) => `${plan.added.length} added, ${plan.changed.length} changed, ${plan.removed.length} removed`;
+/**
+ * The one summary of a write plan that generate, --check and plan print (and the commit message
+ * repeats): generated files added/changed/removed, and refused when generate would stop. The
+ * manifest (.siteforge/manifest.json) is never counted.
+ */
+const counts = (plan: WritePlan) =>
+  `${plan.added.length} added, ${plan.changed.length} changed, ${plan.removed.length} removed${plan.conflicts.length ? `, ${plan.conflicts.length} refused` : ''}`;
+
+/** What generate refuses and why, the same words from generate, --check and plan (stderr). */
+function printRefusal(plan: WritePlan) {
+  process.stderr.write(`${pc.red('siteforge: refusing to write; these files are not siteforge\'s to change:')}\n`);
+  for (const c of plan.conflicts) process.stderr.write(`  ! ${describeConflict(c)}\n`);
+  process.stderr.write('  hint: move your change into the spec (or out of the generated tree) and restore the file with git, or rerun with --force to overwrite\n');
+}
 
 interface GenerateFlags {
   out?: string;
@@ -68,9 +81,7 @@ async function runGenerate(spec: string, o: GenerateFlags, rotate?: string[]): P
       summarise(outcome.diagnostics);
       return EXIT.invalid;
     case 'conflict':
-      process.stderr.write(`${pc.red('siteforge: refusing to write; these files are not siteforge\'s to change:')}\n`);
-      for (const c of outcome.plan.conflicts) process.stderr.write(`  ${describeConflict(c)}\n`);
-      process.stderr.write('  hint: move your change into the spec (or out of the generated tree) and restore the file with git, or rerun with --force to overwrite\n');
+      printRefusal(outcome.plan);
       return EXIT.invalid;
     case 'checked': {
       const { plan } = outcome;
@@ -78,12 +89,14 @@ async function runGenerate(spec: string, o: GenerateFlags, rotate?: string[]): P
         process.stdout.write(`up to date: ${plan.outDir}\n`);
         return EXIT.ok;
       }
-      process.stdout.write(`out of date: generate would change ${plan.outDir} (${counts(plan)})\n`);
+      const verdict = plan.conflicts.length ? 'generate would refuse to write' : 'out of date: generate would change';
+      process.stdout.write(`${verdict} ${plan.outDir} (${counts(plan)})\n`);
       for (const line of planLines(plan)) process.stdout.write(`${line}\n`);
       for (const c of plan.conflicts) process.stdout.write(`  ! ${describeConflict(c)}\n`);
       if (plan.manifest !== null && !plan.added.length && !plan.changed.length && !plan.removed.length) {
-        process.stdout.write('  ~ .siteforge/manifest.json\n');
+        process.stdout.write('  ~ .siteforge/manifest.json (the record of generated files)\n');
       }
+      if (plan.conflicts.length) printRefusal(plan);
       return EXIT.invalid;
     }
     case 'written': {
@@ -121,9 +134,9 @@ async function runPlan(spec: string, o: { out?: string; json: boolean; sops: Sop
       refused: plan.conflicts.map((c) => ({ path: c.path, reason: describeConflict(c) })),
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    return EXIT.ok;
+    return plan.conflicts.length ? EXIT.invalid : EXIT.ok;
   }
-  const out: string[] = [`plan for ${plan.outDir}: ${isNoop(plan) ? 'up to date' : counts(plan)}`];
+  const out: string[] = [`plan for ${plan.outDir}: ${isNoop(plan) && !plan.conflicts.length ? 'up to date' : counts(plan)}`];
   for (const line of change) out.push(`  ${line}`);
   const groups = new Map<string, string[]>();
   const add = (mark: string, path: string) => groups.set(familyOf(path), [...(groups.get(familyOf(path)) ?? []), `${mark} ${path}`]);
@@ -136,6 +149,10 @@ async function runPlan(spec: string, o: { out?: string; json: boolean; sops: Sop
   }
   for (const c of plan.conflicts) out.push(`  ! ${describeConflict(c)}`);
   process.stdout.write(`${out.join('\n')}\n`);
+  if (plan.conflicts.length) {
+    printRefusal(plan);
+    return EXIT.invalid;
+  }
   return EXIT.ok;
 }
 

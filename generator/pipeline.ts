@@ -107,6 +107,7 @@ async function generateLocked(opts: GenerateOptions, site: SiteModel, diagnostic
         outDir,
         paths: commitPaths,
         specPath: resolve(opts.specPath),
+        uncounted: opts.extraCommitPaths,
         subject: opts.rotate?.length ? `siteforge: rotate ${opts.rotate.join(', ')} in ${site.name}` : `siteforge: generate ${site.name}`,
         summary: change,
       })

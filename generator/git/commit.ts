@@ -19,6 +19,8 @@ export interface CommitRequest {
   readonly subject: string;
   /** What changed in words (nodes, components, chart versions, secrets), one line each. */
   readonly summary?: readonly string[];
+  /** Paths (relative to outDir) committed but not counted as generated files (siteforge new: package.json). */
+  readonly uncounted?: readonly string[];
 }
 
 export interface CommitResult {
@@ -29,13 +31,22 @@ export interface CommitResult {
 
 const MAX_LISTED = 40;
 
-/** "<subject>: N added, N changed, N removed" and the paths of each, from `git diff --name-status`. */
-export function commitMessage(subject: string, nameStatus: string, summary: readonly string[] = []): string {
+/**
+ * "<subject>: N added, N changed, N removed" and the paths of each, from `git diff --name-status`.
+ * The counts are of generated files, as the console reports them: the manifest is not counted,
+ * and the spec and other files committed alongside (`uncounted`) are named on their own line.
+ */
+export function commitMessage(subject: string, nameStatus: string, summary: readonly string[] = [], uncounted: ReadonlySet<string> = new Set()): string {
   const groups: Record<'added' | 'changed' | 'removed', string[]> = { added: [], changed: [], removed: [] };
+  const alongside: string[] = [];
   for (const line of nameStatus.split('\n').filter(Boolean)) {
     const [status, ...rest] = line.split('\t');
     const path = rest[rest.length - 1] ?? '';
     if (path.endsWith(MANIFEST_PATH)) continue;
+    if (uncounted.has(path)) {
+      alongside.push(path);
+      continue;
+    }
     const group = status?.startsWith('A') ? 'added' : status?.startsWith('D') ? 'removed' : 'changed';
     groups[group].push(path);
   }
@@ -48,7 +59,8 @@ export function commitMessage(subject: string, nameStatus: string, summary: read
       return `${g}:\n${shown.join('\n')}`;
     });
   const words = summary.length ? [...summary, ''] : [];
-  return [`${subject} (${counts})`, '', ...words, ...body.flatMap((b) => [b, ''])].join('\n').trimEnd() + '\n';
+  const also = alongside.length ? [`also committed: ${alongside.join(', ')}`, ''] : [];
+  return [`${subject} (${counts})`, '', ...words, ...body.flatMap((b) => [b, '']), ...also].join('\n').trimEnd() + '\n';
 }
 
 async function repositoryFor(outDir: string): Promise<{ git: SimpleGit; initialised: boolean; root: string }> {
@@ -175,6 +187,7 @@ export async function commitGenerated(req: CommitRequest): Promise<CommitResult>
   const candidates = [...req.paths, MANIFEST_PATH].map(toRepo);
   const spec = relative(root, resolve(req.specPath));
   if (!spec.startsWith('..')) candidates.push(spec);
+  const uncounted = new Set([spec, ...(req.uncounted ?? []).map(toRepo)]);
   // Only paths that exist now or are tracked (removed ones) can be named to git.
   const tracked = new Set((await git.raw([LITERAL, 'ls-files', '-z', '--', ...candidates])).split('\0').filter(Boolean));
   const paths = [...new Set(candidates)].filter((p) => tracked.has(p) || existsSync(resolve(root, p))).sort();
@@ -190,7 +203,7 @@ export async function commitGenerated(req: CommitRequest): Promise<CommitResult>
         const nameStatus = hasHead
           ? await git.raw([LITERAL, 'diff', '--cached', '--name-status', '--no-renames', 'HEAD', '--', ...paths])
           : (await git.raw([LITERAL, 'ls-files', '--', ...paths])).split('\n').filter(Boolean).map((p) => `A\t${p}`).join('\n');
-        const message = commitMessage(req.subject, nameStatus, req.summary);
+        const message = commitMessage(req.subject, nameStatus, req.summary, uncounted);
         // The message goes through a file: a large site's message is longer than one argument may be.
         const messageFile = join(messageDir, 'message');
         await writeFile(messageFile, message);

@@ -227,7 +227,29 @@ export type NodeSpec = SiteSpec['spec']['nodes'][number];
 export type VolumeSpec = SiteSpec['spec']['storage']['volumes'][number];
 export type WorkflowSpec = SiteSpec['spec']['workflows'][number];
 
-/** site.schema.json: the schema as editors (yaml-language-server) read it. */
+/**
+ * Required in what a person writes: a property with a default is filled in by validation, so it
+ * is optional in the file (TypeBox lists it as required because the validated spec always has it).
+ */
+function withOptionalDefaults(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withOptionalDefaults);
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) out[key] = withOptionalDefaults(value);
+  const properties = out.properties as Record<string, { default?: unknown }> | undefined;
+  if (Array.isArray(out.required) && properties) {
+    const required = (out.required as string[]).filter((name) => properties[name]?.default === undefined);
+    if (required.length) out.required = required;
+    else delete out.required;
+  }
+  return out;
+}
+
+/**
+ * site.schema.json: the schema as editors (yaml-language-server) read it — of what a person
+ * writes: fields with defaults optional, descriptions, defaults, enums and patterns as validation
+ * enforces them, unknown keys rejected.
+ */
 export function editorSchema(): Record<string, unknown> {
-  return { $schema: 'http://json-schema.org/draft-07/schema#', ...JSON.parse(JSON.stringify(SiteSchema)) };
+  return { $schema: 'http://json-schema.org/draft-07/schema#', ...(withOptionalDefaults(JSON.parse(JSON.stringify(SiteSchema))) as object) };
 }

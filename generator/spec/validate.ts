@@ -34,8 +34,8 @@ const compiled = await loadValidator();
 const schemaValidator = () => compiled;
 
 export type ValidationResult =
-  | { ok: true; spec: SiteSpec; diagnostics: Diagnostic[] }
-  | { ok: false; diagnostics: Diagnostic[] };
+  | { ok: true; spec: SiteSpec; diagnostics: Diagnostic[]; schemaValid: true }
+  | { ok: false; diagnostics: Diagnostic[]; /** Whether the JSON Schema alone accepted the spec (rules may still refuse it). */ schemaValid: boolean };
 
 export function validateSpec(loaded: LoadedSpec): ValidationResult {
   const data = structuredClone(loaded.data);
@@ -69,7 +69,8 @@ export function validateSpec(loaded: LoadedSpec): ValidationResult {
     ...ruleDiagnostics,
   ];
   const sorted = sortDiagnostics(diagnostics);
-  return hasErrors(sorted) ? { ok: false, diagnostics: sorted } : { ok: true, spec: data as SiteSpec, diagnostics: sorted };
+  const schemaValid = !validate.errors?.length;
+  return hasErrors(sorted) || !schemaValid ? { ok: false, diagnostics: sorted, schemaValid } : { ok: true, spec: data as SiteSpec, diagnostics: sorted, schemaValid };
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
