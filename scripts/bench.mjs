@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
-const bin = join(root, 'dist', 'cli.js');
+const bin = join(root, 'dist', 'siteforge.mjs');
 const runs = Number(process.env.BENCH_RUNS ?? 7);
 
 function syntheticSpec(nodes) {
@@ -78,7 +78,7 @@ const cases = [
   ['synthetic 5,000 nodes, unchanged rerun', () => [bin, 'generate', big, '--out', bigOut, '--no-commit'], undefined, 1500],
   ['synthetic 5,000 nodes, new output', (e) => [bin, 'generate', big, '--out', e.out, '--no-commit'], fresh, 1500],
 ];
-console.log(`siteforge (dist/cli.js), ${runs} runs each, fresh process per run, node ${process.version}`);
+console.log(`siteforge (dist/siteforge.mjs), ${runs} runs each, fresh process per run, node ${process.version}`);
 const row = (label, r, target) =>
   console.log(
     `${label.padEnd(40)} median ${r.median.toFixed(0).padStart(5)} ms  (${(r.median / baseline.median).toFixed(1).padStart(4)}× node -e 0; min ${r.min.toFixed(0)}, max ${r.max.toFixed(0)})  peak RSS ${r.rss.toFixed(0).padStart(4)} MB${target ? `  target ≤ ${target} ms` : ''}`,
