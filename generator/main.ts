@@ -292,6 +292,36 @@ async function runNew(dir: string, o: NewFlags): Promise<number> {
   return code;
 }
 
+async function runVerify(spec: string, o: { out?: string; charts?: string; json: boolean }): Promise<number> {
+  const result = await loadSite(spec);
+  printDiagnostics(result.diagnostics);
+  if (!result.ok) {
+    summarise(result.diagnostics);
+    return EXIT.invalid;
+  }
+  const { verifySite } = await import('./verify/index.ts');
+  const { identities } = await availableIdentities();
+  const report = await verifySite(result.site, spec, { outDir: o.out, chartCache: o.charts, identities });
+  const errors = report.problems.filter((p) => p.severity === 'error');
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ ...report, releases: report.releases.map((r) => ({ name: r.release.name, namespace: r.release.namespace, upstream: r.upstream ?? null, objects: r.objects, placeholderSecrets: r.placeholders })) }, null, 2)}\n`);
+    return errors.length ? EXIT.invalid : EXIT.ok;
+  }
+  const out: string[] = [`verify ${result.site.name} (${report.outDir}): ${report.releases.length} releases rendered, ${report.objects} objects`];
+  for (const r of report.releases) {
+    out.push(`  ${r.release.name.padEnd(28)} ${String(r.objects).padStart(4)} objects  ${r.upstream ? `upstream ${r.upstream}` : 'site templates only'}${r.placeholders ? '  (secret values stood in for: no age key)' : ''}`);
+  }
+  for (const s of report.skipped) out.push(`  ${s.name.padEnd(28)}    - skipped: ${s.reason}`);
+  out.push(`checks: ${report.checks.join(', ')}`);
+  for (const p of report.problems) {
+    out.push(`${p.severity === 'error' ? pc.red('error') : pc.yellow('warning')}: [${p.check}] ${p.object}: ${p.message}`, `  hint: ${p.hint}`);
+  }
+  const warnings = report.problems.length - errors.length;
+  out.push(`${errors.length} problem${errors.length === 1 ? '' : 's'}${warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  return errors.length ? EXIT.invalid : EXIT.ok;
+}
+
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('siteforge')
     .description('Generate a GitOps repository (Ansible, Helm charts, helmfile, Flux/Argo CD) for an HPC build-factory cluster from one site.yaml.')
@@ -339,6 +369,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
       .description('re-wrap every secret for the current spec.secrets.ageRecipients (values unchanged)')
       .argument('[site.yaml]', 'the site spec', 'site.yaml'),
   ).action(async (spec: string, o: GenerateFlags) => setExit(await runRekey(spec, o)));
+  program
+    .command('verify')
+    .description('render every release as it will be deployed (real upstream charts) and check the site binds together; writes nothing')
+    .argument('[site.yaml]', 'the site spec', 'site.yaml')
+    .option('-o, --out <dir>', 'the generated tree (default: the directory holding the spec)')
+    .option('--charts <dir>', 'directory of upstream chart archives <name>-<version>.tgz (default: each wrapper chart\'s charts/, from `helm dependency build`)')
+    .option('--json', 'machine-readable report for CI', false)
+    .action(async (spec: string, o: { out?: string; charts?: string; json: boolean }) => setExit(await runVerify(spec, o)));
   program
     .command('new')
     .description('create a new site repository: starter site.yaml, age key, pinned generator, first generate and commit')

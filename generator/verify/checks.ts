@@ -1,0 +1,361 @@
+// verify, step 2: does the site bind together? Each check reads every rendered object and names
+// both ends of a broken reference (the object and what it points at), and the spec field to
+// change — in the shape of kube-linter's "dangling" checks.
+import type { SiteModel } from '../model/site.ts';
+import { siteReleases } from '../model/releases.ts';
+import { contains, parseCidr, parseIpv4, parseRange } from '../spec/net.ts';
+import { CLUSTER_SCOPED_KINDS as CLUSTER_SCOPED, type K8sObject, type SourcedObject } from './render.ts';
+
+export interface Problem {
+  readonly check: string;
+  readonly severity: 'error' | 'warning';
+  /** "Kind namespace/name (from source)". */
+  readonly object: string;
+  readonly message: string;
+  /** What to change, in the spec where possible. */
+  readonly hint: string;
+}
+
+export interface CheckContext {
+  readonly site: SiteModel;
+  readonly objects: readonly SourcedObject[];
+  /** Images listed in images.txt (normalised). */
+  readonly imageList: ReadonlySet<string>;
+}
+
+type Check = (ctx: CheckContext) => Problem[];
+
+export const describe = (o: SourcedObject) =>
+  `${o.object.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.object.metadata?.name ?? '?'} (from ${o.source})`;
+
+/** API groups every Kubernetes cluster serves (no CRD needed). */
+const BUILT_IN_GROUPS = new Set([
+  '', 'apps', 'batch', 'autoscaling', 'policy', 'rbac.authorization.k8s.io', 'networking.k8s.io', 'storage.k8s.io',
+  'apiextensions.k8s.io', 'admissionregistration.k8s.io', 'scheduling.k8s.io', 'coordination.k8s.io', 'node.k8s.io',
+  'discovery.k8s.io', 'certificates.k8s.io', 'apiregistration.k8s.io', 'flowcontrol.apiserver.k8s.io', 'events.k8s.io', 'resource.k8s.io',
+]);
+
+/** Namespaces that exist in every cluster. */
+const SYSTEM_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
+
+const groupOf = (apiVersion = '') => (apiVersion.includes('/') ? apiVersion.split('/')[0]! : '');
+const of = (objects: readonly SourcedObject[], kind: string) => objects.filter((o) => o.object.kind === kind);
+const key = (ns: string | undefined, name: string | undefined) => `${ns ?? ''}/${name ?? ''}`;
+
+/** Pod specs inside workload objects (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob). */
+function podSpecs(o: K8sObject): Record<string, any>[] {
+  const spec = o.spec as Record<string, any> | undefined;
+  if (!spec) return [];
+  switch (o.kind) {
+    case 'Pod':
+      return [spec];
+    case 'Deployment':
+    case 'StatefulSet':
+    case 'DaemonSet':
+    case 'ReplicaSet':
+    case 'Job':
+      return spec.template?.spec ? [spec.template.spec] : [];
+    case 'CronJob':
+      return spec.jobTemplate?.spec?.template?.spec ? [spec.jobTemplate.spec.template.spec] : [];
+    default:
+      return [];
+  }
+}
+
+const containersOf = (pod: Record<string, any>): Record<string, any>[] => [...(pod.initContainers ?? []), ...(pod.containers ?? []), ...(pod.ephemeralContainers ?? [])];
+
+/** Every namespaced object's namespace is created by the site (a Namespace object or a release namespace). */
+const namespaces: Check = ({ objects, site }) => {
+  const known = new Set([...SYSTEM_NAMESPACES, ...of(objects, 'Namespace').map((o) => o.object.metadata?.name ?? '')]);
+  // The GitOps engine's own namespace comes with its bootstrap.
+  known.add(site.gitops.engine === 'flux' ? 'flux-system' : 'argocd');
+  // helmfile (createNamespace) and Flux/Argo CD (install/sync options) create each release's namespace.
+  for (const o of objects) if (o.release) known.add(o.release.namespace);
+  for (const env of site.environments) known.add(env.namespace);
+  return objects
+    .filter((o) => o.object.kind && !CLUSTER_SCOPED.has(o.object.kind) && o.namespace && !known.has(o.namespace))
+    .map((o) => ({
+      check: 'namespace',
+      severity: 'error' as const,
+      object: describe(o),
+      message: `its namespace ${o.namespace} is created by nothing in the site`,
+      hint: 'the release that owns this object must create its namespace, or the namespaces component must list it',
+    }));
+};
+
+/** Every custom resource has its CRD in the site (or from the GitOps engine's own install). */
+const crds: Check = ({ objects, site }) => {
+  const servedBy = new Map<string, SourcedObject>();
+  for (const o of of(objects, 'CustomResourceDefinition')) {
+    const spec = o.object.spec as { group?: string; names?: { kind?: string } };
+    servedBy.set(`${spec.group}/${spec.names?.kind}`, o);
+  }
+  const engineGroups = site.gitops.engine === 'flux' ? /\.toolkit\.fluxcd\.io$/ : /^argoproj\.io$/;
+  const { graph } = siteReleases(site);
+  const problems: Problem[] = [];
+  for (const o of objects) {
+    const group = groupOf(o.object.apiVersion);
+    if (BUILT_IN_GROUPS.has(group) || engineGroups.test(group)) continue;
+    const crd = servedBy.get(`${group}/${o.object.kind}`);
+    if (!crd) {
+      problems.push({
+        check: 'crd',
+        severity: 'error',
+        object: describe(o),
+        message: `no CustomResourceDefinition for ${o.object.kind}.${group} is installed by the site`,
+        hint: 'enable the component that installs it (spec.components) or remove what creates this object',
+      });
+      continue;
+    }
+    // Ordering: the release with the CRD comes first (needs:, dependsOn, sync waves).
+    if (o.release && crd.release && o.release !== crd.release && !needsTransitively(graph.needs, o.release.name, crd.release.name)) {
+      problems.push({
+        check: 'ordering',
+        severity: 'error',
+        object: describe(o),
+        message: `its CRD comes from release ${crd.release.name}, which is not deployed before release ${o.release.name}`,
+        hint: `the component of ${o.release.name} must depend on the one of ${crd.release.name} (catalog dependsOn)`,
+      });
+    }
+  }
+  return problems;
+};
+
+function needsTransitively(needs: ReadonlyMap<string, readonly string[]>, from: string, target: string): boolean {
+  const seen = new Set<string>();
+  const stack = [...(needs.get(from) ?? [])];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (n === target) return true;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    stack.push(...(needs.get(n) ?? []));
+  }
+  return false;
+}
+
+/** Every PersistentVolumeClaim binds: a static PV, a StorageClass the site creates, or a default class. */
+const claims: Check = ({ objects }) => {
+  const classes = of(objects, 'StorageClass');
+  const classNames = new Set(classes.map((c) => c.object.metadata?.name));
+  const defaultClass = classes.find((c) => c.object.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true');
+  const volumes = of(objects, 'PersistentVolume');
+  const problems: Problem[] = [];
+  const check = (o: SourcedObject, claimName: string, spec: Record<string, any>) => {
+    const cls: string | undefined = spec.storageClassName;
+    const where = `PersistentVolumeClaim ${o.namespace}/${claimName}`;
+    if (spec.volumeName) {
+      if (!volumes.some((v) => v.object.metadata?.name === spec.volumeName)) {
+        problems.push({ check: 'storage', severity: 'error', object: describe(o), message: `${where} names PersistentVolume ${spec.volumeName}, which the site does not create`, hint: 'list the volume under spec.storage.volumes' });
+      }
+      return;
+    }
+    if (cls === undefined || cls === null) {
+      if (!defaultClass) {
+        problems.push({
+          check: 'storage',
+          severity: 'error',
+          object: describe(o),
+          message: `${where} asks for the default StorageClass, and the site has none, so it never binds`,
+          hint: 'mark one storage class as default (spec.storage.classes[].default: true), or give the component its own storageClass',
+        });
+      }
+      return;
+    }
+    if (cls === '') {
+      const pv = volumes.find((v) => ((v.object.spec as any)?.storageClassName ?? '') === '' && (v.object.spec as any)?.claimRef?.name === claimName);
+      if (!pv) problems.push({ check: 'storage', severity: 'error', object: describe(o), message: `${where} asks for a static volume and none is bound to it`, hint: 'add the volume to spec.storage.volumes' });
+      return;
+    }
+    if (!classNames.has(cls) && !volumes.some((v) => (v.object.spec as any)?.storageClassName === cls)) {
+      problems.push({
+        check: 'storage',
+        severity: 'error',
+        object: describe(o),
+        message: `${where} asks for StorageClass ${cls}, which the site does not create, so it never binds`,
+        hint: `define the class in spec.storage.classes (or correct the component's storageClass to one of: ${[...classNames].join(', ') || 'none defined'})`,
+      });
+    }
+  };
+  for (const o of of(objects, 'PersistentVolumeClaim')) check(o, o.object.metadata?.name ?? '?', (o.object.spec ?? {}) as Record<string, any>);
+  // The Prometheus operator's claims: Prometheus and Alertmanager storage templates.
+  for (const o of [...of(objects, 'Prometheus'), ...of(objects, 'Alertmanager')]) {
+    const template = (o.object.spec as any)?.storage?.volumeClaimTemplate;
+    if (template) check(o, `${o.object.kind!.toLowerCase()}-${o.object.metadata?.name}-db`, (template.spec ?? {}) as Record<string, any>);
+  }
+  for (const o of of(objects, 'StatefulSet')) {
+    for (const t of ((o.object.spec as any)?.volumeClaimTemplates ?? []) as K8sObject[]) check(o, `${t.metadata?.name}-${o.object.metadata?.name}-0`, (t.spec ?? {}) as Record<string, any>);
+  }
+  return problems;
+};
+
+/** Secrets, ConfigMaps and ServiceAccounts that workloads and GitOps objects reference exist. */
+const references: Check = ({ objects }) => {
+  const have = (kind: string) => new Set(of(objects, kind).map((o) => key(o.namespace, o.object.metadata?.name)));
+  const secrets = have('Secret');
+  // Secrets that controllers create from objects in the site.
+  for (const c of of(objects, 'Certificate')) secrets.add(key(c.namespace, (c.object.spec as any)?.secretName));
+  // Secrets a workload of the site creates at run time (webhook certificate generators, memberlist keys).
+  for (const o of objects) {
+    for (const pod of podSpecs(o.object)) {
+      for (const c of containersOf(pod)) {
+        const args: string[] = [...(c.command ?? []), ...(c.args ?? [])].map(String);
+        args.forEach((a, i) => {
+          const m = /^--[a-z-]*secret(-name)?=(.+)$/.exec(a) ?? (/^--[a-z-]*secret(-name)?$/.test(a) ? [a, '', args[i + 1] ?? ''] : null);
+          if (m?.[2]) secrets.add(key(o.namespace, m[2]));
+        });
+        for (const e of c.env ?? []) if (/SECRET_NAME$/.test(String(e.name)) && typeof e.value === 'string') secrets.add(key(o.namespace, e.value));
+      }
+    }
+  }
+  const configMaps = have('ConfigMap');
+  for (const ns of new Set(objects.map((o) => o.namespace))) configMaps.add(key(ns, 'kube-root-ca.crt'));
+  const accounts = have('ServiceAccount');
+  const problems: Problem[] = [];
+  const missing = (o: SourcedObject, kind: string, name: string, hint: string) =>
+    problems.push({ check: 'reference', severity: 'error', object: describe(o), message: `references ${kind} ${o.namespace}/${name}, which nothing in the site creates`, hint });
+  for (const o of objects) {
+    for (const pod of podSpecs(o.object)) {
+      const sa = pod.serviceAccountName ?? pod.serviceAccount;
+      if (sa && sa !== 'default' && !accounts.has(key(o.namespace, sa))) missing(o, 'ServiceAccount', sa, 'the chart must create it (serviceAccount.create) or the site must');
+      for (const s of pod.imagePullSecrets ?? []) if (s?.name && !secrets.has(key(o.namespace, s.name))) missing(o, 'Secret', s.name, 'create the pull secret in this namespace (spec.components.harbor pull secrets)');
+      for (const v of pod.volumes ?? []) {
+        if (v.secret?.secretName && !v.secret.optional && !secrets.has(key(o.namespace, v.secret.secretName))) missing(o, 'Secret', v.secret.secretName, 'the secret must be generated (secrets/) or created by a chart value');
+        if (v.configMap?.name && !v.configMap.optional && !configMaps.has(key(o.namespace, v.configMap.name))) missing(o, 'ConfigMap', v.configMap.name, 'the ConfigMap must be created by the chart or the site');
+      }
+      for (const c of containersOf(pod)) {
+        for (const e of c.env ?? []) {
+          const sk = e.valueFrom?.secretKeyRef;
+          if (sk?.name && !sk.optional && !secrets.has(key(o.namespace, sk.name))) missing(o, 'Secret', sk.name, 'the secret must be generated (secrets/) or created by a chart value');
+          const ck = e.valueFrom?.configMapKeyRef;
+          if (ck?.name && !ck.optional && !configMaps.has(key(o.namespace, ck.name))) missing(o, 'ConfigMap', ck.name, 'the ConfigMap must be created by the chart or the site');
+        }
+        for (const e of c.envFrom ?? []) {
+          if (e.secretRef?.name && !e.secretRef.optional && !secrets.has(key(o.namespace, e.secretRef.name))) missing(o, 'Secret', e.secretRef.name, 'the secret must be generated (secrets/) or created by a chart value');
+          if (e.configMapRef?.name && !e.configMapRef.optional && !configMaps.has(key(o.namespace, e.configMapRef.name))) missing(o, 'ConfigMap', e.configMapRef.name, 'the ConfigMap must be created by the chart or the site');
+        }
+      }
+    }
+    if (o.object.kind === 'HelmRelease') {
+      for (const v of ((o.object.spec as any)?.valuesFrom ?? []) as { kind: string; name: string; optional?: boolean }[]) {
+        const set = v.kind === 'Secret' ? secrets : configMaps;
+        if (!v.optional && !set.has(key(o.namespace, v.name))) missing(o, v.kind, v.name, 'the values secret is generated under secrets/ and must be applied before this HelmRelease');
+      }
+    }
+  }
+  return problems;
+};
+
+/** LoadBalancer addresses come from a MetalLB pool the site defines, and no two Services share one. */
+const addresses: Check = ({ objects }) => {
+  const pools = of(objects, 'IPAddressPool').flatMap((p) => ((p.object.spec as any)?.addresses ?? []) as string[]);
+  const inPool = (ip: string) => {
+    const n = parseIpv4(ip);
+    if (n === null) return false;
+    return pools.some((text) => {
+      const range = parseCidr(text) ?? parseRange(text);
+      return range !== null && contains(range, n);
+    });
+  };
+  const problems: Problem[] = [];
+  const taken = new Map<string, string>();
+  for (const o of of(objects, 'Service')) {
+    const spec = (o.object.spec ?? {}) as Record<string, any>;
+    if (spec.type !== 'LoadBalancer') continue;
+    const annotations = o.object.metadata?.annotations ?? {};
+    const ips = [spec.loadBalancerIP, ...(annotations['metallb.io/loadBalancerIPs'] ?? annotations['metallb.universe.tf/loadBalancerIPs'] ?? '').split(',')].filter(Boolean).map((s: string) => s.trim());
+    if (!pools.length) {
+      problems.push({ check: 'network', severity: 'error', object: describe(o), message: 'a LoadBalancer Service, and the site defines no MetalLB address pool, so it never gets an address', hint: 'enable spec.components.metallb with addresses, or expose the service another way' });
+      continue;
+    }
+    for (const ip of ips) {
+      if (!inPool(ip)) problems.push({ check: 'network', severity: 'error', object: describe(o), message: `asks for ${ip}, outside every MetalLB pool (${pools.join(', ')})`, hint: 'choose an address inside spec.components.metallb.addresses' });
+      const earlier = taken.get(ip);
+      if (earlier) problems.push({ check: 'network', severity: 'error', object: describe(o), message: `asks for ${ip}, which ${earlier} already claims`, hint: 'give each LoadBalancer Service its own address' });
+      taken.set(ip, describe(o));
+    }
+  }
+  return problems;
+};
+
+/** Ingress hosts lie under the site domain and name an issuer the site creates. */
+const ingresses: Check = ({ objects, site }) => {
+  const issuers = new Set(of(objects, 'ClusterIssuer').map((o) => o.object.metadata?.name));
+  const problems: Problem[] = [];
+  for (const o of of(objects, 'Ingress')) {
+    for (const rule of ((o.object.spec as any)?.rules ?? []) as { host?: string }[]) {
+      if (rule.host && rule.host !== site.domain && !rule.host.endsWith(`.${site.domain}`)) {
+        problems.push({ check: 'network', severity: 'error', object: describe(o), message: `serves host ${rule.host}, outside the site domain ${site.domain}`, hint: 'host names derive from spec.domain; correct the component\'s hostname' });
+      }
+    }
+    const issuer = o.object.metadata?.annotations?.['cert-manager.io/cluster-issuer'];
+    if (issuer && !issuers.has(issuer)) {
+      problems.push({ check: 'network', severity: 'error', object: describe(o), message: `asks cert-manager for ClusterIssuer ${issuer}, which the site does not create`, hint: 'enable spec.components.certManager (it creates the site issuer)' });
+    }
+  }
+  return problems;
+};
+
+/** Every container image is in images.txt (what an air-gapped site mirrors). */
+const images: Check = ({ objects, imageList }) => {
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  for (const o of objects) {
+    for (const pod of podSpecs(o.object)) {
+      for (const c of containersOf(pod)) {
+        const image = normaliseImage(String(c.image ?? ''));
+        if (!image || seen.has(image) || imageList.has(image) || imageList.has(image.replace(/@sha256:[0-9a-f]+$/, ''))) continue;
+        seen.add(image);
+        problems.push({ check: 'images', severity: 'warning', object: describe(o), message: `runs ${image}, which images.txt does not list (an air-gapped site would not have it)`, hint: 'record the image in the component catalog (generator/components/upstream-charts.yaml)' });
+      }
+    }
+  }
+  return problems;
+};
+
+/** No admin UI open without authentication. */
+const security: Check = ({ objects }) => {
+  const problems: Problem[] = [];
+  for (const o of objects) {
+    for (const pod of podSpecs(o.object)) {
+      for (const c of containersOf(pod)) {
+        const args: string[] = [...(c.command ?? []), ...(c.args ?? [])].map(String);
+        const modes = args.flatMap((a, i) => (a.startsWith('--auth-mode=') ? [a.slice(12)] : a === '--auth-mode' ? [args[i + 1] ?? ''] : []));
+        if (/argocli|argo-server|argoexec/.test(String(c.image)) && args.includes('server') && modes.includes('server')) {
+          problems.push({
+            check: 'security',
+            severity: 'error',
+            object: describe(o),
+            message: 'the Argo Workflows server runs with --auth-mode=server: anyone who reaches it acts with the server\'s own rights',
+            hint: 'use client (token) or sso mode: spec.components.argoWorkflows.server.authMode (server mode only with insecureNoAuth: true)',
+          });
+        }
+      }
+    }
+  }
+  return problems;
+};
+
+export function normaliseImage(image: string): string {
+  if (!image) return image;
+  const [name, ...rest] = image.split('@');
+  let ref = name!;
+  const first = ref.split('/')[0]!;
+  if (!ref.includes('/')) ref = `docker.io/library/${ref}`;
+  else if (!/[.:]/.test(first) && first !== 'localhost') ref = `docker.io/${ref}`;
+  if (!/:[^/]+$/.test(ref) && !rest.length) ref = `${ref}:latest`;
+  return rest.length ? `${ref}@${rest.join('@')}` : ref;
+}
+
+export const CHECKS: readonly { name: string; check: Check }[] = [
+  { name: 'namespaces exist', check: namespaces },
+  { name: 'custom resources have their CRDs', check: crds },
+  { name: 'claims bind', check: claims },
+  { name: 'references resolve', check: references },
+  { name: 'LoadBalancer addresses', check: addresses },
+  { name: 'ingress hosts and issuers', check: ingresses },
+  { name: 'images listed', check: images },
+  { name: 'no unauthenticated admin UI', check: security },
+];
+
+export const runChecks = (ctx: CheckContext): Problem[] => CHECKS.flatMap((c) => c.check(ctx));

@@ -1,0 +1,45 @@
+// siteforge verify: render the site as it will be deployed (real upstream charts, real values)
+// and prove it binds together. Reads the generated tree; writes nothing.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { SiteModel } from '../model/site.ts';
+import { findOnPath } from '../tools/path.ts';
+import { PACKAGE_ROOT } from '../home.ts';
+import { UserError } from '../spec/diagnostics.ts';
+import { renderDeployedSite, type RenderedRelease } from './render.ts';
+import { normaliseImage, runChecks, CHECKS, type Problem } from './checks.ts';
+
+export interface VerifyOptions {
+  readonly outDir?: string;
+  readonly chartCache?: string;
+  readonly identities: readonly string[];
+}
+
+export interface VerifyReport {
+  readonly outDir: string;
+  readonly releases: readonly RenderedRelease[];
+  readonly skipped: readonly { name: string; reason: string }[];
+  readonly objects: number;
+  readonly checks: readonly string[];
+  readonly problems: readonly Problem[];
+}
+
+/** A tool from PATH, else the one a siteforge checkout's setup extracted (.tools/bin). */
+function tool(name: string): string {
+  const found = findOnPath(name) ?? [join(PACKAGE_ROOT, '.tools', 'bin', name)].find((p) => existsSync(p));
+  if (!found) throw new UserError(`siteforge verify needs ${name}, and it is not on PATH`, `install ${name} (https://helm.sh/docs/intro/install/ for helm; kubectl from your distribution)`);
+  return found;
+}
+
+export async function verifySite(site: SiteModel, specPath: string, opts: VerifyOptions): Promise<VerifyReport> {
+  const outDir = resolve(opts.outDir ?? dirname(specPath));
+  if (!existsSync(join(outDir, '.siteforge', 'manifest.json'))) {
+    throw new UserError(`${outDir} holds no generated site`, 'run `siteforge generate` first (verify checks the generated tree)');
+  }
+  const rendered = await renderDeployedSite(site, { outDir, helm: tool('helm'), kubectl: tool('kubectl'), chartCache: opts.chartCache && resolve(opts.chartCache), identities: opts.identities });
+  const listed = await readFile(join(outDir, 'images.txt'), 'utf8').catch(() => '');
+  const imageList = new Set(listed.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean).map(normaliseImage));
+  const problems = runChecks({ site, objects: rendered.objects, imageList });
+  return { outDir, releases: rendered.releases, skipped: rendered.skipped, objects: rendered.objects.length, checks: CHECKS.map((c) => c.name), problems };
+}

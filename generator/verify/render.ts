@@ -1,0 +1,216 @@
+// verify, step 1: the objects the cluster would receive. Every helm release rendered as helmfile,
+// Flux or Argo CD would install it (its wrapper chart with the real upstream chart, the values
+// files in order, helm-secrets values decrypted or stood in for, the release namespace), plus
+// every kustomization of the GitOps tree and every SOPS Secret's metadata.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments, parse } from 'yaml';
+import type { SiteModel } from '../model/site.ts';
+import { siteReleases, type Release } from '../model/releases.ts';
+import { helmValuesSecrets, siteSecrets } from '../secrets/store.ts';
+import { upstreamVersion } from '../components/upstream.ts';
+import { decryptYaml } from '../sops/document.ts';
+import { UserError } from '../spec/diagnostics.ts';
+
+export interface K8sObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+/** An object with where it comes from: a release, or a file of the GitOps tree. */
+export interface SourcedObject {
+  readonly object: K8sObject;
+  /** Release name (helm) or repository path (kustomize, SOPS). */
+  readonly source: string;
+  /** The namespace the object lands in (its own, else the release's). */
+  readonly namespace?: string;
+  readonly release?: Release;
+}
+
+/** Kinds that live outside namespaces (the rest land in their own or the release's namespace). */
+export const CLUSTER_SCOPED_KINDS = new Set([
+  'Namespace', 'Node', 'PersistentVolume', 'StorageClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PriorityClass',
+  'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'APIService', 'IngressClass', 'RuntimeClass', 'CSIDriver', 'VolumeSnapshotClass',
+  'ClusterIssuer', 'ClusterPolicy', 'NodeFeatureRule', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ClusterWorkflowTemplate',
+  'NicClusterPolicy', 'IPPool', 'CIDRPool', 'FlowSchema', 'PriorityLevelConfiguration',
+]);
+
+export interface RenderedRelease {
+  readonly release: Release;
+  readonly upstream?: string;
+  readonly objects: number;
+  /** helm-secrets values stood in for by placeholders (no age key to decrypt them). */
+  readonly placeholders: boolean;
+}
+
+export interface RenderOptions {
+  readonly outDir: string;
+  /** helm binary. */
+  readonly helm: string;
+  readonly kubectl?: string;
+  /** Directory of upstream chart archives (<name>-<version>.tgz); else each wrapper's charts/. */
+  readonly chartCache?: string;
+  readonly identities: readonly string[];
+}
+
+const run = (cmd: string, args: readonly string[], cwd?: string) =>
+  new Promise<string>((done, fail) =>
+    execFile(cmd, [...args], { cwd, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => (err ? fail(new Error(`${String(stderr || err.message).trim().split('\n').slice(0, 6).join(' | ')}`)) : done(stdout))),
+  );
+
+const objectsOf = (text: string): K8sObject[] =>
+  parseAllDocuments(text)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => Boolean(o && typeof o === 'object' && o.kind));
+
+/** The chart archive for an upstream dependency: from the cache directory, or what `helm dependency build` left. */
+async function upstreamArchive(opts: RenderOptions, chartDir: string, name: string, version: string): Promise<string> {
+  const candidates = [
+    ...(opts.chartCache ? [join(opts.chartCache, `${name}-${version}.tgz`), join(opts.chartCache, `${name}-${version.replace(/^v/, '')}.tgz`), join(opts.chartCache, `${name}-v${version.replace(/^v/, '')}.tgz`)] : []),
+    join(opts.outDir, chartDir, 'charts', `${name}-${version}.tgz`),
+  ];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) {
+    throw new UserError(
+      `the upstream chart ${name} ${version} (for ${chartDir}) is not available`,
+      `run \`helm dependency build ${chartDir}\` (it downloads the pinned chart), or pass --charts DIR holding ${name}-${version}.tgz`,
+    );
+  }
+  return found;
+}
+
+/** A helm-secrets values file as helm would read it: decrypted, or its keys with placeholder values. */
+async function secretValues(text: string, identities: readonly string[]): Promise<{ values: unknown; placeholder: boolean }> {
+  if (identities.length) {
+    try {
+      return { values: (await decryptYaml(text, identities)).plain, placeholder: false };
+    } catch {
+      // not for these keys: stand in below
+    }
+  }
+  const stand = (v: unknown): unknown =>
+    typeof v === 'string' && v.startsWith('ENC[') ? 'siteforge-verify-placeholder'
+    : Array.isArray(v) ? v.map(stand)
+    : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, stand(x)]))
+    : v;
+  const { sops: _metadata, ...rest } = (parse(text) ?? {}) as Record<string, unknown>;
+  return { values: stand(rest), placeholder: true };
+}
+
+async function renderRelease(site: SiteModel, r: Release, opts: RenderOptions, work: string): Promise<{ rendered: RenderedRelease; objects: SourcedObject[] }> {
+  const chartDir = r.chartPath!;
+  const dir = join(work, r.name);
+  await cp(join(opts.outDir, chartDir), dir, { recursive: true });
+  let upstream: string | undefined;
+  if (r.def.upstream) {
+    const version = upstreamVersion(r.def.upstream);
+    const archive = await upstreamArchive(opts, chartDir, r.def.upstream.chart, version);
+    await mkdir(join(dir, 'charts'), { recursive: true });
+    await cp(archive, join(dir, 'charts', archive.split('/').pop()!));
+    upstream = `${r.def.upstream.chart} ${version}`;
+  }
+  const files = [join(dir, 'values.yaml')];
+  if (r.environmentValuesPath && existsSync(join(opts.outDir, r.environmentValuesPath))) files.push(join(opts.outDir, r.environmentValuesPath));
+  let placeholders = false;
+  for (const [i, s] of helmValuesSecrets(site, r).entries()) {
+    const { values, placeholder } = await secretValues(await readFile(join(opts.outDir, s.valuesPath!), 'utf8'), opts.identities);
+    placeholders ||= placeholder;
+    const path = join(work, `${r.name}-secret-${i}.json`);
+    await writeFile(path, JSON.stringify(values));
+    files.push(path);
+  }
+  const kube = site.distribution.version.replace(/\+.*$/, '');
+  const text = await run(opts.helm, ['template', r.def.name, dir, '--namespace', r.namespace, '--kube-version', kube, '--include-crds', ...files.flatMap((f) => ['-f', f])]).catch((e: Error) => {
+    throw new UserError(`helm template ${r.name} failed: ${e.message}`, 'the wrapper chart or its values do not render with the upstream chart; fix the spec setting named in the message');
+  });
+  // `helm test` pods are not part of an install.
+  const installed = objectsOf(text).filter((o) => !/\btest\b/.test(o.metadata?.annotations?.['helm.sh/hook'] ?? ''));
+  const objects: SourcedObject[] = installed.map((object) => ({ object, source: r.name, release: r, namespace: CLUSTER_SCOPED_KINDS.has(object.kind!) ? undefined : (object.metadata?.namespace ?? r.namespace) }));
+  // CRDs a chart applies from its files (e.g. by a hook Job) rather than from crds/.
+  if (upstream) objects.push(...(await chartFileCrds(join(dir, 'charts'), work, r)).filter((c) => !installed.some((o) => o.kind === 'CustomResourceDefinition' && o.metadata?.name === c.object.metadata?.name)));
+  return { rendered: { release: r, upstream, objects: objects.length, placeholders }, objects };
+}
+
+/** CustomResourceDefinitions in the YAML files of a chart archive (outside templates/). */
+async function chartFileCrds(chartsDir: string, work: string, r: Release): Promise<SourcedObject[]> {
+  const [archive] = (await readdir(chartsDir)).filter((f) => f.endsWith('.tgz'));
+  if (!archive) return [];
+  const list = (await run('tar', ['-tzf', join(chartsDir, archive)])).split('\n').filter((f) => /crd/i.test(f) && /\.ya?ml$/.test(f) && !f.includes('/templates/'));
+  if (!list.length) return [];
+  const into = join(work, `${r.name}-crds`);
+  await mkdir(into, { recursive: true });
+  await run('tar', ['-xzf', join(chartsDir, archive), '-C', into, ...list]);
+  const out: SourcedObject[] = [];
+  for (const file of list) {
+    const text = await readFile(join(into, file), 'utf8');
+    if (!text.includes('CustomResourceDefinition')) continue;
+    for (const object of objectsOf(text)) if (object.kind === 'CustomResourceDefinition') out.push({ object, source: `${r.name} (chart file ${file.split('/').slice(1).join('/')})`, release: r });
+  }
+  return out;
+}
+
+/** Directories with a kustomization.yaml under the GitOps tree and secrets/. */
+async function kustomizations(outDir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (rel: string) => {
+    const entries = await readdir(join(outDir, rel), { withFileTypes: true }).catch(() => []);
+    if (entries.some((e) => e.name === 'kustomization.yaml')) found.push(rel);
+    for (const e of entries) if (e.isDirectory()) await walk(join(rel, e.name));
+  };
+  await walk('clusters');
+  await walk('secrets');
+  return found.sort();
+}
+
+export interface RenderedSite {
+  readonly releases: readonly RenderedRelease[];
+  readonly objects: readonly SourcedObject[];
+  /** Releases not rendered, with why (e.g. kustomize releases from a remote base). */
+  readonly skipped: readonly { name: string; reason: string }[];
+}
+
+/** Runs tasks with at most `limit` at once, results in input order. */
+async function limited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i]!);
+    }
+  }));
+  return results;
+}
+
+export async function renderDeployedSite(site: SiteModel, opts: RenderOptions): Promise<RenderedSite> {
+  const work = await mkdtemp(join(tmpdir(), 'siteforge-verify-'));
+  try {
+    const { releases } = siteReleases(site);
+    const helmReleases = releases.filter((r) => r.chartPath);
+    const rendered = await limited(helmReleases, 2, (r) => renderRelease(site, r, opts, work));
+    const objects: SourcedObject[] = rendered.flatMap((x) => x.objects);
+    // The GitOps tree as Flux/Argo CD reads it (kustomize), SOPS Secrets included (their metadata is plain).
+    for (const dir of await kustomizations(opts.outDir)) {
+      const text = await run(opts.kubectl ?? 'kubectl', ['kustomize', join(opts.outDir, dir)]).catch((e: Error) => {
+        throw new UserError(`kubectl kustomize ${dir} failed: ${e.message}`, 'a generated kustomization does not build; regenerate, and report it if it persists');
+      });
+      for (const object of objectsOf(text)) objects.push({ object, source: dir, namespace: CLUSTER_SCOPED_KINDS.has(object.kind!) ? undefined : (object.metadata?.namespace ?? 'default') });
+    }
+    // Secrets siteforge generates are applied by the GitOps engine (or helmfile's hooks) even where no kustomization lists them.
+    for (const s of siteSecrets(site)) {
+      if (!objects.some((o) => o.object.kind === 'Secret' && o.object.metadata?.name === s.def.name && o.namespace === s.namespace)) {
+        objects.push({ object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: s.def.name, namespace: s.namespace } }, source: s.manifestPath, namespace: s.namespace });
+      }
+    }
+    const skipped = releases.filter((r) => !r.chartPath).map((r) => ({ name: r.name, reason: `kustomize release (${r.def.kustomization}): rendered by its GitOps object from the upstream tag, not here` }));
+    return { releases: rendered.map((x) => x.rendered), objects, skipped };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
