@@ -110,6 +110,16 @@ export const argoWorkflows = defineComponent({
       enabled: Enabled(false),
       chartVersion: ChartVersion(),
       sso: Type.Object({ enabled: Type.Boolean({ default: false }) }, { additionalProperties: false, default: {} }),
+      server: Type.Object(
+        {
+          authMode: OneOf(['client', 'sso', 'server'], {
+            default: 'client',
+            description: 'client: each request carries a Kubernetes token (kubectl create token); sso: OIDC login (sso.enabled); server: no authentication — only with insecureNoAuth.',
+          }),
+          insecureNoAuth: Type.Boolean({ default: false, description: 'Allow authMode server: anyone who reaches the UI acts with the server\'s rights.' }),
+        },
+        { additionalProperties: false, default: {}, description: 'The Argo Workflows server (UI and API).' },
+      ),
       artifacts: Type.Object(
         {
           type: OneOf(['none', 's3'], {
@@ -126,6 +136,21 @@ export const argoWorkflows = defineComponent({
     { additionalProperties: false },
   ),
   check(ctx, settings) {
+    const server = settings?.server as { authMode?: string; insecureNoAuth?: boolean } | undefined;
+    const at = ['spec', 'components', 'argoWorkflows', 'server', 'authMode'];
+    if (server?.authMode === 'server' && server.insecureNoAuth !== true) {
+      ctx.report('error', at, 'authMode server lets anyone who reaches the Argo server run and delete workflows with its own rights', {
+        expected: 'client (Kubernetes tokens) or sso',
+        hint: 'use client or sso; if this really is a closed test system, also set insecureNoAuth: true',
+      });
+    } else if (server?.authMode === 'server') {
+      ctx.report('warning', at, 'the Argo server runs WITHOUT authentication (insecureNoAuth: true): anyone who reaches it acts with its rights', {
+        hint: 'use client or sso on any system people share',
+      });
+    }
+    if (server?.authMode === 'sso' && (settings?.sso as { enabled?: boolean } | undefined)?.enabled !== true) {
+      ctx.report('error', at, 'authMode sso needs the OIDC client (sso.enabled: true)', { hint: 'set spec.components.argoWorkflows.sso.enabled: true' });
+    }
     const artifacts = settings?.artifacts as { type?: string; endpoint?: unknown; bucket?: unknown } | undefined;
     if (artifacts?.type === 's3' && (typeof artifacts.endpoint !== 'string' || typeof artifacts.bucket !== 'string')) {
       ctx.report('error', ['spec', 'components', 'argoWorkflows', 'artifacts'], 'an S3 artifact repository needs endpoint and bucket', {
@@ -188,7 +213,8 @@ export const argoWorkflows = defineComponent({
             controller: { workflowNamespaces: namespaces },
             workflow: { serviceAccount: { create: true, name: WORKFLOW_SERVICE_ACCOUNT }, rbac: { create: true } },
             server: {
-              authModes: settings.sso.enabled ? ['sso'] : ['server'],
+              // sso.enabled (the older switch) means SSO; CLI and CI keep token access (client) beside it.
+              authModes: settings.sso.enabled || settings.server.authMode === 'sso' ? ['sso', 'client'] : [settings.server.authMode],
               ...(ingress ? { ingress: { enabled: true, ...ingress } } : {}),
             },
             ...artifactRepository,

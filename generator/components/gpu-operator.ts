@@ -2,6 +2,7 @@
 // usually carry the NVIDIA driver in their image, so the operator-managed driver is off by default.
 import { Type } from '@sinclair/typebox';
 import { Enabled, OneOf, ChartVersion } from '../spec/formats.ts';
+import { upstreamVersion } from './upstream.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { KUBELET_DIR } from './storage.ts';
 
@@ -36,6 +37,8 @@ export const gpuOperator = defineComponent({
         upstream: { chart: 'gpu-operator' },
         values: {
           'gpu-operator': {
+            // The operator image at the pinned release, whatever tag the chart's source defaults to.
+            operator: { version: upstreamVersion({ chart: 'gpu-operator', version: settings.chartVersion }) },
             driver: { enabled: !settings.driverPreinstalled },
             mig: { strategy: settings.migStrategy },
             hostPaths: { kubeletRootDir: KUBELET_DIR[site.distribution.type] },

@@ -2,6 +2,7 @@
 // projects dockerhub, ghcr, quay, k8s, nvcr). Every credential comes from an existing Secret.
 import { Type } from '@sinclair/typebox';
 import { ChartVersion, DnsName, DnsSubdomain, Enabled, Quantity } from '../spec/formats.ts';
+import { requireStorageClass, storageClassFor } from './storage.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import type { SiteModel } from '../model/site.ts';
 import { helmObject } from './labels.ts';
@@ -67,11 +68,13 @@ export const harbor = defineComponent({
       },
     ];
   },
+  check: (ctx, settings) => requireStorageClass(ctx, 'harbor', settings, 'images, its database, redis, job logs and scan data'),
   releases(site, settings): ReleaseDef[] {
     const host = harborHostname(site);
     const viaIngress = site.componentSettings.ingressNginx.enabled;
     const certificate = site.componentSettings.certManager.enabled;
-    const storageClass = settings.storageClass ? { storageClass: settings.storageClass } : {};
+    const className = storageClassFor(site, settings.storageClass);
+    const storageClass = className ? { storageClass: className } : {};
     return [
       {
         name: 'harbor',

@@ -2,6 +2,7 @@
 // node-exporters on the SLURM nodes (the cluster watches its neighbours without touching them).
 import { Type } from '@sinclair/typebox';
 import { ChartVersion, DnsSubdomain, Enabled, Quantity } from '../spec/formats.ts';
+import { requireStorageClass, storageClassFor } from './storage.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { ingressFor } from './web.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
@@ -11,7 +12,7 @@ export const GRAFANA_ADMIN_SECRET = 'grafana-admin';
 export const monitoring = defineComponent({
   name: 'monitoring',
   title: 'Monitoring: kube-prometheus-stack',
-  dependsOn: ['namespaces', 'ingressNginx', 'certManager'],
+  dependsOn: ['namespaces', 'storage', 'ingressNginx', 'certManager'],
   settings: Type.Object(
     {
       enabled: Enabled(false),
@@ -35,6 +36,7 @@ export const monitoring = defineComponent({
       data: { 'admin-user': fixed('admin'), 'admin-password': random(24) },
     },
   ],
+  check: (ctx, settings) => requireStorageClass(ctx, 'monitoring', settings, 'Prometheus\' time series'),
   releases(site, settings): ReleaseDef[] {
     const grafanaHost = `grafana.${site.domain}`;
     const ingress = ingressFor(site, grafanaHost, 'grafana-tls');
@@ -60,7 +62,7 @@ export const monitoring = defineComponent({
                 storageSpec: {
                   volumeClaimTemplate: {
                     spec: {
-                      ...(settings.storageClass ? { storageClassName: settings.storageClass } : {}),
+                      ...(storageClassFor(site, settings.storageClass) ? { storageClassName: storageClassFor(site, settings.storageClass) } : {}),
                       accessModes: ['ReadWriteOnce'],
                       resources: { requests: { storage: settings.storageSize } },
                     },

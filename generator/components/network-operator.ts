@@ -37,7 +37,13 @@ spec:
     version: {{ .Values.componentVersion | quote }}
     enableWebhook: false
   {{- end }}
-{{- range .Values.networks }}
+`;
+
+/**
+ * IPPools and secondary networks: a release of their own after the policy, because the IPPool CRD
+ * is installed by the operator when it reconciles the policy's nvIpam, not by the chart.
+ */
+const NETWORKS_TEMPLATE = `{{- range .Values.networks }}
 ---
 ${helmObject('nv-ipam.nvidia.com/v1alpha1', 'IPPool', { name: '{{ .name | quote }}', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
 spec:
@@ -138,23 +144,22 @@ export const networkOperator = defineComponent({
           componentVersion: `network-operator-v${version}`,
           rdmaConfig: { configList: [{ resourceName: 'rdma_shared_device_a', rdmaHcaMax: settings.rdmaHcaMax, selectors }] },
           ipoib: settings.networks.some((n) => n.type === 'ipoib'),
-          networks: settings.networks,
-          environments: site.environments.map((e) => ({ name: e.name, namespace: e.namespace })),
+          networks: settings.networks.length > 0,
         },
         valuesSchema: {
           type: 'object',
-          required: ['imageRepository', 'componentVersion', 'rdmaConfig', 'ipoib', 'networks', 'environments'],
+          required: ['imageRepository', 'componentVersion', 'rdmaConfig', 'ipoib', 'networks'],
           additionalProperties: false,
           properties: {
             imageRepository: { type: 'string' },
             componentVersion: { type: 'string' },
             rdmaConfig: { type: 'object' },
             ipoib: { type: 'boolean' },
-            networks: { type: 'array', items: { type: 'object', required: ['name', 'type', 'master', 'subnet', 'perNodeBlockSize', 'mtu'] } },
-            environments: { type: 'array', items: { type: 'object', required: ['name', 'namespace'] } },
+            networks: { type: 'boolean', description: 'Deploy nv-ipam for the secondary networks.' },
           },
         },
         templates: { 'nic-cluster-policy.yaml': POLICY_TEMPLATE },
+        providesCrds: settings.networks.length ? ['nv-ipam.nvidia.com/IPPool', 'nv-ipam.nvidia.com/CIDRPool'] : [],
         images: [
           'k8s-rdma-shared-dev-plugin',
           'plugins',
@@ -163,6 +168,28 @@ export const networkOperator = defineComponent({
           ...(settings.networks.some((n) => n.type === 'ipoib') ? ['ipoib-cni'] : []),
         ].map((image) => `nvcr.io/nvidia/mellanox/${image}:network-operator-v${version}`),
       },
+      ...(settings.networks.length
+        ? [
+            {
+              name: 'network-operator-networks',
+              description: 'IPPools (nv-ipam) and secondary networks per environment',
+              scope: 'cluster' as const,
+              namespace: 'nvidia-network-operator',
+              after: ['network-operator-policy'],
+              values: { networks: settings.networks, environments: site.environments.map((e) => ({ name: e.name, namespace: e.namespace })) },
+              valuesSchema: {
+                type: 'object',
+                required: ['networks', 'environments'],
+                additionalProperties: false,
+                properties: {
+                  networks: { type: 'array', items: { type: 'object', required: ['name', 'type', 'master', 'subnet', 'perNodeBlockSize', 'mtu'] } },
+                  environments: { type: 'array', items: { type: 'object', required: ['name', 'namespace'] } },
+                },
+              },
+              templates: { 'networks.yaml': NETWORKS_TEMPLATE },
+            },
+          ]
+        : []),
     ];
   },
 });

@@ -6,6 +6,9 @@ import { Enabled, OneOf, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
 import type { SiteModel } from '../model/site.ts';
+import type { RuleContext } from '../spec/rules.ts';
+import { isString, list } from '../spec/guards.ts';
+import { show } from '../spec/diagnostics.ts';
 
 export const NFS_CSI_DRIVER = 'nfs.csi.k8s.io';
 
@@ -89,8 +92,82 @@ const VALUES_SCHEMA = {
   },
 };
 
+/** csi-driver-nfs runs when NFS volumes use it, and always for NFS storage classes (it provisions them). */
 export const usesNfsCsi = (site: SiteModel) =>
-  site.componentSettings.storage.nfsDriver === 'csi' && site.volumes.some((v) => v.type === 'nfs');
+  (site.componentSettings.storage.nfsDriver === 'csi' && site.volumes.some((v) => v.type === 'nfs')) || site.storageClasses.some((c) => c.type === 'nfs');
+
+/** The StorageClass a component's claims use: its own setting, else the site's default class. */
+export const storageClassFor = (site: SiteModel, own: string | undefined): string | undefined => own ?? site.defaultStorageClass?.name;
+
+/**
+ * A component that claims storage needs a class to claim it from: its own, or the site's default.
+ * (A claim without either never binds: no StorageClass exists in a fresh RKE2 or k0s cluster.)
+ */
+export function requireStorageClass(ctx: RuleContext, component: string, settings: { storageClass?: unknown } | undefined, what: string) {
+  const classes = list<any>(ctx.spec.spec?.storage?.classes);
+  const own = settings?.storageClass;
+  if (isString(own)) {
+    if (!classes.some((c) => c?.name === own)) {
+      ctx.report('warning', ['spec', 'components', component, 'storageClass'], `StorageClass ${show(own)} is not one of spec.storage.classes`, {
+        hint: 'siteforge cannot check a class it does not create; make sure the cluster has it, or define it under spec.storage.classes',
+      });
+    }
+    return;
+  }
+  if (!classes.some((c) => c?.default === true)) {
+    ctx.report('error', ['spec', 'components', component], `${component} stores ${what} on persistent volumes, and the site has no StorageClass to provision them`, {
+      expected: 'spec.storage.classes with one class marked default: true, or spec.components.' + component + '.storageClass',
+      hint: 'add e.g. `classes: [{name: nfs, server: 10.40.0.5, share: /export/k8s, default: true}]` under spec.storage',
+    });
+  }
+}
+
+const STORAGE_CLASSES_TEMPLATE = `{{- range .Values.storageClasses }}
+---
+${helmObject('storage.k8s.io/v1', 'StorageClass', { name: '{{ .name | quote }}', inRange: true })}
+  {{- if .default }}
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+  {{- end }}
+provisioner: ${NFS_CSI_DRIVER}
+parameters:
+  server: {{ .server | quote }}
+  share: {{ .share | quote }}
+  {{- with .subDir }}
+  subDir: {{ . | quote }}
+  {{- end }}
+reclaimPolicy: {{ .reclaimPolicy }}
+volumeBindingMode: Immediate
+allowVolumeExpansion: true
+{{- with .mountOptions }}
+mountOptions:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+`;
+
+const STORAGE_CLASSES_SCHEMA = {
+  type: 'object',
+  properties: {
+    storageClasses: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'server', 'share', 'reclaimPolicy', 'default'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string' },
+          server: { type: 'string' },
+          share: { type: 'string' },
+          subDir: { type: 'string' },
+          reclaimPolicy: { enum: ['Retain', 'Delete'] },
+          mountOptions: { type: 'array', items: { type: 'string' } },
+          default: { type: 'boolean' },
+        },
+      },
+    },
+  },
+};
 
 export const storage = defineComponent({
   name: 'storage',
@@ -108,13 +185,13 @@ export const storage = defineComponent({
     { additionalProperties: false },
   ),
   releases(site, settings): ReleaseDef[] {
-    if (!site.volumes.length) return [];
     const releases: ReleaseDef[] = [];
     if (usesNfsCsi(site)) {
+      const classes = site.storageClasses.filter((c) => c.type === 'nfs');
       releases.push({
         name: 'csi-driver-nfs',
         layer: 'operators',
-        description: 'NFS CSI driver for the shared HPC filesystems',
+        description: `NFS CSI driver for the shared HPC filesystems${classes.length ? `, and the StorageClasses ${classes.map((c) => c.name).join(', ')}` : ''}`,
         scope: 'cluster',
         namespace: 'kube-system',
         upstream: { chart: 'csi-driver-nfs' },
@@ -124,9 +201,21 @@ export const storage = defineComponent({
             driver: { name: NFS_CSI_DRIVER },
             controller: { replicas: Math.min(2, site.servers.length) },
           },
+          storageClasses: classes.map((c) => ({
+            name: c.name,
+            server: c.server,
+            share: c.share,
+            ...(c.subDir ? { subDir: c.subDir } : {}),
+            reclaimPolicy: c.reclaimPolicy,
+            ...(c.mountOptions.length ? { mountOptions: c.mountOptions } : {}),
+            default: c.default,
+          })),
         },
+        valuesSchema: STORAGE_CLASSES_SCHEMA,
+        templates: { 'storageclasses.yaml': STORAGE_CLASSES_TEMPLATE },
       });
     }
+    if (!site.volumes.length) return releases;
     releases.push({
       name: 'storage',
       description: 'PersistentVolumes and claims for the shared HPC storage, per environment',

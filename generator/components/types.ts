@@ -65,6 +65,11 @@ export interface ReleaseDef {
   readonly environmentValues?: (env: EnvironmentModel) => Record<string, unknown>;
   /** Releases of this component deployed before this one. */
   readonly after?: readonly string[];
+  /**
+   * CRDs (group/Kind) an operator installs at run time when it reconciles this release's objects,
+   * rather than the chart: releases using them must come after this one (verify checks it).
+   */
+  readonly providesCrds?: readonly string[];
   /** Container images the release runs, for mirroring into Harbor (image:tag). */
   readonly images?: readonly string[];
 }

@@ -1,7 +1,7 @@
 // Stage 3: the typed site every renderer reads — defaults resolved, derived facts computed once.
 import { basename } from 'node:path';
 import type { Static } from '@sinclair/typebox';
-import type { NodeSpec, SiteSpec, VolumeSpec, WorkflowSpec } from '../spec/schema.ts';
+import type { NodeSpec, SiteSpec, StorageClassSpec, VolumeSpec, WorkflowSpec } from '../spec/schema.ts';
 import { catalog, componentNames, type ComponentName } from '../components/catalog.ts';
 import type { ComponentModule } from '../components/types.ts';
 import { buildDependencyGraph, type DependencyGraph } from './graph.ts';
@@ -41,6 +41,9 @@ export interface SiteModel {
   readonly kubelet: SiteSpec['spec']['kubelet'];
   readonly nodeSetup: SiteSpec['spec']['nodeSetup'];
   readonly volumes: readonly VolumeSpec[];
+  readonly storageClasses: readonly StorageClassSpec[];
+  /** The class marked default, if any: components that need dynamic storage use it unless told otherwise. */
+  readonly defaultStorageClass?: StorageClassSpec;
   readonly environments: readonly EnvironmentModel[];
   /** Settings of every catalog component, enabled or not, with defaults. */
   readonly componentSettings: { readonly [N in ComponentName]: ComponentSettings<N> };
@@ -87,6 +90,8 @@ export function buildSiteModel(spec: SiteSpec, specPath: string): SiteModel {
     kubelet: spec.spec.kubelet,
     nodeSetup: spec.spec.nodeSetup,
     volumes: spec.spec.storage.volumes,
+    storageClasses: spec.spec.storage.classes,
+    defaultStorageClass: spec.spec.storage.classes.find((c) => c.default),
     environments: [...spec.spec.environments].sort(byCodeUnit).map((env) => ({ name: env, namespace: `${env}-${name}` })),
     componentSettings,
     components: graph.order.map((n) => ({

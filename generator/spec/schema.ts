@@ -3,7 +3,7 @@
 // TypeScript type of a validated spec (SiteSpec). Static defaults live here, nowhere else.
 import { Type, type Static, type TObject, type TOptional } from '@sinclair/typebox';
 import { catalog } from '../components/catalog.ts';
-import { BranchName, Cidr, DnsLabel, DnsName, GIT_URL_PATTERN, HostName, HttpUrl, ImageReference, Ipv4, LabelKey, LabelValue, OneOf, Quantity, SafeAbsolutePath, Taint, UserName } from './formats.ts';
+import { BranchName, Cidr, DnsLabel, DnsSubdomain, DnsName, GIT_URL_PATTERN, HostName, HttpUrl, ImageReference, Ipv4, LabelKey, LabelValue, OneOf, Quantity, SafeAbsolutePath, Taint, UserName } from './formats.ts';
 
 export const API_VERSION = 'siteforge/v1alpha1';
 export const KIND = 'Site';
@@ -141,6 +141,29 @@ const Volume = Type.Object(
   strict,
 );
 
+const StorageClass = Type.Object(
+  {
+    name: DnsSubdomain({ description: 'StorageClass name; components and claims ask for it.' }),
+    type: OneOf(['nfs'], { default: 'nfs', description: 'nfs: dynamic provisioning by csi-driver-nfs, one directory per volume on the share.' }),
+    server: HostName({ description: 'NFS server.' }),
+    share: SafeAbsolutePath({ description: 'Exported directory that holds the provisioned volumes.' }),
+    subDir: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9._/-]*(\\$\\{pvc\\.metadata\\.(name|namespace)\\}|\\$\\{pv\\.metadata\\.name\\}|[A-Za-z0-9._/-])*$',
+        expected: 'a directory pattern such as ${pvc.metadata.namespace}/${pvc.metadata.name} (csi-driver-nfs variables only)',
+        description: 'Directory of each volume below the share (default: one directory per volume name).',
+      }),
+    ),
+    reclaimPolicy: OneOf(['Retain', 'Delete'], { default: 'Retain', description: 'Retain keeps the data when a claim is deleted (safe default).' }),
+    mountOptions: Type.Array(
+      Type.String({ pattern: '^[A-Za-z0-9_.-]+(=[A-Za-z0-9_.:/,-]+)?$', expected: 'one mount option such as nfsvers=4.1, hard or ro' }),
+      { default: [] },
+    ),
+    default: Type.Boolean({ default: false, description: 'The cluster default class: claims that name no class use it.' }),
+  },
+  strict,
+);
+
 const Workflow = Type.Object(
   {
     name: DnsLabel(),
@@ -185,7 +208,16 @@ export const SiteSchema = Type.Object(
         nodes: Type.Array(Node, { minItems: 1 }),
         kubelet: Type.Optional(Kubelet),
         nodeSetup: NodeSetup,
-        storage: Type.Object({ volumes: Type.Array(Volume, { default: [] }) }, { ...strict, default: {} }),
+        storage: Type.Object(
+          {
+            volumes: Type.Array(Volume, { default: [] }),
+            classes: Type.Array(StorageClass, {
+              default: [],
+              description: 'StorageClasses for dynamic provisioning (Harbor, Prometheus, ...); mark one default.',
+            }),
+          },
+          { ...strict, default: {} },
+        ),
         environments: Type.Array(DnsLabel(), {
           minItems: 1,
           default: ['prod'],
@@ -225,6 +257,7 @@ export const SCHEMA_ANNOTATIONS = ['expected', 'expectedKey'] as const;
 export type SiteSpec = Static<typeof SiteSchema>;
 export type NodeSpec = SiteSpec['spec']['nodes'][number];
 export type VolumeSpec = SiteSpec['spec']['storage']['volumes'][number];
+export type StorageClassSpec = SiteSpec['spec']['storage']['classes'][number];
 export type WorkflowSpec = SiteSpec['spec']['workflows'][number];
 
 /**

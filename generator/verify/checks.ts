@@ -3,6 +3,7 @@
 // change — in the shape of kube-linter's "dangling" checks.
 import type { SiteModel } from '../model/site.ts';
 import { siteReleases } from '../model/releases.ts';
+import { harborHostname } from '../components/harbor.ts';
 import { contains, parseCidr, parseIpv4, parseRange } from '../spec/net.ts';
 import { CLUSTER_SCOPED_KINDS as CLUSTER_SCOPED, type K8sObject, type SourcedObject } from './render.ts';
 
@@ -89,6 +90,10 @@ const crds: Check = ({ objects, site }) => {
   for (const o of of(objects, 'CustomResourceDefinition')) {
     const spec = o.object.spec as { group?: string; names?: { kind?: string } };
     servedBy.set(`${spec.group}/${spec.names?.kind}`, o);
+  }
+  // CRDs an operator installs when it reconciles a release's objects (the catalog declares them).
+  for (const o of objects) {
+    for (const crd of o.release?.def.providesCrds ?? []) if (!servedBy.has(crd)) servedBy.set(crd, o);
   }
   const engineGroups = site.gitops.engine === 'flux' ? /\.toolkit\.fluxcd\.io$/ : /^argoproj\.io$/;
   const { graph } = siteReleases(site);
@@ -306,11 +311,74 @@ const images: Check = ({ objects, imageList }) => {
         const image = normaliseImage(String(c.image ?? ''));
         if (!image || seen.has(image) || imageList.has(image) || imageList.has(image.replace(/@sha256:[0-9a-f]+$/, ''))) continue;
         seen.add(image);
-        problems.push({ check: 'images', severity: 'warning', object: describe(o), message: `runs ${image}, which images.txt does not list (an air-gapped site would not have it)`, hint: 'record the image in the component catalog (generator/components/upstream-charts.yaml)' });
+        problems.push({ check: 'images', severity: 'error', object: describe(o), message: `runs ${image}, which images.txt does not list (an air-gapped site would not have it)`, hint: 'record the image in the component catalog (generator/components/upstream-charts.yaml)' });
       }
     }
   }
   return problems;
+};
+
+/** Labels every node of the site carries (its own, and the ones the kubelet sets). */
+function nodeLabels(site: SiteModel): Map<string, Set<string>> {
+  const labels = new Map<string, Set<string>>();
+  const add = (k: string, v: string) => labels.set(k, (labels.get(k) ?? new Set()).add(v));
+  for (const n of site.nodes) {
+    for (const [k, v] of Object.entries(n.labels)) add(k, v);
+    add('kubernetes.io/hostname', n.name);
+    add('kubernetes.io/os', 'linux');
+    add('kubernetes.io/arch', 'amd64');
+    if (n.gpus?.vendor === 'nvidia') add('nvidia.com/gpu.present', 'true');
+  }
+  return labels;
+}
+
+/** WorkflowTemplates and CronWorkflows: their service account, claims and node selectors exist. */
+const workflows: Check = ({ objects, site }) => {
+  const accounts = new Set(of(objects, 'ServiceAccount').map((o) => key(o.namespace, o.object.metadata?.name)));
+  const claimNames = new Set(of(objects, 'PersistentVolumeClaim').map((o) => key(o.namespace, o.object.metadata?.name)));
+  const labels = nodeLabels(site);
+  const problems: Problem[] = [];
+  for (const o of [...of(objects, 'WorkflowTemplate'), ...of(objects, 'CronWorkflow'), ...of(objects, 'Workflow')]) {
+    const spec = ((o.object.kind === 'CronWorkflow' ? (o.object.spec as any)?.workflowSpec : o.object.spec) ?? {}) as Record<string, any>;
+    const sa = spec.serviceAccountName;
+    if (sa && !accounts.has(key(o.namespace, sa))) {
+      problems.push({ check: 'workflows', severity: 'error', object: describe(o), message: `runs as ServiceAccount ${o.namespace}/${sa}, which nothing in the site creates`, hint: 'argoWorkflows creates the workflow ServiceAccount (with its RBAC) in every environment namespace' });
+    }
+    for (const v of (spec.volumes ?? []) as { persistentVolumeClaim?: { claimName?: string } }[]) {
+      const claim = v.persistentVolumeClaim?.claimName;
+      if (claim && !claimNames.has(key(o.namespace, claim))) {
+        problems.push({ check: 'workflows', severity: 'error', object: describe(o), message: `mounts PersistentVolumeClaim ${o.namespace}/${claim}, which the site does not create in that namespace`, hint: 'list the volume under spec.storage.volumes (exposed to this environment)' });
+      }
+    }
+    const selectors = [spec.nodeSelector, ...((spec.templates ?? []) as { nodeSelector?: Record<string, string> }[]).map((t) => t.nodeSelector)].filter(Boolean) as Record<string, string>[];
+    for (const selector of selectors) {
+      for (const [k, v] of Object.entries(selector)) {
+        if (!labels.get(k)?.has(String(v))) {
+          problems.push({ check: 'workflows', severity: 'error', object: describe(o), message: `selects nodes with ${k}=${v}, and no node of the site has that label, so its pods never schedule`, hint: 'label the nodes in spec.nodes[].labels, or correct the selector' });
+        }
+      }
+    }
+  }
+  return problems;
+};
+
+/**
+ * Node mirrors (the Ansible output points containerd at Harbor) need Harbor reachable from the
+ * nodes: an Ingress for its host or a LoadBalancer/NodePort Service, not a ClusterIP alone.
+ */
+const mirrors: Check = ({ objects, site }) => {
+  if (!site.componentSettings.harbor.enabled) return [];
+  const host = harborHostname(site);
+  const viaIngress = of(objects, 'Ingress').some((o) => ((o.object.spec as any)?.rules ?? []).some((r: { host?: string }) => r.host === host));
+  const viaService = of(objects, 'Service').some((o) => o.namespace === 'harbor' && ['LoadBalancer', 'NodePort'].includes((o.object.spec as any)?.type));
+  if (viaIngress || viaService) return [];
+  return [{
+    check: 'mirrors',
+    severity: 'error',
+    object: `Harbor ${host}`,
+    message: 'the nodes pull through Harbor mirrors (ansible group_vars registry mirrors), but Harbor is exposed only inside the cluster (ClusterIP), so no node can reach it',
+    hint: 'expose Harbor through the ingress (spec.components.ingressNginx) or a MetalLB LoadBalancer address',
+  }];
 };
 
 /** No admin UI open without authentication. */
@@ -355,6 +423,8 @@ export const CHECKS: readonly { name: string; check: Check }[] = [
   { name: 'LoadBalancer addresses', check: addresses },
   { name: 'ingress hosts and issuers', check: ingresses },
   { name: 'images listed', check: images },
+  { name: 'workflows resolve', check: workflows },
+  { name: 'Harbor reachable by the node mirrors', check: mirrors },
   { name: 'no unauthenticated admin UI', check: security },
 ];
 

@@ -1,0 +1,77 @@
+// siteforge verify with the real upstream charts (../shared/charts): every example deploys as
+// rendered (0 problems), and each site in test/fixtures/undeployable/ — a valid spec, or a
+// generated tree as a careless edit leaves it — is caught with its expected message.
+import t from 'tap';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
+import { ROOT, siteforge, tempDir } from './helpers/cli.ts';
+
+const CHARTS = join(ROOT, '..', 'shared', 'charts');
+const CORPUS = join(ROOT, 'test', 'fixtures', 'undeployable');
+
+t.test('the shared upstream charts are there (CI has ../shared beside the clone)', async (t) => {
+  t.ok(existsSync(join(CHARTS, 'harbor-1.19.1.tgz')), CHARTS);
+});
+
+for (const spec of ['site.yaml', 'examples/k0s-gpu.yaml', 'examples/minimal.yaml']) {
+  t.test(`${spec} verifies clean with the real upstream charts`, async (t) => {
+    const out = spec === 'site.yaml' ? ROOT : await tempDir();
+    if (out !== ROOT) t.equal((await siteforge(['generate', spec, '--out', out, '--no-commit'])).code, 0);
+    const started = Date.now();
+    const res = await siteforge(['verify', spec, '--out', out, '--charts', CHARTS]);
+    t.equal(res.code, 0, res.stdout + res.stderr);
+    t.match(res.stdout, /\n0 problems\n$/);
+    t.ok(Date.now() - started < 20_000, `verify took ${Date.now() - started} ms`);
+    const json = JSON.parse((await siteforge(['verify', spec, '--out', out, '--charts', CHARTS, '--json'])).stdout);
+    t.ok(json.releases.length >= 1, 'releases rendered');
+    for (const r of json.releases) t.ok(r.objects > 0, `${r.name}: objects rendered`);
+    t.ok(json.releases.filter((r: { upstream: string | null }) => r.upstream).every((r: { upstream: string }) => /\d/.test(r.upstream)), 'upstream charts named with their versions');
+    t.same(json.problems, []);
+    if (out !== ROOT) await rm(out, { recursive: true, force: true });
+  });
+}
+
+interface Case {
+  what: string;
+  spec: string;
+  specPatch: { find: string; replace: string }[];
+  treePatch: ({ file: string; find: string; replace: string } | { file: string; create: string })[];
+  expect: string;
+}
+
+t.test('every undeployable site is caught with its message', async (t) => {
+  const names = (await readdir(CORPUS)).filter((f) => f.endsWith('.yaml')).sort();
+  t.ok(names.length >= 15, `at least 15 undeployable sites (${names.length})`);
+  const checks = new Set<string>();
+  for (const name of names) {
+    const c = parse(await readFile(join(CORPUS, name), 'utf8')) as Case;
+    const dir = await tempDir();
+    let text = await readFile(join(ROOT, c.spec), 'utf8');
+    for (const p of c.specPatch) {
+      t.ok(text.includes(p.find), `${name}: the spec patch applies`);
+      text = text.replace(p.find, p.replace);
+    }
+    await writeFile(join(dir, 'site.yaml'), text);
+    const generated = await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit']);
+    t.equal(generated.code, 0, `${name}: generates\n${generated.stderr}`);
+    for (const p of c.treePatch) {
+      const file = join(dir, p.file);
+      if ('create' in p) {
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, p.create);
+        continue;
+      }
+      const before = await readFile(file, 'utf8');
+      t.ok(before.includes(p.find), `${name}: the tree patch applies to ${p.file}`);
+      await writeFile(file, before.replace(p.find, p.replace));
+    }
+    const res = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS]);
+    t.equal(res.code, 1, `${name} (${c.what}): verify exits 1`);
+    t.ok(res.stdout.includes(c.expect), `${name}: says "${c.expect}"\n${res.stdout.split('\n').filter((l) => /^(error|warning)/.test(l)).join('\n')}`);
+    for (const m of res.stdout.matchAll(/^error: \[([a-z]+)\]/gm)) checks.add(m[1]!);
+    await rm(dir, { recursive: true, force: true });
+  }
+  t.ok(checks.size >= 9, `the corpus exercises ${checks.size} checks: ${[...checks].join(', ')}`);
+});
