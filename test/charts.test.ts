@@ -156,12 +156,14 @@ for (const spec of SITES) {
       const policy = docs.find((d) => d.kind === 'NicClusterPolicy') as any;
       t.ok(policy?.spec.nvIpam, 'NVIDIA IPAM deployed for the secondary networks');
       t.ok(policy?.spec.rdmaSharedDevicePlugin, 'RDMA shared device plugin');
+      // IPPools and attachments: their own release after the policy (the operator installs the IPPool CRD).
+      const networkDocs = rendered.get('network-operator-networks') ?? [];
       for (const n of networks) {
-        const pool = docs.find((d) => d.kind === 'IPPool' && d.metadata.name === n.name) as any;
+        const pool = networkDocs.find((d) => d.kind === 'IPPool' && d.metadata.name === n.name) as any;
         t.equal(pool?.spec.subnet, n.subnet, `${n.name}: IP pool on its subnet`);
         for (const env of envs) {
           const kind = n.type === 'ipoib' ? 'IPoIBNetwork' : 'MacvlanNetwork';
-          const net = docs.find((d) => d.kind === kind && d.metadata.name === `${env}-${n.name}`) as any;
+          const net = networkDocs.find((d) => d.kind === kind && d.metadata.name === `${env}-${n.name}`) as any;
           t.equal(net?.spec.networkNamespace, `${env}-${site.metadata.name}`, `${env}/${n.name}: attachment in the environment namespace`);
           t.same(JSON.parse(net?.spec.ipam ?? '{}'), { poolName: n.name, type: 'nv-ipam' }, `${env}/${n.name}: addresses from nv-ipam`);
           t.equal(net?.spec.master, n.master);

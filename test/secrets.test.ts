@@ -113,7 +113,7 @@ t.test('adding a component adds only its files', async (t) => {
   const out = await tempDir();
   t.equal((await siteforge(['generate', 'examples/minimal.yaml', '--out', out], { env })).code, 0);
   const spec = join(await tempDir(), 'minimal.yaml');
-  await writeFile(spec, `${await readFile('examples/minimal.yaml', 'utf8')}  components:\n    monitoring: {enabled: true}\n`);
+  await writeFile(spec, `${await readFile('examples/minimal.yaml', 'utf8')}  components:\n    monitoring: {enabled: true, storageClass: local-ssd}\n`);
   const res = await siteforge(['generate', spec, '--out', out], { env });
   t.equal(res.code, 0, res.stderr);
   const diff = (await simpleGit(out).raw(['show', '--name-status', '--format=', 'HEAD'])).split('\n').filter(Boolean);

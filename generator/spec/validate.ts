@@ -63,7 +63,7 @@ export function validateSpec(loaded: LoadedSpec): ValidationResult {
   if (data && typeof data === 'object') for (const rule of crossFieldRules) rule(ctx);
   // A rule that explains a malformed value (e.g. "this is a private key") says more than the
   // schema's pattern mismatch at the same field, so it replaces it.
-  const explained = new Set(ruleDiagnostics.map((d) => d.path));
+  const explained = new Set(ruleDiagnostics.filter((d) => d.severity === 'error').map((d) => d.path));
   const diagnostics = [
     ...schemaErrors.filter((e) => !(e.keyword === 'pattern' && explained.has(e.diagnostic.path))).map((e) => e.diagnostic),
     ...ruleDiagnostics,
