@@ -106,6 +106,7 @@ async function runGenerate(spec: string, o: GenerateFlags, rotate?: string[]): P
       const committed = commit?.commit ? `; committed ${commit.commit}` : commit ? '; nothing to commit' : '';
       process.stdout.write(`${site.name}: ${what}${secretSummary(secrets.actions)}${committed}\n`);
       for (const line of outcome.change) process.stdout.write(`  ${line}\n`);
+      if (!isNoop(plan)) process.stderr.write(`next: \`siteforge verify ${spec}\` renders the new output with the real upstream charts and checks it deploys\n`);
       return EXIT.ok;
     }
   }

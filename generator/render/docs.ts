@@ -37,6 +37,8 @@ function runbook(site: SiteModel): GeneratedFile {
  * that exact install, never a download of whatever the registry holds under the name.
  */
 const INSTALL_COMMAND = 'npm ci --no-audit --no-fund';
+/** helm for `siteforge verify` in CI (helm template with the real upstream charts). */
+const HELM_VERSION = 'v4.1.4';
 const SITEFORGE_COMMAND = 'npx --no-install siteforge';
 
 /** The commands CI runs on a pull request, the same for GitHub and GitLab ($SITEFORGE set first). */
@@ -45,12 +47,15 @@ function reviewCommands(site: SiteModel): string[] {
     `$SITEFORGE validate ${site.specFile}`,
     `$SITEFORGE generate ${site.specFile} --check`,
     `$SITEFORGE plan ${site.specFile} | tee plan.txt`,
-    `for d in $(find clusters secrets -name kustomization.yaml -exec dirname {} \\;); do kubectl kustomize "$d" > /dev/null; done`,
+    // Directories with a KSOPS generator (Argo CD) need the ksops plugin and the age key to build; verify reads them.
+    `for d in $(find clusters secrets -name kustomization.yaml -exec dirname {} \\;); do grep -q '^generators:' "$d/kustomization.yaml" || kubectl kustomize "$d" > /dev/null; done`,
+    // helm dependency build fetches each wrapper's pinned upstream chart; verify renders and cross-checks them.
+    `for c in charts/*/; do helm dependency build "$c" > /dev/null; done && $SITEFORGE verify ${site.specFile}`,
   ];
 }
 
 function githubWorkflow(site: SiteModel): GeneratedFile {
-  const [validate, check, plan, kustomize] = reviewCommands(site);
+  const [validate, check, plan, kustomize, verify] = reviewCommands(site);
   return textFile(
     '.github/workflows/siteforge.yml',
     toYaml({
@@ -69,6 +74,8 @@ function githubWorkflow(site: SiteModel): GeneratedFile {
             { name: 'Generated files match the spec', run: check },
             { name: 'Plan (what this pull request changes)', run: `${plan}\ncat plan.txt >> "$GITHUB_STEP_SUMMARY"` },
             { name: 'Kustomizations build', run: kustomize },
+            { uses: 'azure/setup-helm@v4', with: { version: HELM_VERSION } },
+            { name: 'Deployable: every release rendered with its upstream chart, cross-checked', run: verify },
           ],
         },
       },
@@ -87,6 +94,7 @@ function gitlabCi(site: SiteModel): GeneratedFile {
         before_script: [
           'curl -fsSLo /usr/local/bin/kubectl "https://dl.k8s.io/release/$(curl -fsSL https://dl.k8s.io/release/stable.txt)/bin/linux/amd64/kubectl"',
           'chmod +x /usr/local/bin/kubectl',
+          `curl -fsSL "https://get.helm.sh/helm-${HELM_VERSION}-linux-amd64.tar.gz" | tar -xz -C /usr/local/bin --strip-components=1 linux-amd64/helm`,
           INSTALL_COMMAND,
         ],
         script: reviewCommands(site),

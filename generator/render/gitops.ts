@@ -180,11 +180,30 @@ function renderFlux(site: SiteModel): GeneratedFile[] {
   return files;
 }
 
-/** kustomization.yaml in each secrets directory (Flux applies them, decrypting with sops-age). */
+/** The KSOPS generator (viaduct.ai/v1 ksops) Argo CD's repo server runs to decrypt a secrets directory. */
+export const KSOPS_FILE = 'ksops.yaml';
+
+/**
+ * kustomization.yaml in each secrets directory. Flux lists the SOPS files as resources and decrypts
+ * them itself (Kustomization decryption); Argo CD applies whatever kustomize prints, so there the
+ * files are decrypted by a KSOPS generator — never listed as resources, which would apply
+ * still-encrypted Secrets.
+ */
 function secretKustomizations(site: SiteModel): GeneratedFile[] {
   const dirs = new Map<string, string[]>();
   for (const s of siteSecrets(site)) dirs.set(s.dir, [...(dirs.get(s.dir) ?? []), s.manifestPath.slice(s.dir.length + 1)]);
-  return [...dirs.entries()].map(([dir, resources]) => kustomization(dir, resources.sort()));
+  return [...dirs.entries()].flatMap(([dir, files]) => {
+    if (site.gitops.engine === 'flux') return [kustomization(dir, files.sort())];
+    return [
+      yamlFile(`${dir}/kustomization.yaml`, { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', generators: [KSOPS_FILE] }),
+      yamlFile(`${dir}/${KSOPS_FILE}`, {
+        apiVersion: 'viaduct.ai/v1',
+        kind: 'ksops',
+        metadata: { name: `${site.name}-${dir.replace(/\//g, '-')}`, annotations: { 'config.kubernetes.io/function': 'exec:\n  path: ksops\n' } },
+        files: files.sort(),
+      }),
+    ];
+  });
 }
 
 // ---------------------------------------------------------------- Argo CD

@@ -22,6 +22,8 @@ export interface CheckContext {
   readonly objects: readonly SourcedObject[];
   /** Images listed in images.txt (normalised). */
   readonly imageList: ReadonlySet<string>;
+  /** Kustomization directories that list SOPS-encrypted files as plain resources. */
+  readonly encryptedResourceDirs: readonly string[];
 }
 
 type Check = (ctx: CheckContext) => Problem[];
@@ -381,6 +383,30 @@ const mirrors: Check = ({ objects, site }) => {
   }];
 };
 
+/**
+ * Encrypted Secrets reach the cluster decrypted: a Flux Kustomization applying SOPS files decrypts
+ * them (decryption.provider: sops); Argo CD applies what kustomize prints, so its Applications may
+ * not point at directories that list SOPS files as plain resources (KSOPS generators do it).
+ */
+const decryption: Check = ({ objects, encryptedResourceDirs }) => {
+  const encrypted = new Set(encryptedResourceDirs.map((d) => d.replace(/\/+$/, '')));
+  const clean = (p: unknown) => String(p ?? '').replace(/^\.\//, '').replace(/\/+$/, '');
+  const problems: Problem[] = [];
+  for (const o of objects) {
+    const spec = (o.object.spec ?? {}) as Record<string, any>;
+    if (o.object.kind === 'Kustomization' && groupOf(o.object.apiVersion) === 'kustomize.toolkit.fluxcd.io' && encrypted.has(clean(spec.path)) && spec.decryption?.provider !== 'sops') {
+      problems.push({ check: 'secrets', severity: 'error', object: describe(o), message: `applies SOPS-encrypted files from ${clean(spec.path)} without decryption, so the Secrets would hold ciphertext`, hint: 'Flux Kustomizations of secrets/ need decryption: {provider: sops, secretRef: {name: sops-age}}' });
+    }
+    if (o.object.kind === 'Application' && groupOf(o.object.apiVersion) === 'argoproj.io') {
+      const paths = [spec.source?.path, ...((spec.sources ?? []) as { path?: string }[]).map((x) => x.path)].filter(Boolean).map(clean);
+      for (const path of paths.filter((p) => encrypted.has(p))) {
+        problems.push({ check: 'secrets', severity: 'error', object: describe(o), message: `Argo CD would apply the SOPS-encrypted files of ${path} as they are (ciphertext in every Secret)`, hint: 'decrypt with a KSOPS generator in that kustomization (siteforge writes one for engine argocd)' });
+      }
+    }
+  }
+  return problems;
+};
+
 /** No admin UI open without authentication. */
 const security: Check = ({ objects }) => {
   const problems: Problem[] = [];
@@ -425,6 +451,7 @@ export const CHECKS: readonly { name: string; check: Check }[] = [
   { name: 'images listed', check: images },
   { name: 'workflows resolve', check: workflows },
   { name: 'Harbor reachable by the node mirrors', check: mirrors },
+  { name: 'secrets decrypted before they are applied', check: decryption },
   { name: 'no unauthenticated admin UI', check: security },
 ];
 

@@ -40,6 +40,6 @@ export async function verifySite(site: SiteModel, specPath: string, opts: Verify
   const rendered = await renderDeployedSite(site, { outDir, helm: tool('helm'), kubectl: tool('kubectl'), chartCache: opts.chartCache && resolve(opts.chartCache), identities: opts.identities });
   const listed = await readFile(join(outDir, 'images.txt'), 'utf8').catch(() => '');
   const imageList = new Set(listed.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean).map(normaliseImage));
-  const problems = runChecks({ site, objects: rendered.objects, imageList });
+  const problems = runChecks({ site, objects: rendered.objects, imageList, encryptedResourceDirs: rendered.encryptedResourceDirs });
   return { outDir, releases: rendered.releases, skipped: rendered.skipped, objects: rendered.objects.length, checks: CHECKS.map((c) => c.name), problems };
 }

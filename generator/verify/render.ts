@@ -172,6 +172,8 @@ export interface RenderedSite {
   readonly objects: readonly SourcedObject[];
   /** Releases not rendered, with why (e.g. kustomize releases from a remote base). */
   readonly skipped: readonly { name: string; reason: string }[];
+  /** Kustomization directories that list SOPS-encrypted files as plain resources. */
+  readonly encryptedResourceDirs: readonly string[];
 }
 
 /** Runs tasks with at most `limit` at once, results in input order. */
@@ -195,7 +197,20 @@ export async function renderDeployedSite(site: SiteModel, opts: RenderOptions): 
     const rendered = await limited(helmReleases, 2, (r) => renderRelease(site, r, opts, work));
     const objects: SourcedObject[] = rendered.flatMap((x) => x.objects);
     // The GitOps tree as Flux/Argo CD reads it (kustomize), SOPS Secrets included (their metadata is plain).
+    const encryptedResourceDirs: string[] = [];
     for (const dir of await kustomizations(opts.outDir)) {
+      const k = (parse(await readFile(join(opts.outDir, dir, 'kustomization.yaml'), 'utf8')) ?? {}) as { resources?: string[]; generators?: string[] };
+      if ((k.resources ?? []).some((r) => r.endsWith('.sops.yaml'))) encryptedResourceDirs.push(dir);
+      if (k.generators?.length) {
+        // KSOPS generators (Argo CD) need the plugin and the key: the Secrets' metadata is read from the files they list.
+        for (const generator of k.generators) {
+          const g = (parse(await readFile(join(opts.outDir, dir, generator), 'utf8')) ?? {}) as { kind?: string; files?: string[] };
+          for (const file of g.kind === 'ksops' ? (g.files ?? []) : []) {
+            for (const object of objectsOf(await readFile(join(opts.outDir, dir, file), 'utf8'))) objects.push({ object, source: `${dir}/${file}`, namespace: object.metadata?.namespace ?? 'default' });
+          }
+        }
+        continue;
+      }
       const text = await run(opts.kubectl ?? 'kubectl', ['kustomize', join(opts.outDir, dir)]).catch((e: Error) => {
         throw new UserError(`kubectl kustomize ${dir} failed: ${e.message}`, 'a generated kustomization does not build; regenerate, and report it if it persists');
       });
@@ -208,7 +223,7 @@ export async function renderDeployedSite(site: SiteModel, opts: RenderOptions): 
       }
     }
     const skipped = releases.filter((r) => !r.chartPath).map((r) => ({ name: r.name, reason: `kustomize release (${r.def.kustomization}): rendered by its GitOps object from the upstream tag, not here` }));
-    return { releases: rendered.map((x) => x.rendered), objects, skipped };
+    return { releases: rendered.map((x) => x.rendered), objects, skipped, encryptedResourceDirs };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
