@@ -1,6 +1,8 @@
 // verify, step 2: does the site bind together? Each check reads every rendered object and names
 // both ends of a broken reference (the object and what it points at), and the spec field to
 // change — in the shape of kube-linter's "dangling" checks.
+import { createHash } from 'node:crypto';
+import { Ajv } from 'ajv';
 import type { SiteModel } from '../model/site.ts';
 import { siteReleases } from '../model/releases.ts';
 import { harborHostname } from '../components/harbor.ts';
@@ -407,6 +409,84 @@ const decryption: Check = ({ objects, encryptedResourceDirs }) => {
   return problems;
 };
 
+/**
+ * A CRD version's openAPIV3Schema as a strict JSON Schema, the way kubeconform -strict reads it:
+ * every object schema closed (no fields beyond those declared) unless the CRD preserves unknown
+ * fields; metadata left to the API server's own rules.
+ */
+function strictSchema(node: unknown, path: string[] = []): unknown {
+  if (Array.isArray(node)) return node.map((n) => strictSchema(n, path));
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k.startsWith('x-kubernetes-')) continue;
+    // Go (RE2) patterns JavaScript cannot compile, such as (?i)...: left to the API server.
+    if (k === 'pattern' && typeof v === 'string' && !compiles(v)) continue;
+    out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([name, sub]) => [name, strictSchema(sub, [...path, name])])) : strictSchema(v, path);
+  }
+  const n = node as Record<string, unknown>;
+  if (n['x-kubernetes-int-or-string']) {
+    delete out.type;
+    out.anyOf = [{ type: 'integer' }, { type: 'string' }];
+  }
+  const isMetadata = path.length === 1 && path[0] === 'metadata';
+  if (out.properties && out.additionalProperties === undefined && !n['x-kubernetes-preserve-unknown-fields'] && !isMetadata) out.additionalProperties = false;
+  if (isMetadata) return { type: 'object' };
+  return out;
+}
+
+const compiles = (pattern: string) => {
+  try {
+    new RegExp(pattern, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+type Validate = ((data: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
+
+/** Every custom resource is valid against its CRD's schema, strictly (unknown fields are errors). */
+const schemas: Check = ({ objects }) => {
+  const versions = new Map<string, Record<string, unknown>>();
+  for (const o of of(objects, 'CustomResourceDefinition')) {
+    const spec = o.object.spec as { group?: string; names?: { kind?: string }; versions?: { name: string; schema?: { openAPIV3Schema?: Record<string, unknown> } }[] };
+    for (const v of spec.versions ?? []) if (v.schema?.openAPIV3Schema) versions.set(`${spec.group}/${v.name}/${spec.names?.kind}`, v.schema.openAPIV3Schema);
+  }
+  const problems: Problem[] = [];
+  for (const o of objects) {
+    const schema = versions.get(`${o.object.apiVersion}/${o.object.kind}`);
+    if (!schema) continue;
+    const id = `${o.object.apiVersion}/${o.object.kind}/${schemaId(schema)}`;
+    let validate = compiledSchemas.get(id);
+    if (!validate) {
+      try {
+        validate = strictAjv().compile(strictSchema(schema) as object) as Validate;
+      } catch {
+        validate = Object.assign(() => true, { errors: null }); // a schema JSON Schema cannot express: the API server's to judge
+      }
+      compiledSchemas.set(id, validate);
+    }
+    if (validate(o.object)) continue;
+    const details = (validate.errors ?? []).slice(0, 3).map((e) => `${e.instancePath || '/'} ${e.message}${e.params?.additionalProperty ? ` (${String(e.params.additionalProperty)})` : ''}`);
+    problems.push({ check: 'schema', severity: 'error', object: describe(o), message: `does not match its CRD's schema: ${details.join('; ')}`, hint: 'the API server would reject it; correct the value that renders this field (spec or wrapper chart values)' });
+  }
+  return problems;
+};
+
+/** Compiled CRD schemas by content: compiled once per process however many trees it verifies. */
+const compiledSchemas = new Map<string, Validate>();
+const schemaIds = new WeakMap<object, string>();
+const schemaId = (schema: object) => {
+  let id = schemaIds.get(schema);
+  if (!id) schemaIds.set(schema, (id = createHash('sha256').update(JSON.stringify(schema)).digest('hex')));
+  return id;
+};
+
+let ajv: Ajv | undefined;
+/** One validator engine for CRD schemas: OpenAPI's nullable understood, formats not enforced (the API server's are its own). */
+const strictAjv = () => (ajv ??= new Ajv({ strict: false, allErrors: true, validateFormats: false }));
+
 /** No admin UI open without authentication. */
 const security: Check = ({ objects }) => {
   const problems: Problem[] = [];
@@ -444,6 +524,7 @@ export function normaliseImage(image: string): string {
 export const CHECKS: readonly { name: string; check: Check }[] = [
   { name: 'namespaces exist', check: namespaces },
   { name: 'custom resources have their CRDs', check: crds },
+  { name: 'custom resources match their CRD schemas (strict)', check: schemas },
   { name: 'claims bind', check: claims },
   { name: 'references resolve', check: references },
   { name: 'LoadBalancer addresses', check: addresses },

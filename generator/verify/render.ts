@@ -3,6 +3,7 @@
 // files in order, helm-secrets values decrypted or stood in for, the release namespace), plus
 // every kustomization of the GitOps tree and every SOPS Secret's metadata.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -84,6 +85,36 @@ async function upstreamArchive(opts: RenderOptions, chartDir: string, name: stri
   return found;
 }
 
+/**
+ * helm template output by the exact inputs that produced it (chart files, values, namespace,
+ * Kubernetes version): a process that verifies several trees (tests, a bench) renders each chart once.
+ */
+const renderCache = new Map<string, string>();
+
+const kustomizeCache = new Map<string, string>();
+
+/** Every file below dir, names and contents, into the hash. */
+async function hashTree(hash: ReturnType<typeof createHash>, dir: string, path = dir): Promise<void> {
+  for (const e of (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const full = join(path, e.name);
+    if (e.isDirectory()) await hashTree(hash, dir, full);
+    else hash.update(`${full.slice(dir.length)}\0`).update(await readFile(full)).update('\0');
+  }
+}
+
+async function dirKey(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  await hashTree(hash, dir);
+  return hash.digest('hex');
+}
+
+async function renderKey(dir: string, valueFiles: readonly string[], r: Release, kube: string): Promise<string> {
+  const hash = createHash('sha256').update(`${r.def.name}\0${r.namespace}\0${kube}\0`);
+  await hashTree(hash, dir);
+  for (const f of valueFiles) hash.update(await readFile(f)).update('\0');
+  return hash.digest('hex');
+}
+
 /** A helm-secrets values file as helm would read it: decrypted, or its keys with placeholder values. */
 async function secretValues(text: string, identities: readonly string[]): Promise<{ values: unknown; placeholder: boolean }> {
   if (identities.length) {
@@ -125,9 +156,11 @@ async function renderRelease(site: SiteModel, r: Release, opts: RenderOptions, w
     files.push(path);
   }
   const kube = site.distribution.version.replace(/\+.*$/, '');
-  const text = await run(opts.helm, ['template', r.def.name, dir, '--namespace', r.namespace, '--kube-version', kube, '--include-crds', ...files.flatMap((f) => ['-f', f])]).catch((e: Error) => {
+  const cacheKey = await renderKey(dir, files, r, kube);
+  const text = renderCache.get(cacheKey) ?? await run(opts.helm, ['template', r.def.name, dir, '--namespace', r.namespace, '--kube-version', kube, '--include-crds', ...files.flatMap((f) => ['-f', f])]).catch((e: Error) => {
     throw new UserError(`helm template ${r.name} failed: ${e.message}`, 'the wrapper chart or its values do not render with the upstream chart; fix the spec setting named in the message');
   });
+  renderCache.set(cacheKey, text);
   // `helm test` pods are not part of an install.
   const installed = objectsOf(text).filter((o) => !/\btest\b/.test(o.metadata?.annotations?.['helm.sh/hook'] ?? ''));
   const objects: SourcedObject[] = installed.map((object) => ({ object, source: r.name, release: r, namespace: CLUSTER_SCOPED_KINDS.has(object.kind!) ? undefined : (object.metadata?.namespace ?? r.namespace) }));
@@ -137,9 +170,14 @@ async function renderRelease(site: SiteModel, r: Release, opts: RenderOptions, w
 }
 
 /** CustomResourceDefinitions in the YAML files of a chart archive (outside templates/). */
+const chartCrdCache = new Map<string, K8sObject[]>();
+
 async function chartFileCrds(chartsDir: string, work: string, r: Release): Promise<SourcedObject[]> {
   const [archive] = (await readdir(chartsDir)).filter((f) => f.endsWith('.tgz'));
   if (!archive) return [];
+  const id = createHash('sha256').update(await readFile(join(chartsDir, archive))).digest('hex');
+  const cached = chartCrdCache.get(id);
+  if (cached) return cached.map((object) => ({ object, source: `${r.name} (chart files)`, release: r }));
   const list = (await run('tar', ['-tzf', join(chartsDir, archive)])).split('\n').filter((f) => /crd/i.test(f) && /\.ya?ml$/.test(f) && !f.includes('/templates/'));
   if (!list.length) return [];
   const into = join(work, `${r.name}-crds`);
@@ -151,6 +189,7 @@ async function chartFileCrds(chartsDir: string, work: string, r: Release): Promi
     if (!text.includes('CustomResourceDefinition')) continue;
     for (const object of objectsOf(text)) if (object.kind === 'CustomResourceDefinition') out.push({ object, source: `${r.name} (chart file ${file.split('/').slice(1).join('/')})`, release: r });
   }
+  chartCrdCache.set(id, out.map((o) => o.object));
   return out;
 }
 
@@ -211,9 +250,11 @@ export async function renderDeployedSite(site: SiteModel, opts: RenderOptions): 
         }
         continue;
       }
-      const text = await run(opts.kubectl ?? 'kubectl', ['kustomize', join(opts.outDir, dir)]).catch((e: Error) => {
+      const key = await dirKey(join(opts.outDir, dir));
+      const text = kustomizeCache.get(key) ?? await run(opts.kubectl ?? 'kubectl', ['kustomize', join(opts.outDir, dir)]).catch((e: Error) => {
         throw new UserError(`kubectl kustomize ${dir} failed: ${e.message}`, 'a generated kustomization does not build; regenerate, and report it if it persists');
       });
+      kustomizeCache.set(key, text);
       for (const object of objectsOf(text)) objects.push({ object, source: dir, namespace: CLUSTER_SCOPED_KINDS.has(object.kind!) ? undefined : (object.metadata?.namespace ?? 'default') });
     }
     // Secrets siteforge generates are applied by the GitOps engine (or helmfile's hooks) even where no kustomization lists them.
