@@ -179,6 +179,38 @@ t.test('k0s check-mode run renders the controller and worker configuration', asy
   ]);
 });
 
+/** What a looped template task renders, per loop item label. */
+function renderedLoop(report: PlaybookJson, taskName: string, host: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const play of report.plays) {
+    for (const task of play.tasks) {
+      if (!task.task.name.endsWith(taskName)) continue;
+      const results = (task.hosts[host] as { results?: { item?: { registry?: string }; diff?: { after?: unknown } | { after?: unknown }[] }[] } | undefined)?.results ?? [];
+      for (const r of results) {
+        const diffs = Array.isArray(r.diff) ? r.diff : [r.diff];
+        for (const d of diffs) if (typeof d?.after === 'string') out.set(String(r.item?.registry), d.after);
+      }
+    }
+  }
+  return out;
+}
+
+t.test('k0s nodes pull through the Harbor mirrors too (containerd hosts.toml, certs.d layout)', async (t) => {
+  const dir = await tempDir();
+  const spec = (await readFile('examples/k0s-gpu.yaml', 'utf8')).replace('    monitoring: {enabled: true}', '    monitoring: {enabled: true}\n    harbor: {enabled: true}');
+  await writeFile(join(dir, 'k0s-harbor.yaml'), spec);
+  const out = await generatedSite(join(dir, 'k0s-harbor.yaml'), { commit: false });
+  const inv = await inventoryList(out);
+  const report = await checkModeRun(out, inv, 'ctl1', 'gpu1');
+  t.same(failures(report), [], 'no task failed');
+  t.match(rendered(report, 'Point containerd at the registry hosts directory', 'gpu1'), /\[plugins\."io\.containerd\.grpc\.v1\.cri"\.registry\]\n {2}config_path = "\/etc\/containerd\/certs\.d"/);
+  const hosts = renderedLoop(report, 'Write the registry mirrors (containerd hosts.toml)', 'gpu1');
+  t.same([...hosts.keys()].sort(), ['docker.io', 'ghcr.io', 'nvcr.io', 'quay.io', 'registry.k8s.io'], 'the same registries RKE2 mirrors');
+  t.match(hosts.get('docker.io'), /^server = "https:\/\/registry-1\.docker\.io"$/m);
+  t.match(hosts.get('docker.io'), /^\[host\."https:\/\/harbor\.gpufarm\.example\.org\/v2\/dockerhub"\]\n {2}capabilities = \["pull", "resolve"\]\n {2}override_path = true$/m);
+  t.match(hosts.get('nvcr.io'), /\/v2\/nvcr"\]/);
+});
+
 t.test('changing one node changes only that node\'s lines', async (t) => {
   const out = await generatedSite('site.yaml');
   const manifest = () => readFile(join(out, '.siteforge/manifest.json'), 'utf8').then((s) => JSON.parse(s).files as Record<string, string>);

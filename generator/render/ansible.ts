@@ -57,12 +57,27 @@ function inventory(site: SiteModel): GeneratedFile {
   );
 }
 
+/** Where each public registry is really served (docker.io's API is registry-1.docker.io). */
+const REGISTRY_SERVERS: Readonly<Record<string, string>> = { 'docker.io': 'https://registry-1.docker.io' };
+
+/** The node-side pull-through mirrors: each public registry through its Harbor proxy-cache project. */
+function harborMirrors(site: SiteModel): { registry: string; server: string; harbor: string; project: string }[] {
+  if (!site.componentSettings.harbor.enabled) return [];
+  const harbor = `https://${harborHostname(site)}`;
+  return Object.entries(HARBOR_PROXY_PROJECTS).map(([registry, project]) => ({ registry, server: REGISTRY_SERVERS[registry] ?? `https://${registry}`, harbor, project }));
+}
+
+/** RKE2 registries.yaml mirrors: the Harbor endpoint with the project prefixed by a rewrite. */
 function registryMirrors(site: SiteModel): Record<string, unknown> {
-  if (!site.componentSettings.harbor.enabled) return {};
-  const endpoint = `https://${harborHostname(site)}`;
-  return Object.fromEntries(
-    Object.entries(HARBOR_PROXY_PROJECTS).map(([registry, project]) => [registry, { endpoint: [endpoint], rewrite: { '^(.*)$': `${project}/$1` } }]),
-  );
+  return Object.fromEntries(harborMirrors(site).map((m) => [m.registry, { endpoint: [m.harbor], rewrite: { '^(.*)$': `${m.project}/$1` } }]));
+}
+
+/**
+ * k0s: containerd hosts.toml per registry (certs.d layout). containerd has no rewrite, so the
+ * mirror URL carries the project and override_path makes containerd use it as the API root.
+ */
+function k0sRegistryMirrors(site: SiteModel): Record<string, unknown>[] {
+  return harborMirrors(site).map((m) => ({ registry: m.registry, server: m.server, mirror: `${m.harbor}/v2/${m.project}` }));
 }
 
 function k0sClusterConfig(site: SiteModel): Record<string, unknown> {
@@ -125,6 +140,7 @@ function groupVars(site: SiteModel): GeneratedFile[] {
       k0s_cluster_config: k0sClusterConfig(site),
       k0s_worker_profile: Object.keys(kubelet).length ? K0S_WORKER_PROFILE : '',
       k0s_controller_workers: site.agents.length === 0,
+      k0s_registry_mirrors: k0sRegistryMirrors(site),
       k0s_airgap: airgap(site),
     });
   }
