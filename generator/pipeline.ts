@@ -8,14 +8,14 @@ import { buildSiteModel, type SiteModel } from './model/site.ts';
 import { renderSite } from './render/index.ts';
 import type { GeneratedFile } from './render/files.ts';
 import { applyWrite, assertWritableOutDir, isNoop, lockOutDir, planWrite, removeStaleTemporaries, type WritePlan } from './write/writer.ts';
-import { MANIFEST_PATH } from './write/manifest.ts';
+import { MANIFEST_PATH, readManifest } from './write/manifest.ts';
 import { assertOutputLocation, forgetCheckedParents } from './write/tree.ts';
 import { commitGenerated, commitPreflight, type CommitResult } from './git/commit.ts';
 import { UserError } from './spec/diagnostics.ts';
 import { availableIdentities } from './sops/age.ts';
 import { sopsBackend, type SopsBackendName } from './sops/backend.ts';
 import { resolveSecrets, type ResolvedSecrets } from './secrets/store.ts';
-import { describeChange, diffSummary, siteSummary, type SummaryChange } from './plan/summary.ts';
+import { describeChange, diffSummary, siteSummary, upgradedReleases, type SummaryChange } from './plan/summary.ts';
 
 export type LoadOutcome = { ok: true; site: SiteModel; diagnostics: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
 
@@ -83,10 +83,11 @@ export async function generate(opts: GenerateOptions): Promise<GenerateOutcome> 
 async function generateLocked(opts: GenerateOptions, site: SiteModel, diagnostics: Diagnostic[], outDir: string): Promise<GenerateOutcome> {
   const { identities } = await availableIdentities(opts.env);
   const secrets = await resolveSecrets(site, { outDir, identities, rotate: opts.rotate, backend: sopsBackend(opts.sops ?? 'builtin') });
-  const files = renderSite(site, secrets);
+  const previous = await readManifest(outDir);
+  const { files, charts } = renderSite(site, secrets, previous?.charts ?? {});
   const summary = siteSummary(site, secrets);
-  const plan = await planWrite(outDir, files, site.specFile, opts.force, summary);
-  const changeData = diffSummary(plan.previousSummary, summary, secrets);
+  const plan = await planWrite(outDir, files, site.specFile, opts.force, summary, { previous, charts });
+  const changeData = diffSummary(plan.previousSummary, summary, secrets, upgradedReleases(site, previous?.charts ?? {}, charts));
   const change = describeChange(changeData, summary);
   if (opts.check) return { kind: 'checked', plan, change, changeData, diagnostics };
   if (plan.conflicts.length) return { kind: 'conflict', plan, diagnostics };

@@ -142,11 +142,20 @@ t.test('RKE2 check-mode run renders the server and agent configuration', async (
   t.match(rendered(report, 'Persist kernel parameters', 'k8s-master1'), /net\.bridge\.bridge-nf-call-iptables = 1/);
 });
 
-t.test('k0s check-mode run renders the controller and worker configuration', async (t) => {
-  const out = await generatedSite('examples/k0s-gpu.yaml');
+t.test('k0s check-mode run renders the controller and worker configuration, Harbor mirrors included', async (t) => {
+  // The k0s example with Harbor enabled: its nodes pull through the same mirrors RKE2 nodes get.
+  const dir = await tempDir();
+  await writeFile(join(dir, 'k0s-gpu.yaml'), (await readFile('examples/k0s-gpu.yaml', 'utf8')).replace('    monitoring: {enabled: true}', '    monitoring: {enabled: true}\n    harbor: {enabled: true}'));
+  const out = await generatedSite(join(dir, 'k0s-gpu.yaml'));
   const inv = await inventoryList(out);
   const report = await checkModeRun(out, inv, 'ctl1', 'gpu1');
   t.same(failures(report), [], 'no task failed (no undefined variable)');
+  t.match(rendered(report, 'Point containerd at the registry hosts directory', 'gpu1'), /\[plugins\."io\.containerd\.grpc\.v1\.cri"\.registry\]\n {2}config_path = "\/etc\/containerd\/certs\.d"/);
+  const hosts = renderedLoop(report, 'Write the registry mirrors (containerd hosts.toml)', 'gpu1');
+  t.same([...hosts.keys()].sort(), ['docker.io', 'ghcr.io', 'nvcr.io', 'quay.io', 'registry.k8s.io'], 'the same registries RKE2 mirrors');
+  t.match(hosts.get('docker.io'), /^server = "https:\/\/registry-1\.docker\.io"$/m);
+  t.match(hosts.get('docker.io'), /^\[host\."https:\/\/harbor\.gpufarm\.example\.org\/v2\/dockerhub"\]\n {2}capabilities = \["pull", "resolve"\]\n {2}override_path = true$/m);
+  t.match(hosts.get('nvcr.io'), /\/v2\/nvcr"\]/);
   for (const [host, s] of Object.entries(report.stats)) t.same([s.failures, s.unreachable], [0, 0], `${host} stats`);
 
   const config = parse(rendered(report, 'Write the cluster configuration', 'ctl1'));
@@ -194,22 +203,6 @@ function renderedLoop(report: PlaybookJson, taskName: string, host: string): Map
   }
   return out;
 }
-
-t.test('k0s nodes pull through the Harbor mirrors too (containerd hosts.toml, certs.d layout)', async (t) => {
-  const dir = await tempDir();
-  const spec = (await readFile('examples/k0s-gpu.yaml', 'utf8')).replace('    monitoring: {enabled: true}', '    monitoring: {enabled: true}\n    harbor: {enabled: true}');
-  await writeFile(join(dir, 'k0s-harbor.yaml'), spec);
-  const out = await generatedSite(join(dir, 'k0s-harbor.yaml'), { commit: false });
-  const inv = await inventoryList(out);
-  const report = await checkModeRun(out, inv, 'ctl1', 'gpu1');
-  t.same(failures(report), [], 'no task failed');
-  t.match(rendered(report, 'Point containerd at the registry hosts directory', 'gpu1'), /\[plugins\."io\.containerd\.grpc\.v1\.cri"\.registry\]\n {2}config_path = "\/etc\/containerd\/certs\.d"/);
-  const hosts = renderedLoop(report, 'Write the registry mirrors (containerd hosts.toml)', 'gpu1');
-  t.same([...hosts.keys()].sort(), ['docker.io', 'ghcr.io', 'nvcr.io', 'quay.io', 'registry.k8s.io'], 'the same registries RKE2 mirrors');
-  t.match(hosts.get('docker.io'), /^server = "https:\/\/registry-1\.docker\.io"$/m);
-  t.match(hosts.get('docker.io'), /^\[host\."https:\/\/harbor\.gpufarm\.example\.org\/v2\/dockerhub"\]\n {2}capabilities = \["pull", "resolve"\]\n {2}override_path = true$/m);
-  t.match(hosts.get('nvcr.io'), /\/v2\/nvcr"\]/);
-});
 
 t.test('changing one node changes only that node\'s lines', async (t) => {
   const out = await generatedSite('site.yaml');

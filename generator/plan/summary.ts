@@ -41,9 +41,19 @@ export interface SummaryChange {
   readonly secretsRemoved: string[];
   readonly secretsRotated: string[];
   readonly secretsRekeyed: string[];
+  /** Release instances whose wrapper chart version changes (they upgrade; the others do not roll). */
+  readonly releasesUpgraded: string[];
 }
 
-export function diffSummary(before: SiteSummary | null, after: SiteSummary, secrets: ResolvedSecrets): SummaryChange {
+/** The releases that will upgrade: those whose wrapper chart existed before and got a new version. */
+export function upgradedReleases(site: SiteModel, before: Readonly<Record<string, { version: string }>>, after: Readonly<Record<string, { version: string }>>): string[] {
+  return siteReleases(site)
+    .releases.filter((r) => before[r.def.name] && after[r.def.name] && before[r.def.name]!.version !== after[r.def.name]!.version)
+    .map((r) => r.name)
+    .sort();
+}
+
+export function diffSummary(before: SiteSummary | null, after: SiteSummary, secrets: ResolvedSecrets, releasesUpgraded: string[] = []): SummaryChange {
   const b: SiteSummary = before ?? { distribution: after.distribution, nodes: {}, components: [], charts: {}, secrets: [] };
   const keys = (o: Readonly<Record<string, string>>) => Object.keys(o);
   const withAction = (a: string) => [...secrets.actions].filter(([, x]) => x === a).map(([id]) => id).sort();
@@ -61,6 +71,7 @@ export function diffSummary(before: SiteSummary | null, after: SiteSummary, secr
     secretsRemoved: b.secrets.filter((s) => !after.secrets.includes(s)),
     secretsRotated: withAction('rotated'),
     secretsRekeyed: withAction('rekeyed'),
+    releasesUpgraded,
   };
 }
 
@@ -84,6 +95,7 @@ export function describeChange(c: SummaryChange, after: SiteSummary): string[] {
   list('secrets removed', c.secretsRemoved);
   list('secrets rotated', c.secretsRotated);
   list('secrets re-wrapped for new recipients', c.secretsRekeyed);
+  list('releases that upgrade (new chart version)', c.releasesUpgraded);
   return lines;
 }
 

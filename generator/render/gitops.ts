@@ -48,7 +48,9 @@ function fluxHelmRelease(site: SiteModel, r: Release, byName: ReadonlyMap<string
       chart: {
         spec: {
           chart: `./${r.chartPath}`,
-          reconcileStrategy: 'Revision',
+          // A new chart artifact (and a Helm upgrade) only when the chart's version changes: it changes
+          // exactly when what the chart renders can change (render/chart-versions.ts).
+          reconcileStrategy: 'ChartVersion',
           sourceRef: { kind: 'GitRepository', name: site.name, namespace: FLUX_NAMESPACE },
           valuesFiles: valuesFiles(r),
         },

@@ -10,6 +10,7 @@ import { renderSecrets } from './secrets.ts';
 import { renderGitops } from './gitops.ts';
 import { renderDocs } from './docs.ts';
 import type { ResolvedSecrets } from '../secrets/store.ts';
+import { versionCharts, type ChartVersionRecord, type ChartVersions } from './chart-versions.ts';
 
 export const SCHEMA_FILE = 'site.schema.json';
 
@@ -25,13 +26,15 @@ const renderers: readonly ((site: SiteModel, secrets: ResolvedSecrets) => Genera
   renderDocs,
 ];
 
-export function renderSite(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
-  const files = renderers.flatMap((render) => render(site, secrets));
+/** Every output file, wrapper charts versioned by content against the versions recorded before. */
+export function renderSite(site: SiteModel, secrets: ResolvedSecrets, previousCharts: ChartVersions = {}): { files: GeneratedFile[]; charts: Record<string, ChartVersionRecord> } {
+  const rendered = renderers.flatMap((render) => render(site, secrets));
   const seen = new Set<string>();
-  for (const file of files) {
+  for (const file of rendered) {
     if (seen.has(file.path)) throw new Error(`internal error: two renderers produce ${file.path}`);
     seen.add(file.path);
   }
+  const { files, charts } = versionCharts(rendered, previousCharts);
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return stampHeaders(files, site.specFile);
+  return { files: stampHeaders(files, site.specFile), charts };
 }

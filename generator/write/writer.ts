@@ -7,6 +7,7 @@ import { UserError } from '../spec/diagnostics.ts';
 import { MANIFEST_PATH, manifestText, readManifest, sha256, type Manifest } from './manifest.ts';
 import { assertNoLinkedParent, assertOutputLocation, entryKind, forgetCheckedParents, readOwnedFile, unsafePathReason } from './tree.ts';
 import type { SiteSummary } from '../plan/summary.ts';
+import type { ChartVersions } from '../render/chart-versions.ts';
 
 export type ConflictReason = 'edited' | 'foreign' | 'edited-stale' | 'not-a-file';
 
@@ -91,8 +92,10 @@ export async function planWrite(
   spec: string,
   force: boolean,
   summary?: SiteSummary,
+  /** The manifest already read by the caller, and the wrapper chart versions to record. */
+  recorded: { previous?: Manifest | null; charts?: ChartVersions } = {},
 ): Promise<WritePlan> {
-  const previous: Manifest = (await readManifest(outDir)) ?? { spec, files: {} };
+  const previous: Manifest = (recorded.previous !== undefined ? recorded.previous : await readManifest(outDir)) ?? { spec, files: {} };
   const next: Record<string, string> = {};
   const added: GeneratedFile[] = [];
   const changed: GeneratedFile[] = [];
@@ -125,7 +128,7 @@ export async function planWrite(
     else if (have === previous.files[path] || force) removed.push(path);
     else conflicts.push({ path, reason: 'edited-stale' });
   });
-  const text = manifestText({ spec, files: next, summary });
+  const text = manifestText({ spec, files: next, summary, charts: recorded.charts });
   const manifestOnDisk = await hashOnDisk(outDir, MANIFEST_PATH);
   if (manifestOnDisk === 'not-a-file') throw new UserError(`${MANIFEST_PATH} in ${outDir} is not a regular file`, 'restore it from git (`git checkout -- .siteforge/manifest.json`)');
   return {

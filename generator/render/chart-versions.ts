@@ -1,0 +1,54 @@
+// Wrapper chart versions that change exactly when what a chart renders can change: its files
+// (templates, values, schema, upstream pin) and the environment values files its releases read.
+// Flux (reconcileStrategy: ChartVersion), Argo CD and helmfile then upgrade only the releases whose
+// chart changed. The version is <upstream version or 0.1.0>-sf.<n>: n grows by one with each
+// content change and is recorded, with the content hash, in the manifest — stable otherwise.
+import { createHash } from 'node:crypto';
+import type { GeneratedFile } from './files.ts';
+
+export interface ChartVersionRecord {
+  readonly hash: string;
+  readonly version: string;
+}
+
+export type ChartVersions = Readonly<Record<string, ChartVersionRecord>>;
+
+const CHART_YAML = /^charts\/([^/]+)\/Chart\.yaml$/;
+const VERSION_LINE = /^version: (.+)$/m;
+/** In a helmfile release: `chart: ./charts/<name>` and the `version:` line under it. */
+const LOCAL_CHART_VERSION = /^(\s+chart: \.\/charts\/([^\s]+)\n\s+version: ).*$/gm;
+
+/** The version a chart gets, given its base (upstream) version, content hash and what was recorded. */
+export function nextChartVersion(base: string, hash: string, previous: ChartVersionRecord | undefined): string {
+  if (previous?.hash === hash) return previous.version;
+  const m = previous ? /^(.*)-sf\.([0-9]+)$/.exec(previous.version) : null;
+  return `${base}-sf.${m && m[1] === base ? Number(m[2]) + 1 : 1}`;
+}
+
+/**
+ * Sets the version in every wrapper chart's Chart.yaml (and wherever `versionFor` is consulted
+ * afterwards) from the chart's content; returns the files and the records for the manifest.
+ */
+export function versionCharts(files: readonly GeneratedFile[], previous: ChartVersions): { files: GeneratedFile[]; charts: Record<string, ChartVersionRecord> } {
+  const charts: Record<string, ChartVersionRecord> = {};
+  for (const file of files) {
+    const name = CHART_YAML.exec(file.path)?.[1];
+    if (!name) continue;
+    const base = VERSION_LINE.exec(file.content)?.[1]?.replace(/^v/, '') ?? '0.1.0';
+    const hash = createHash('sha256');
+    const related = files.filter((f) => f.path.startsWith(`charts/${name}/`) || new RegExp(`^environments/[^/]+/${name}\\.yaml$`).test(f.path));
+    for (const f of [...related].sort((a, b) => (a.path < b.path ? -1 : 1))) hash.update(f.path).update('\0').update(f.content).update('\0');
+    const digest = hash.digest('hex');
+    charts[name] = { hash: digest, version: nextChartVersion(base, digest, previous[name]) };
+  }
+  const out = files.map((file) => {
+    const name = CHART_YAML.exec(file.path)?.[1];
+    if (name) return { ...file, content: file.content.replace(VERSION_LINE, `version: ${charts[name]!.version}`) };
+    // helmfile release files name the wrapper chart's version (a local chart: for the record).
+    const release = /^releases\/([^/]+)\.yaml$/.exec(file.path)?.[1];
+    if (!release) return file;
+    const content = file.content.replace(LOCAL_CHART_VERSION, (line, head: string, chart: string) => (charts[chart] ? `${head}${charts[chart]!.version}` : line));
+    return content === file.content ? file : { ...file, content };
+  });
+  return { files: out, charts };
+}
