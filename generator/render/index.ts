@@ -10,6 +10,7 @@ import { renderSecrets } from './secrets.ts';
 import { renderGitops } from './gitops.ts';
 import { renderDocs } from './docs.ts';
 import type { ResolvedSecrets } from '../secrets/store.ts';
+import { renderReleaseIndex } from './release-index.ts';
 import { versionCharts, type ChartVersionRecord, type ChartVersions } from './chart-versions.ts';
 
 export const SCHEMA_FILE = 'site.schema.json';
@@ -34,7 +35,9 @@ export function renderSite(site: SiteModel, secrets: ResolvedSecrets, previousCh
     if (seen.has(file.path)) throw new Error(`internal error: two renderers produce ${file.path}`);
     seen.add(file.path);
   }
-  const { files, charts } = versionCharts(rendered, previousCharts);
+  const versioned = versionCharts(rendered, previousCharts);
+  const { charts } = versioned;
+  const files = [...versioned.files, renderReleaseIndex(site, versioned.files)];
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { files: stampHeaders(files, site.specFile), charts };
 }
