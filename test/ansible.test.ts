@@ -42,8 +42,10 @@ for (const { spec } of SITES) {
     const firstServer = site.spec.nodes.find((n: { role: string }) => n.role === 'server').name;
     t.equal(group(inv, 'servers').hosts?.[0], firstServer, 'the first server is listed first (bootstrap)');
 
-    const syntax = await runTool('ansible-playbook', ['-i', 'ansible/inventory/hosts.yaml', 'ansible/site.yml', '--syntax-check'], { cwd: out });
-    t.equal(syntax.code, 0, syntax.stderr + syntax.stdout);
+    for (const playbook of ['site.yml', 'upgrade.yml', 'reset.yml', 'remove-node.yml']) {
+      const syntax = await runTool('ansible-playbook', ['-i', 'ansible/inventory/hosts.yaml', `ansible/${playbook}`, '--syntax-check'], { cwd: out });
+      t.equal(syntax.code, 0, `${playbook}: ${syntax.stderr}${syntax.stdout}`);
+    }
 
     const lint = await runTool('ansible-lint', ['--offline', '--profile', 'production', '--nocolor', '-q'], { cwd: join(out, 'ansible') });
     t.equal(lint.code, 0, `ansible-lint: ${lint.stdout}${lint.stderr}`);
@@ -125,11 +127,14 @@ t.test('RKE2 check-mode run renders the server and agent configuration', async (
   t.notOk('server' in server, 'the bootstrap server joins nobody');
   const numaArgs = ['cpu-manager-policy=static', 'topology-manager-policy=single-numa-node', 'kube-reserved=cpu=500m,memory=1100Mi'];
   t.same(server['kubelet-arg'], numaArgs);
+  t.equal(server['etcd-snapshot-schedule-cron'], '0 */6 * * *', 'etcd snapshots on the spec\'s schedule');
+  t.equal(server['etcd-snapshot-retention'], 28);
 
   const agentText = rendered(report, 'Write the RKE2 configuration', 'k8s-gpu1');
   const agent = parse(agentText);
   t.equal(agent.server, 'https://10.40.0.11:9345');
   t.equal(agent['token-file'], '/etc/rancher/rke2/join-token', 'the token is referenced by file');
+  t.notOk('etcd-snapshot-schedule-cron' in agent, 'agents run no etcd');
   t.notMatch(agentText, /^token:/m, 'no token value in the configuration');
   t.same(agent['node-label'], ['hpc/pool=gpu']);
   t.same(agent['node-taint'], ['nvidia.com/gpu=present:NoSchedule']);
@@ -203,6 +208,39 @@ function renderedLoop(report: PlaybookJson, taskName: string, host: string): Map
   }
   return out;
 }
+
+t.test('rolling changes: every node is drained before its distribution role restarts anything; NUMA state is reset with the kubelet stopped', async (t) => {
+  for (const [spec, role, service] of [['site.yaml', 'rke2', 'RKE2'], ['examples/k0s-gpu.yaml', 'k0s', 'k0s']] as const) {
+    const out = await generatedSite(spec, { commit: false });
+    const plays = parse(await readFile(join(out, 'ansible', 'upgrade.yml'), 'utf8')) as { name: string; hosts: string; serial?: unknown; pre_tasks?: Record<string, string>[]; roles?: { role: string }[]; post_tasks?: Record<string, string>[]; tasks?: { name: string }[] }[];
+    t.match(plays[0]!.tasks?.map((x) => x.name), ['The API server is healthy', 'Read the kubelet versions of every node', 'Refuse a downgrade or a jump of more than one minor version'], `${spec}: health and version skew checked first`);
+    for (const play of plays.slice(1)) {
+      t.same(play.pre_tasks?.map((x) => x['ansible.builtin.import_tasks']), ['tasks/drain.yml'], `${spec}: ${play.name}: drained before the role`);
+      t.same(play.roles, [{ role }], `${spec}: ${play.name}: then the distribution role (its handlers restart)`);
+      t.same(play.post_tasks?.map((x) => x['ansible.builtin.import_tasks']), ['tasks/uncordon.yml'], `${spec}: ${play.name}: then Ready and uncordoned`);
+    }
+    t.equal(plays.find((p) => p.hosts === 'servers')?.serial, 1, 'servers one at a time');
+    const drain = parse(await readFile(join(out, 'ansible', 'tasks', 'drain.yml'), 'utf8'))[0];
+    t.match(drain['ansible.builtin.command'].argv, /'drain', inventory_hostname, '--ignore-daemonsets'.*'--timeout='/, 'kubectl drain (PDB-respecting eviction) with a timeout');
+    const handlers = (parse(await readFile(join(out, 'ansible', 'roles', role, 'handlers', 'main.yml'), 'utf8')) as { name: string }[]).map((h) => h.name);
+    const order = [`Stop ${service} for the kubelet state reset`, 'Reset the kubelet CPU and memory manager state', `Restart ${service}`].map((h) => handlers.indexOf(h));
+    t.ok(order.every((i) => i >= 0) && order[0]! < order[1]! && order[1]! < order[2]!, `${spec}: handlers stop, then reset the state, then restart (${order})`);
+    const tasks = parse(await readFile(join(out, 'ansible', 'roles', role, 'tasks', 'main.yml'), 'utf8')) as { name: string; notify?: string[] }[];
+    const numa = tasks.find((x) => /kubelet NUMA/.test(x.name));
+    t.same(numa?.notify, [`Stop ${service} for the kubelet state reset`, 'Reset the kubelet CPU and memory manager state', `Restart ${service}`], `${spec}: a NUMA policy change notifies all three`);
+  }
+});
+
+t.test('reset.yml refuses without the site\'s confirmation word', async (t) => {
+  const out = await generatedSite('examples/minimal.yaml', { commit: false });
+  const inventory = join(out, 'reset-test-inventory.yaml');
+  await writeFile(inventory, stringify({ all: { vars: { ansible_connection: 'local', ansible_python_interpreter: '/usr/bin/python3' }, children: { cluster: { hosts: { node1: {} } } } } }));
+  const refused = await runTool('ansible-playbook', ['-i', inventory, 'ansible/reset.yml', '--check'], { cwd: out, env: { ANSIBLE_BECOME_METHOD: 'su' } });
+  t.not(refused.code, 0, 'refused');
+  t.match(refused.stdout, /rerun with -e confirm_reset=destroy-mini/);
+  const confirmed = await runTool('ansible-playbook', ['-i', inventory, 'ansible/reset.yml', '--check', '-e', 'confirm_reset=destroy-mini'], { cwd: out, env: { ANSIBLE_BECOME_METHOD: 'su' } });
+  t.equal(confirmed.code, 0, `confirmed (check mode: nothing uninstalled)\n${confirmed.stdout}${confirmed.stderr}`);
+});
 
 t.test('changing one node changes only that node\'s lines', async (t) => {
   const out = await generatedSite('site.yaml');

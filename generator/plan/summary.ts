@@ -86,6 +86,9 @@ export function describeChange(c: SummaryChange, after: SiteSummary): string[] {
     items.length && lines.push(`${label}: ${items.slice(0, MAX_NAMED).join(', ')}${items.length > MAX_NAMED ? `, and ${items.length - MAX_NAMED} more` : ''}`);
   list('nodes added', c.nodesAdded.map((n) => `${n} (${after.nodes[n]})`));
   list('nodes removed', c.nodesRemoved);
+  for (const node of c.nodesRemoved.slice(0, MAX_NAMED)) {
+    lines.push(`  before merging, with the current inventory: ansible-playbook -i ansible/inventory/hosts.yaml ansible/remove-node.yml -e node=${node}`);
+  }
   list('nodes changed', c.nodesChanged.map((n) => `${n} (${after.nodes[n]})`));
   list('components enabled', c.componentsEnabled);
   list('components disabled', c.componentsDisabled);

@@ -126,6 +126,10 @@ function groupVars(site: SiteModel): GeneratedFile[] {
     prepare_firewall: firewallMode(site),
     prepare_selinux: site.nodeSetup.selinux,
     prepare_time_servers: site.nodeSetup.timeServers,
+    // Rolling changes (upgrade.yml, remove-node.yml): kubectl on the first server drains the others.
+    cluster_kubectl: [...CLUSTER_KUBECTL[d.type]],
+    drain_via: site.bootstrapServer.name,
+    drain_timeout: '15m',
   };
   if (d.type === 'rke2') {
     Object.assign(all, {
@@ -134,6 +138,7 @@ function groupVars(site: SiteModel): GeneratedFile[] {
       rke2_numa_policy: kubelet,
       rke2_registry_mirrors: registryMirrors(site),
       rke2_airgap: airgap(site),
+      rke2_etcd_snapshots: { 'etcd-snapshot-schedule-cron': d.backup.schedule, 'etcd-snapshot-retention': d.backup.retention },
     });
   } else {
     Object.assign(all, {
@@ -179,6 +184,151 @@ function playbook(site: SiteModel): GeneratedFile {
     play('Fetch the admin kubeconfig to the bastion', 'servers[0]', 'kubeconfig', ['kubeconfig']),
   ];
   return yamlFile(`${DIR}/site.yml`, plays);
+}
+
+/** kubectl as the first server runs it (the distribution's own binary and admin kubeconfig). */
+const CLUSTER_KUBECTL = {
+  rke2: ['/var/lib/rancher/rke2/bin/kubectl', '--kubeconfig', '/etc/rancher/rke2/rke2.yaml'],
+  k0s: ['/usr/local/bin/k0s', 'kubectl'],
+} as const;
+
+/**
+ * upgrade.yml: the one play for upgrades and every restart-requiring change (version, kubelet
+ * NUMA policies, registry mirrors). It refuses an unhealthy API or a version skew Kubernetes does
+ * not support, then takes the servers one at a time and the agents in batches: each node drained,
+ * changed (its distribution role, handlers flushed), waited for Ready and uncordoned.
+ */
+function upgradePlaybook(site: SiteModel): GeneratedFile {
+  const role = site.distribution.type;
+  const nodePlay = (name: string, hosts: string, serial: number | string) => ({
+    name,
+    hosts,
+    serial,
+    become: true,
+    tags: ['upgrade'],
+    pre_tasks: [{ name: 'Drain the node', 'ansible.builtin.import_tasks': 'tasks/drain.yml' }],
+    roles: [{ role }],
+    post_tasks: [{ name: 'Return the node to service', 'ansible.builtin.import_tasks': 'tasks/uncordon.yml' }],
+  });
+  return yamlFile(`${DIR}/upgrade.yml`, [
+    {
+      name: 'Check the cluster before a rolling change',
+      hosts: 'servers[0]',
+      become: true,
+      gather_facts: false,
+      tags: ['upgrade'],
+      tasks: [
+        {
+          name: 'The API server is healthy',
+          'ansible.builtin.command': { argv: `{{ cluster_kubectl + ['get', '--raw', '/readyz'] }}` },
+          register: 'readyz',
+          changed_when: false,
+          check_mode: false,
+          failed_when: "readyz.rc != 0 or readyz.stdout != 'ok'",
+        },
+        {
+          name: 'Read the kubelet versions of every node',
+          'ansible.builtin.command': { argv: `{{ cluster_kubectl + ['get', 'nodes', '-o', 'jsonpath={.items[*].status.nodeInfo.kubeletVersion}'] }}` },
+          register: 'kubelet_versions',
+          changed_when: false,
+          check_mode: false,
+        },
+        {
+          name: 'Refuse a downgrade or a jump of more than one minor version',
+          'ansible.builtin.assert': {
+            that: ['(running_minors | max) <= target_minor', '(running_minors | min) >= target_minor - 1'],
+            fail_msg: '{{ k8s_version }} is not within one minor version of the nodes ({{ kubelet_versions.stdout }}): one minor at a time',
+          },
+          vars: {
+            target_minor: "{{ k8s_version | regex_replace('^v1\\.([0-9]+)\\..*$', '\\1') | int }}",
+            running_minors: "{{ kubelet_versions.stdout.split() | map('regex_replace', '^v1\\.([0-9]+)\\..*$', '\\1') | map('int') | list }}",
+          },
+        },
+      ],
+    },
+    nodePlay('Roll the servers, one at a time', 'servers', 1),
+    // serial is read before host variables exist: the spec's batch size is written into the play.
+    nodePlay('Roll the agents, in batches', 'agents', /^[0-9]+$/.test(site.distribution.upgrade.agentBatch) ? Number(site.distribution.upgrade.agentBatch) : site.distribution.upgrade.agentBatch),
+  ]);
+}
+
+/** reset.yml: remove the distribution and its data from every node, only with the site's confirmation word. */
+function resetPlaybook(site: SiteModel): GeneratedFile {
+  const uninstall =
+    site.distribution.type === 'rke2'
+      ? [
+          {
+            name: 'Uninstall RKE2 (removes its data, containers and network state)',
+            'ansible.builtin.command': { argv: ['/bin/sh', '-c', 'for s in /usr/local/bin/rke2-uninstall.sh /usr/bin/rke2-uninstall.sh /opt/rke2/bin/rke2-uninstall.sh; do [ -x "$s" ] && exec "$s"; done; exit 0'] },
+            changed_when: true,
+            when: 'not ansible_check_mode',
+          },
+        ]
+      : [
+          { name: 'Stop k0s', 'ansible.builtin.command': { argv: ['/usr/local/bin/k0s', 'stop'] }, changed_when: true, failed_when: false, when: 'not ansible_check_mode' },
+          { name: 'Reset k0s (removes its data, containers and network state)', 'ansible.builtin.command': { argv: ['/usr/local/bin/k0s', 'reset'] }, changed_when: true, when: 'not ansible_check_mode' },
+        ];
+  return yamlFile(`${DIR}/reset.yml`, [
+    {
+      name: `Reset: uninstall ${site.distribution.type} from every node of ${site.name}`,
+      hosts: 'cluster',
+      become: true,
+      gather_facts: false,
+      tags: ['reset'],
+      tasks: [
+        {
+          name: 'Refuse without the confirmation',
+          'ansible.builtin.assert': {
+            that: ["confirm_reset | default('') == 'destroy-' ~ cluster_name"],
+            fail_msg: 'reset removes the cluster and all its data from every node; rerun with -e confirm_reset=destroy-{{ cluster_name }}',
+          },
+          run_once: true,
+        },
+        ...uninstall,
+      ],
+    },
+  ]);
+}
+
+/** remove-node.yml: take one node out for good (-e node=<name>): drain, delete, leave etcd, uninstall. */
+function removeNodePlaybook(site: SiteModel): GeneratedFile {
+  const leave =
+    site.distribution.type === 'k0s'
+      ? [{ name: 'Leave etcd (controllers)', 'ansible.builtin.command': { argv: ['/usr/local/bin/k0s', 'etcd', 'leave'] }, changed_when: true, when: ["node_role == 'server'", 'not ansible_check_mode'] }]
+      : [];
+  const uninstall =
+    site.distribution.type === 'rke2'
+      ? { name: 'Uninstall RKE2', 'ansible.builtin.command': { argv: ['/bin/sh', '-c', 'for s in /usr/local/bin/rke2-uninstall.sh /usr/bin/rke2-uninstall.sh; do [ -x "$s" ] && exec "$s"; done; exit 0'] }, changed_when: true, when: 'not ansible_check_mode' }
+      : { name: 'Reset k0s', 'ansible.builtin.command': { argv: ['/bin/sh', '-c', '/usr/local/bin/k0s stop; /usr/local/bin/k0s reset'] }, changed_when: true, when: 'not ansible_check_mode' };
+  return yamlFile(`${DIR}/remove-node.yml`, [
+    {
+      name: 'Remove one node from the cluster (-e node=<name>)',
+      hosts: "{{ node | default('no-node-given') }}",
+      become: true,
+      gather_facts: false,
+      serial: 1,
+      tags: ['remove-node'],
+      tasks: [
+        {
+          name: 'Refuse to remove the last server or the bootstrap server',
+          'ansible.builtin.assert': {
+            that: ["node_role != 'server' or (groups['servers'] | length > 1 and inventory_hostname != groups['servers'][0])"],
+            fail_msg: '{{ inventory_hostname }} is the bootstrap or last server: make another server first (spec.nodes), then remove it',
+          },
+        },
+        { name: 'Drain the node', 'ansible.builtin.import_tasks': 'tasks/drain.yml' },
+        ...leave,
+        {
+          name: 'Delete the node object',
+          'ansible.builtin.command': { argv: "{{ cluster_kubectl + ['delete', 'node', inventory_hostname, '--wait=true'] }}" },
+          delegate_to: '{{ drain_via }}',
+          changed_when: true,
+          when: 'not ansible_check_mode',
+        },
+        uninstall,
+      ],
+    },
+  ]);
 }
 
 function k0sctl(site: SiteModel): GeneratedFile {
@@ -243,6 +393,10 @@ export function renderAnsible(site: SiteModel): GeneratedFile[] {
       ],
     }),
     ...roles(site),
+    upgradePlaybook(site),
+    resetPlaybook(site),
+    removeNodePlaybook(site),
+    ...assetTree('ansible/tasks').map((f) => textFile(`${DIR}/tasks/${f.path}`, f.content)),
     ...(site.distribution.type === 'k0s' ? [k0sctl(site)] : []),
     textFile(
       `${DIR}/README.md`,

@@ -18,6 +18,7 @@ function runbook(site: SiteModel): GeneratedFile {
       spec: site.specFile,
       nodeCount: site.nodes.length,
       distribution: site.distribution.type,
+      rke2: site.distribution.type === 'rke2',
       version: site.distribution.version,
       flux: site.gitops.engine === 'flux',
       fluxHint: 'Flux 2.4 or newer: Kustomization v1, HelmRelease v2',

@@ -393,6 +393,11 @@ export function cronProblem(schedule: string): string | null {
 }
 
 const schedules: Rule = (ctx) => {
+  const backup = (ctx.spec.spec?.distribution as any)?.backup?.schedule;
+  if (isString(backup)) {
+    const problem = cronProblem(backup);
+    if (problem) ctx.report('error', ['spec', 'distribution', 'backup', 'schedule'], `schedule ${show(backup)}: ${problem}`, { expected: 'five cron fields, e.g. "0 */6 * * *"' });
+  }
   list<any>(ctx.spec.spec?.workflows).forEach((w, i) => {
     if (!isString(w?.schedule)) return;
     const problem = cronProblem(w.schedule);

@@ -31,6 +31,29 @@ const Distribution = Type.Object(
         description: 'CNI plugin (default: canal for rke2, kuberouter for k0s).',
       }),
     ),
+    backup: Type.Object(
+      {
+        schedule: Type.String({
+          default: '0 */6 * * *',
+          pattern: '^[0-9A-Za-z*/,-]+( +[0-9A-Za-z*/,-]+){4}$',
+          expected: 'a five-field cron schedule such as "0 */6 * * *"',
+          description: 'When RKE2 takes etcd snapshots (etcd-snapshot-schedule-cron).',
+        }),
+        retention: Type.Integer({ default: 28, minimum: 1, maximum: 1000, description: 'Snapshots kept per server.' }),
+      },
+      { ...strict, default: {}, description: 'etcd snapshots on every server (RKE2).' },
+    ),
+    upgrade: Type.Object(
+      {
+        agentBatch: Type.String({
+          default: '25%',
+          pattern: '^([1-9][0-9]?%|100%|[1-9][0-9]*)$',
+          expected: 'a number of agents or a percentage, such as 2 or 25%',
+          description: 'How many agents upgrade.yml drains and changes at once (servers always go one at a time).',
+        }),
+      },
+      { ...strict, default: {}, description: 'Rolling changes with ansible/upgrade.yml.' },
+    ),
     airgap: Type.Optional(
       Type.Object(
         {
