@@ -148,6 +148,7 @@ t.test('plan shows an added node and a bumped chart version, and the commit says
     'ansible:ansible/inventory/hosts.yaml',
     'charts:charts/harbor/Chart.yaml',
     'docs:RUNBOOK.md',
+    'docs:docs/releases.md',
     'helmfile:releases/harbor.yaml',
   ]);
   t.same(report.files.removed, []);

@@ -110,7 +110,7 @@ export function familyOf(path: string): string {
   if (first === 'releases' || first === 'environments' || path === 'helmfile.yaml') return 'helmfile';
   if (first === 'secrets' || path === '.sops.yaml') return 'secrets';
   if (first === 'clusters') return 'gitops';
-  if (first === '.github' || path === '.gitlab-ci.yml' || path === 'renovate.json') return 'review';
-  if (/\.md$/.test(path) && !path.includes('/')) return 'docs';
+  if (first === '.github' || path === '.gitlab-ci.yml' || path === 'renovate.json' || path === '.pre-commit-config.yaml' || path === '.gitattributes') return 'review';
+  if ((/\.md$/.test(path) && !path.includes('/')) || first === 'docs') return 'docs';
   return 'other';
 }
