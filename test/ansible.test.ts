@@ -47,8 +47,11 @@ for (const { spec } of SITES) {
       t.equal(syntax.code, 0, `${playbook}: ${syntax.stderr}${syntax.stdout}`);
     }
 
-    const lint = await runTool('ansible-lint', ['--offline', '--profile', 'production', '--nocolor', '-q'], { cwd: join(out, 'ansible') });
-    t.equal(lint.code, 0, `ansible-lint: ${lint.stdout}${lint.stderr}`);
+    // ansible-lint reads the roles and playbooks, which are the same for every site of a distribution.
+    if (spec !== 'examples/minimal.yaml') {
+      const lint = await runTool('ansible-lint', ['--offline', '--profile', 'production', '--nocolor', '-q'], { cwd: join(out, 'ansible') });
+      t.equal(lint.code, 0, `ansible-lint: ${lint.stdout}${lint.stderr}`);
+    }
   });
 }
 

@@ -37,7 +37,10 @@ export async function verifySite(site: SiteModel, specPath: string, opts: Verify
   if (!existsSync(join(outDir, '.siteforge', 'manifest.json'))) {
     throw new UserError(`${outDir} holds no generated site`, 'run `siteforge generate` first (verify checks the generated tree)');
   }
-  const rendered = await renderDeployedSite(site, { outDir, helm: tool('helm'), kubectl: tool('kubectl'), chartCache: opts.chartCache && resolve(opts.chartCache), identities: opts.identities });
+  // A progress line on a terminal only: logs and pipes get the report alone.
+  const tty = process.stderr.isTTY && !process.env.NO_COLOR && !process.env.CI;
+  const progress = tty ? (done: number, total: number, release: string) => process.stderr.write(`\rrendering ${done}/${total}: ${release}\u001b[K${done === total ? '\r\u001b[K' : ''}`) : undefined;
+  const rendered = await renderDeployedSite(site, { outDir, helm: tool('helm'), kubectl: tool('kubectl'), chartCache: opts.chartCache && resolve(opts.chartCache), identities: opts.identities, progress });
   const listed = await readFile(join(outDir, 'images.txt'), 'utf8').catch(() => '');
   const imageList = new Set(listed.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean).map(normaliseImage));
   const problems = runChecks({ site, objects: rendered.objects, imageList, encryptedResourceDirs: rendered.encryptedResourceDirs });

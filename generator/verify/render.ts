@@ -57,6 +57,8 @@ export interface RenderOptions {
   /** Directory of upstream chart archives (<name>-<version>.tgz); else each wrapper's charts/. */
   readonly chartCache?: string;
   readonly identities: readonly string[];
+  /** Called as each release is rendered (a progress line on a terminal). */
+  readonly progress?: (done: number, total: number, release: string) => void;
 }
 
 const run = (cmd: string, args: readonly string[], cwd?: string) =>
@@ -233,7 +235,12 @@ export async function renderDeployedSite(site: SiteModel, opts: RenderOptions): 
   try {
     const { releases } = siteReleases(site);
     const helmReleases = releases.filter((r) => r.chartPath);
-    const rendered = await limited(helmReleases, 2, (r) => renderRelease(site, r, opts, work));
+    let done = 0;
+    const rendered = await limited(helmReleases, 2, async (r) => {
+      const result = await renderRelease(site, r, opts, work);
+      opts.progress?.(++done, helmReleases.length, r.name);
+      return result;
+    });
     const objects: SourcedObject[] = rendered.flatMap((x) => x.objects);
     // The GitOps tree as Flux/Argo CD reads it (kustomize), SOPS Secrets included (their metadata is plain).
     const encryptedResourceDirs: string[] = [];

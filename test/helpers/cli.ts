@@ -1,6 +1,7 @@
 // Runs the siteforge command line: in this process (the same main() the executable runs, fast;
 // most tests) or as the built executable in a child process, as a user would (end-to-end tests).
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -36,7 +37,17 @@ export function siteforgeBinary(args: readonly string[], opts: { cwd?: string; e
   });
 }
 
-export const tempDir = (prefix = 'siteforge-test-') => mkdtemp(join(tmpdir(), prefix));
+/** Every temporary directory a test file made, removed when its process exits. */
+const made: string[] = [];
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+export const tempDir = async (prefix = 'siteforge-test-') => {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
 
 /** Every file under dir (relative path → mtimeMs), skipping .git internals. */
 export async function snapshotTree(dir: string): Promise<Map<string, number>> {
