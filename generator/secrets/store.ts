@@ -2,12 +2,11 @@
 // byte for byte while their recipients and keys still match; they are re-wrapped (values kept)
 // when the recipients change, and only new secrets get new random values. Nothing here ever
 // writes plaintext anywhere: values exist only in memory, encrypted before they leave.
-import { parse } from 'yaml';
 import type { SiteModel } from '../model/site.ts';
 import type { Release } from '../model/releases.ts';
 import type { SecretDef } from './types.ts';
 import { generateValues } from './values.ts';
-import { decryptYaml, recipientsOf, rekeyYaml, sopsFileProblem } from '../sops/document.ts';
+import { decryptYaml, inspectSops, rekeyYaml } from '../sops/document.ts';
 import { readOwnedFile } from '../write/tree.ts';
 import { builtinBackend, type SopsBackend } from '../sops/backend.ts';
 import { SopsError } from '../sops/cipher.ts';
@@ -96,7 +95,7 @@ export interface ResolveOptions {
 }
 
 /** An existing secret file, refused with the choices when it is damaged (so nothing is built on it). */
-async function readSecretFile(outDir: string, path: string, s: SecretInstance): Promise<string | null> {
+async function readSecretFile(outDir: string, path: string, s: SecretInstance): Promise<{ text: string; recipients: string[]; stringDataKeys: string[] } | null> {
   const hint = `restore it from git (\`git checkout -- ${path}\`), or give the secret new values with \`siteforge secrets rotate ${s.def.name}\``;
   let text: string | null;
   try {
@@ -106,9 +105,9 @@ async function readSecretFile(outDir: string, path: string, s: SecretInstance): 
     throw e;
   }
   if (text === null) return null;
-  const problem = sopsFileProblem(text);
-  if (problem) throw new UserError(`damaged secret file: ${path} ${problem}`, hint);
-  return text;
+  const inspected = inspectSops(text);
+  if (inspected.problem !== null) throw new UserError(`damaged secret file: ${path} ${inspected.problem}`, hint);
+  return { text, recipients: inspected.recipients, stringDataKeys: inspected.stringDataKeys };
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
@@ -162,11 +161,10 @@ export async function resolveSecrets(site: SiteModel, opts: ResolveOptions): Pro
       );
     }
     const expectedKeys = [...Object.keys(s.def.data), ...(s.def.helmValues ? [VALUES_KEY] : [])];
-    const currentKeys = Object.keys((parse(manifest) as { stringData?: Record<string, unknown> })?.stringData ?? {});
-    const shapeOk = sameSet(currentKeys, expectedKeys) && existing.every((e) => e !== null);
-    const recipientsOk = existing.every((e) => e !== null && sameSet(recipientsOf(e), recipients));
+    const shapeOk = sameSet(manifest.stringDataKeys, expectedKeys) && existing.every((e) => e !== null);
+    const recipientsOk = existing.every((e) => e !== null && sameSet(e.recipients, recipients));
     if (shapeOk && recipientsOk) {
-      paths.forEach((p, i) => files.set(p, existing[i]!));
+      paths.forEach((p, i) => files.set(p, existing[i]!.text));
       actions.set(idOf(s), 'kept');
       continue;
     }
@@ -178,10 +176,10 @@ export async function resolveSecrets(site: SiteModel, opts: ResolveOptions): Pro
     }
     try {
       if (shapeOk) {
-        for (const [i, p] of paths.entries()) files.set(p, await rekeyYaml(existing[i]!, opts.identities, recipients));
+        for (const [i, p] of paths.entries()) files.set(p, await rekeyYaml(existing[i]!.text, opts.identities, recipients));
         actions.set(idOf(s), 'rekeyed');
       } else {
-        const { plain } = await decryptYaml(manifest, opts.identities);
+        const { plain } = await decryptYaml(manifest.text, opts.identities);
         const old = (plain.stringData ?? {}) as Record<string, string>;
         const fresh = generateValues(s.def.data);
         const data = Object.fromEntries(Object.keys(s.def.data).map((k) => [k, typeof old[k] === 'string' ? old[k]! : fresh[k]!]));

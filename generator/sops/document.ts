@@ -154,14 +154,19 @@ function parseSops(text: string): Document {
   return doc;
 }
 
-/** What is wrong with a file that should be SOPS-encrypted (empty, not YAML, not encrypted), or null. */
-export function sopsFileProblem(text: string): string | null {
-  if (!text.trim()) return 'is empty';
+/** A SOPS file read once: its recipients and top-level data keys, or what is wrong with it. */
+export type SopsInspection = { problem: string } | { problem: null; recipients: string[]; stringDataKeys: string[] };
+
+/** What a file that should be SOPS-encrypted holds (one parse): empty, not YAML, not encrypted, or its recipients. */
+export function inspectSops(text: string): SopsInspection {
+  if (!text.trim()) return { problem: 'is empty' };
   try {
-    readMetadata(parseSops(text));
-    return null;
+    const doc = parseSops(text);
+    const recipients = readMetadata(doc).age.map((a) => a.recipient);
+    const stringData = (doc.toJS() as { stringData?: Record<string, unknown> } | null)?.stringData ?? {};
+    return { problem: null, recipients, stringDataKeys: Object.keys(stringData) };
   } catch (e) {
-    if (e instanceof SopsError) return e.message.startsWith('no sops metadata') ? 'is not SOPS-encrypted (it has no sops metadata; it may hold plaintext)' : e.message;
+    if (e instanceof SopsError) return { problem: e.message.startsWith('no sops metadata') ? 'is not SOPS-encrypted (it has no sops metadata; it may hold plaintext)' : e.message };
     throw e;
   }
 }

@@ -204,7 +204,13 @@ export async function removeStaleTemporaries(outDir: string, paths: readonly str
 export async function applyWrite(plan: WritePlan): Promise<void> {
   if (plan.conflicts.length) throw new Error('internal error: applyWrite called with conflicts');
   forgetCheckedParents();
-  for (const file of [...plan.added, ...plan.changed]) await writeAtomic(plan.outDir, file.path, file.content);
+  // Files are independent (each written atomically): several at once, so a fresh tree is not a queue of waits.
+  const queue = [...plan.added, ...plan.changed];
+  await Promise.all(
+    Array.from({ length: Math.min(16, queue.length) }, async () => {
+      for (let file = queue.shift(); file; file = queue.shift()) await writeAtomic(plan.outDir, file.path, file.content);
+    }),
+  );
   for (const path of plan.removed) {
     await assertNoLinkedParent(plan.outDir, path);
     await unlink(join(plan.outDir, path));
