@@ -12,11 +12,12 @@ import { ROOT, snapshotTree, tempDir } from './helpers/cli.ts';
 import { runInProcess as run } from './helpers/inprocess.ts';
 import { runTool } from './helpers/tools.ts';
 import type { CliResult } from './helpers/cli.ts';
+import { AGE_IDENTITY_PREFIX } from '../generator/sops/age.ts';
 
 const DIR = join(ROOT, 'test', 'fixtures', 'hostile');
 const MINIMAL = join(ROOT, 'examples', 'minimal.yaml');
 /** Anything shaped like real key material (the messages themselves say "AGE-SECRET-KEY-…"). */
-const KEY_MATERIAL = /AGE-SECRET-KEY-1[0-9A-Z]{6}/i;
+const KEY_MATERIAL = new RegExp(`${AGE_IDENTITY_PREFIX}[0-9A-Z]{6}`, 'i');
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -284,7 +285,7 @@ t.test('a 5,000-node first commit: no argument-length failure, a summarised mess
 });
 
 t.test('keys: a mistyped key names its source, never its text', async (t) => {
-  const bad = `AGE-SECRET-KEY-1${'Q'.repeat(57)}X`;
+  const bad = `${AGE_IDENTITY_PREFIX}${'Q'.repeat(57)}X`; // a key's shape with a wrong checksum
   const r1 = await run(['generate', MINIMAL, '--check'], { env: { SOPS_AGE_KEY: `${bad}\n` } });
   assertContained(t, r1, 'SOPS_AGE_KEY');
   t.equal(r1.code, 1);

@@ -58,7 +58,7 @@ export const parseIdentities = (text: string): string[] =>
     .filter((l) => l.toUpperCase().startsWith(AGE_IDENTITY_PREFIX));
 
 /** Key material never appears in a message: anything shaped like an age private key is masked. */
-export const redactKeys = (text: string) => text.replace(/AGE-SECRET-KEY-1[0-9A-Za-z]*/gi, 'AGE-SECRET-KEY-1…(redacted)');
+export const redactKeys = (text: string) => text.replace(new RegExp(`${AGE_IDENTITY_PREFIX}[0-9A-Za-z]*`, 'gi'), `${AGE_IDENTITY_PREFIX}…(redacted)`);
 
 /**
  * The valid identities of one source (the variable or the file), in age's upper case. A malformed

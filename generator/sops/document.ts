@@ -207,9 +207,6 @@ export async function decryptYaml(text: string, identities: readonly string[]): 
 }
 
 /** Recipients listed in a SOPS file, without decrypting it. */
-export function recipientsOf(text: string): string[] {
-  return readMetadata(parseSops(text)).age.map((a) => a.recipient);
-}
 
 /**
  * The same file for another set of recipients: the data key is re-wrapped, every value, the MAC
