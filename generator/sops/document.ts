@@ -206,8 +206,6 @@ export async function decryptYaml(text: string, identities: readonly string[]): 
   return { plain, metadata, dataKey };
 }
 
-/** Recipients listed in a SOPS file, without decrypting it. */
-
 /**
  * The same file for another set of recipients: the data key is re-wrapped, every value, the MAC
  * and lastmodified stay as they are. Needs an identity that can unwrap the current data key.
