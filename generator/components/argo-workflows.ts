@@ -3,6 +3,7 @@
 // ones) from spec.workflows, mounting the environment's shared volumes.
 import { Type } from '@sinclair/typebox';
 import { ChartVersion, Enabled, OneOf } from '../spec/formats.ts';
+import { volumesOf } from './storage.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
 import { ingressFor } from './web.ts';
@@ -184,7 +185,8 @@ export const argoWorkflows = defineComponent({
   releases(site, settings): ReleaseDef[] {
     const namespaces = site.environments.map((e) => e.namespace);
     const ingress = ingressFor(site, `argo.${site.domain}`, 'argo-server-tls');
-    const volumes = site.componentSettings.storage.enabled ? site.volumes.map((v) => ({ name: v.name, readOnly: v.readOnly })) : [];
+    // Each environment's workflows mount the volumes exposed to that environment.
+    const volumes = (env: string) => (site.componentSettings.storage.enabled ? volumesOf(site, env).map((v) => ({ name: v.name, readOnly: v.readOnly })) : []);
     const artifactRepository =
       settings.artifacts.type === 's3'
         ? {
@@ -234,7 +236,7 @@ export const argoWorkflows = defineComponent({
         environmentValues: (env) => ({
           namespace: env.namespace,
           serviceAccount: WORKFLOW_SERVICE_ACCOUNT,
-          volumes,
+          volumes: volumes(env.name),
           workflows: site.workflows
             .filter((w) => w.environment === env.name)
             .map((w) => ({ name: w.name, image: w.image, ...(w.schedule ? { schedule: w.schedule } : {}), steps: w.steps })),

@@ -12,22 +12,27 @@ export const ingressNginx = defineComponent({
   title: 'ingress-nginx controller (retired upstream in 2026; off by default)',
   dependsOn: ['metallb'],
   settings: Type.Object({ enabled: Enabled(false), chartVersion: ChartVersion() }, { additionalProperties: false }),
-  releases: (): ReleaseDef[] => [
-    {
-      name: 'ingress-nginx',
-      description: 'ingress-nginx controller behind a MetalLB address',
-      scope: 'cluster',
-      namespace: 'ingress-nginx',
-      upstream: { chart: 'ingress-nginx' },
-      values: {
-        'ingress-nginx': {
-          controller: {
-            ingressClassResource: { name: INGRESS_CLASS, default: true },
-            service: { type: 'LoadBalancer' },
-            metrics: { enabled: true },
+  releases: (site): ReleaseDef[] => {
+    // Behind a MetalLB address when the site has MetalLB; otherwise on ports 80/443 of every node
+    // (a DaemonSet with host ports), since a LoadBalancer Service would never get an address.
+    const metallb = site.componentSettings.metallb.enabled;
+    return [
+      {
+        name: 'ingress-nginx',
+        description: metallb ? 'ingress-nginx controller behind a MetalLB address' : 'ingress-nginx controller on ports 80/443 of every node',
+        scope: 'cluster',
+        namespace: 'ingress-nginx',
+        upstream: { chart: 'ingress-nginx' },
+        values: {
+          'ingress-nginx': {
+            controller: {
+              ingressClassResource: { name: INGRESS_CLASS, default: true },
+              ...(metallb ? { service: { type: 'LoadBalancer' } } : { kind: 'DaemonSet', hostPort: { enabled: true }, service: { type: 'ClusterIP' } }),
+              metrics: { enabled: true },
+            },
           },
         },
       },
-    },
-  ],
+    ];
+  },
 });

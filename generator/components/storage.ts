@@ -92,6 +92,9 @@ const VALUES_SCHEMA = {
   },
 };
 
+/** The volumes exposed to one environment (a volume without `environments` goes everywhere). */
+export const volumesOf = (site: Pick<SiteModel, 'volumes'>, env: string) => site.volumes.filter((v) => !v.environments || v.environments.includes(env));
+
 /** csi-driver-nfs runs when NFS volumes use it, and always for NFS storage classes (it provisions them). */
 export const usesNfsCsi = (site: SiteModel) =>
   (site.componentSettings.storage.nfsDriver === 'csi' && site.volumes.some((v) => v.type === 'nfs')) || site.storageClasses.some((c) => c.type === 'nfs');
@@ -227,7 +230,7 @@ export const storage = defineComponent({
       environmentValues: (env) => ({
         namespace: env.namespace,
         nfsDriver: settings.nfsDriver,
-        volumes: site.volumes.map((v) => ({
+        volumes: volumesOf(site, env.name).map((v) => ({
           name: v.name,
           type: v.type,
           ...(v.server ? { server: v.server } : {}),

@@ -203,7 +203,16 @@ const volumes: Rule = (ctx) => {
     'volume name',
     'volume names become PV/PVC names and must be unique',
   );
+  const envs = list<unknown>(ctx.spec.spec?.environments).filter(isString);
   vols.forEach((v, i) => {
+    list<unknown>(v?.environments).forEach((e, j) => {
+      if (isString(e) && envs.length && !envs.includes(e)) {
+        ctx.report('error', ['spec', 'storage', 'volumes', i, 'environments', j], `environment ${show(e)} is not in spec.environments`, {
+          expected: `one of ${[...new Set(envs)].join(', ')}`,
+          hint: didYouMean(e, envs) ?? 'add it to spec.environments or remove it here',
+        });
+      }
+    });
     if (v?.type === 'nfs' && v.server === undefined) {
       ctx.report('error', ['spec', 'storage', 'volumes', i], `NFS volume ${show(v.name)} has no server`, {
         expected: 'server: the NFS server address',

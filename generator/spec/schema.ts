@@ -160,6 +160,9 @@ const Volume = Type.Object(
       Type.String({ pattern: '^[A-Za-z0-9_.-]+(=[A-Za-z0-9_.:/,-]+)?$', expected: 'one mount option such as nfsvers=4.1, hard or ro' }),
       { default: [] },
     ),
+    environments: Type.Optional(
+      Type.Array(DnsLabel(), { minItems: 1, description: 'Environments the volume is exposed to (default: every environment).' }),
+    ),
   },
   strict,
 );
