@@ -5,7 +5,6 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { AGE_KEY_HINT as KEY_HINT, availableIdentities, defaultKeyFile, redactKeys } from './sops/age.ts';
 import { decryptYaml, rfc3339 } from './sops/document.ts';
 import { SopsError } from './sops/cipher.ts';
@@ -218,6 +217,7 @@ async function runInit(keyFile?: string): Promise<number> {
   if (repo) {
     process.stderr.write(pc.yellow(`siteforge: warning: ${path} is inside the git working tree ${repo}; a private key must never be committed — keep it out of the repository (or at least in .gitignore)\n`));
   }
+  const { generateX25519Identity, identityToRecipient } = await import('age-encryption');
   const identity = await generateX25519Identity();
   const recipient = await identityToRecipient(identity);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
@@ -251,6 +251,7 @@ async function runNew(dir: string, o: NewFlags): Promise<number> {
   });
   if (entries.length) throw new UserError(`${dir} is not empty`, 'siteforge new creates a repository in a new (or empty) directory; to regenerate an existing site use `siteforge generate`');
   const keyFile = o.keyFile ?? defaultKeyFile();
+  const { identityToRecipient } = await import('age-encryption');
   let recipient: string;
   if (existsSync(keyFile)) {
     const { readIdentities } = await import('./sops/age.ts');

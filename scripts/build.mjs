@@ -3,7 +3,7 @@
 // schema's validator compiled ahead of time, dist/site-validator.js (ajv standalone). Static
 // files stay in generator/ and are read from the package root. Run by `npm ci` (prepare) and
 // `npm run build`; with --if-stale it rebuilds only when a source is newer than the build.
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build as esbuild } from 'esbuild';
@@ -32,7 +32,19 @@ export async function build() {
   await esbuild({ ...common, entryPoints: { siteforge: join(src, 'cli.ts') }, outdir: dist, splitting: true, outExtension: { '.js': '.mjs' }, chunkNames: 'chunks/[name]-[hash]', banner });
   await esbuild({ ...common, entryPoints: [join(src, 'tools', 'helmfile.ts')], outfile: join(dist, 'helmfile.mjs'), banner });
   await writeValidator();
+  await writeTemplates();
   writeFileSync(stamp, `${new Date().toISOString()}\n`);
+}
+
+/** The document templates precompiled by Handlebars (same options as at run time): no template parsing per run. */
+async function writeTemplates() {
+  const Handlebars = (await import('handlebars')).default;
+  const dir = join(src, 'assets', 'docs');
+  const specs = {};
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.hbs')).sort()) {
+    specs[file.slice(0, -4)] = Handlebars.precompile(readFileSync(join(dir, file), 'utf8'), { noEscape: true, strict: true });
+  }
+  writeFileSync(join(dist, 'templates.json'), JSON.stringify(specs));
 }
 
 /** The site schema's validator as ajv standalone code: no schema compilation at run time. */

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import type { SimpleGit } from 'simple-git';
 import { MANIFEST_PATH } from '../write/manifest.ts';
 import { escapeControls, UserError } from '../spec/diagnostics.ts';
 import { redactKeys } from '../sops/age.ts';
@@ -64,17 +64,18 @@ export function commitMessage(subject: string, nameStatus: string, summary: read
 }
 
 async function repositoryFor(outDir: string): Promise<{ git: SimpleGit; initialised: boolean; root: string }> {
-  const probe = gitAt(outDir);
+  const probe = await gitAt(outDir);
   const inside = await probe.checkIsRepo().catch(() => false);
   if (!inside) {
     await probe.init(['--initial-branch=main']);
     return { git: probe, initialised: true, root: resolve(outDir) };
   }
   const root = (await probe.revparse(['--show-toplevel'])).trim();
-  return { git: gitAt(root), initialised: false, root };
+  return { git: await gitAt(root), initialised: false, root };
 }
 
-const gitAt = (dir: string) => simpleGit({ baseDir: dir });
+/** simple-git, loaded when a run commits or checks git (not on the path of --no-commit or --check). */
+const gitAt = async (dir: string): Promise<SimpleGit> => (await import('simple-git')).simpleGit({ baseDir: dir });
 /** Path arguments are file names, never pathspec magic (`:(exclude)`, globs). */
 const LITERAL = '--literal-pathspecs';
 
@@ -116,11 +117,11 @@ export async function commitPreflight(outDir: string, paths: readonly string[], 
   const errors: CommitPreflight['errors'] = [];
   const warnings: string[] = [];
   if (!existsSync(outDir)) return { errors, warnings };
-  const probe = gitAt(outDir);
+  const probe = await gitAt(outDir);
   if (!(await probe.checkIsRepo().catch(() => false))) return { errors, warnings };
   const root = (await probe.revparse(['--show-toplevel'])).trim();
   const gitDir = (await probe.revparse(['--absolute-git-dir'])).trim();
-  const git = gitAt(root);
+  const git = await gitAt(root);
   for (const op of IN_PROGRESS) {
     if (existsSync(join(gitDir, op.file))) {
       errors.push({

@@ -3,7 +3,6 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Decrypter, Encrypter, armor, identityToRecipient } from 'age-encryption';
 import { UserError } from '../spec/diagnostics.ts';
 import { SopsError } from './cipher.ts';
 
@@ -12,7 +11,11 @@ export interface AgeStanza {
   readonly enc: string;
 }
 
+/** age itself, loaded when a run encrypts, decrypts or checks a key (an unchanged run does neither). */
+const age = () => import('age-encryption');
+
 export async function wrapDataKey(dataKey: Uint8Array, recipients: readonly string[]): Promise<AgeStanza[]> {
+  const { Encrypter, armor } = await age();
   const stanzas: AgeStanza[] = [];
   for (const recipient of recipients) {
     const e = new Encrypter();
@@ -24,6 +27,7 @@ export async function wrapDataKey(dataKey: Uint8Array, recipients: readonly stri
 
 export async function unwrapDataKey(stanzas: readonly AgeStanza[], identities: readonly string[]): Promise<Uint8Array> {
   if (!identities.length) throw new SopsError('no age private key available');
+  const { Decrypter, armor } = await age();
   const d = new Decrypter();
   for (const id of identities) d.addIdentity(id);
   for (const stanza of stanzas) {
@@ -72,7 +76,7 @@ async function checkedIdentities(text: string, source: string): Promise<string[]
     if (!line.toUpperCase().startsWith(AGE_IDENTITY_PREFIX)) continue;
     const key = line.toUpperCase();
     try {
-      await identityToRecipient(key);
+      await (await age()).identityToRecipient(key);
     } catch {
       throw new UserError(
         `${source}, line ${i + 1}: this is not a valid age private key (mistyped, truncated or with extra characters)`,
