@@ -111,7 +111,7 @@ async function runGenerate(spec: string, o: GenerateFlags, rotate?: string[]): P
   }
 }
 
-async function runPlan(spec: string, o: { out?: string; json: boolean; sops: SopsBackendName }): Promise<number> {
+async function runPlan(spec: string, o: { out?: string; json: boolean; markdown: boolean; sops: SopsBackendName }): Promise<number> {
   const outcome = await generate({ specPath: spec, outDir: o.out, commit: false, check: true, force: false, sops: o.sops });
   printDiagnostics(outcome.diagnostics);
   if (outcome.kind === 'invalid') {
@@ -120,6 +120,11 @@ async function runPlan(spec: string, o: { out?: string; json: boolean; sops: Sop
   }
   if (outcome.kind !== 'checked') throw new Error('internal error: plan wrote files');
   const { plan, change, changeData } = outcome;
+  if (o.markdown) {
+    const { planMarkdown } = await import('./plan/markdown.ts');
+    process.stdout.write(planMarkdown(outcome.siteName, plan, change, changeData));
+    return plan.conflicts.length ? EXIT.invalid : EXIT.ok;
+  }
   const entry = (path: string) => ({ path, family: familyOf(path) });
   if (o.json) {
     const report = {
@@ -350,8 +355,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<site.yaml>', 'the site spec')
     .option('-o, --out <dir>', 'output directory (default: the directory holding the spec)')
     .option('--json', 'machine-readable output for CI', false)
+    .option('--markdown', 'the plan as a pull-request comment (what changes, releases that upgrade, files by family)', false)
     .addOption(new Option('--sops <implementation>').choices(['builtin', 'binary']).default('builtin').hideHelp())
-    .action(async (spec: string, o: { out?: string; json: boolean; sops: SopsBackendName }) => setExit(await runPlan(spec, o)));
+    .action(async (spec: string, o: { out?: string; json: boolean; markdown: boolean; sops: SopsBackendName }) => setExit(await runPlan(spec, o)));
   const secrets = program.command('secrets').description('the site\'s SOPS-encrypted secrets');
   secrets
     .command('show')

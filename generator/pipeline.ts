@@ -46,7 +46,7 @@ export interface GenerateOptions {
 export type GenerateOutcome =
   | { kind: 'invalid'; diagnostics: Diagnostic[] }
   | { kind: 'conflict'; plan: WritePlan; diagnostics: Diagnostic[] }
-  | { kind: 'checked'; plan: WritePlan; change: string[]; changeData: SummaryChange; diagnostics: Diagnostic[] }
+  | { kind: 'checked'; plan: WritePlan; change: string[]; changeData: SummaryChange; siteName: string; diagnostics: Diagnostic[] }
   | {
       kind: 'written';
       plan: WritePlan;
@@ -89,7 +89,7 @@ async function generateLocked(opts: GenerateOptions, site: SiteModel, diagnostic
   const plan = await planWrite(outDir, files, site.specFile, opts.force, summary, { previous, charts });
   const changeData = diffSummary(plan.previousSummary, summary, secrets, upgradedReleases(site, previous?.charts ?? {}, charts));
   const change = describeChange(changeData, summary);
-  if (opts.check) return { kind: 'checked', plan, change, changeData, diagnostics };
+  if (opts.check) return { kind: 'checked', plan, change, changeData, siteName: site.name, diagnostics };
   if (plan.conflicts.length) return { kind: 'conflict', plan, diagnostics };
   // Seed files (README.md) are committed only when siteforge creates them: afterwards they are the person's.
   const commitPaths = [

@@ -176,3 +176,26 @@ t.test('Argo CD: values that only exist as SOPS values files reach the chart thr
   t.ok(existsSync(join(out, 'charts/harbor', '../../secrets/cluster/harbor/harbor-database-values.values.sops.yaml')), 'the path resolves from the chart directory');
   t.notOk(existsSync(join(out, 'clusters/hpc4/flux-system')), 'no Flux objects for an Argo CD site');
 });
+
+t.test('plan --markdown: the pull-request comment for a chart bump and a node addition', async (t) => {
+  const out = await tempDir();
+  t.equal((await siteforge(['generate', 'site.yaml', '--out', out])).code, 0);
+  const spec = join(await tempDir(), 'site.yaml');
+  await writeFile(
+    spec,
+    (await readFile('site.yaml', 'utf8'))
+      .replace('    harbor: {enabled: true', '    harbor: {enabled: true, chartVersion: 1.19.2')
+      .replace('  storage:\n', '  storage:\n'),
+  );
+  const text = (await readFile(spec, 'utf8')).replace(/(  nodes:\n)/, '$1    - {name: k8s-cpu9, address: 10.40.0.39, role: agent}\n');
+  await writeFile(spec, text);
+  const res = await siteforge(['plan', spec, '--out', out, '--markdown']);
+  t.equal(res.code, 0, res.stderr);
+  const md = res.stdout;
+  t.match(md, /^<!-- siteforge-plan -->\n## siteforge plan: hpc4\n\n\*\*\d+ added, \d+ changed, 0 removed\*\*/);
+  t.match(md, /### What changes\n\n- nodes added: k8s-cpu9 \(10\.40\.0\.39 agent\)\n- chart versions bumped: harbor 1\.19\.1 → 1\.19\.2\n/);
+  t.match(md, /### Releases that upgrade\n\n\| release \| why \|\n\| --- \| --- \|\n\| `harbor` \| new wrapper chart version \|/);
+  t.match(md, /<details><summary>ansible \(1\)<\/summary>\n\n```diff\n~ ansible\/inventory\/hosts\.yaml\n```/);
+  t.match(md, /<summary>charts \(\d+\)<\/summary>[^]*~ charts\/harbor\/Chart\.yaml/);
+  t.notMatch(md, /### Refused/);
+});

@@ -62,7 +62,7 @@ function githubWorkflow(site: SiteModel): GeneratedFile {
     toYaml({
       name: 'siteforge review',
       on: { pull_request: { branches: [site.gitops.branch] } },
-      permissions: { contents: 'read' },
+      permissions: { contents: 'read', 'pull-requests': 'write' },
       jobs: {
         review: {
           'runs-on': 'ubuntu-latest',
@@ -73,7 +73,12 @@ function githubWorkflow(site: SiteModel): GeneratedFile {
             { name: 'Install the pinned siteforge', run: INSTALL_COMMAND },
             { name: 'Validate the site spec', run: validate },
             { name: 'Generated files match the spec', run: check },
-            { name: 'Plan (what this pull request changes)', run: `${plan}\ncat plan.txt >> "$GITHUB_STEP_SUMMARY"` },
+            { name: 'Plan (what this pull request changes)', run: `${plan}\n$SITEFORGE plan ${site.specFile} --markdown > plan.md\ncat plan.md >> "$GITHUB_STEP_SUMMARY"` },
+            {
+              name: 'Plan as a pull-request comment (updated in place)',
+              env: { GH_TOKEN: '${{ github.token }}', PR: '${{ github.event.pull_request.number }}' },
+              run: 'gh pr comment "$PR" --body-file plan.md --edit-last || gh pr comment "$PR" --body-file plan.md',
+            },
             { name: 'Kustomizations build', run: kustomize },
             { uses: 'azure/setup-helm@v4', with: { version: HELM_VERSION } },
             { name: 'Deployable: every release rendered with its upstream chart, cross-checked', run: verify },
@@ -99,7 +104,9 @@ function gitlabCi(site: SiteModel): GeneratedFile {
           INSTALL_COMMAND,
         ],
         script: reviewCommands(site),
-        artifacts: { paths: ['plan.txt'], expose_as: 'siteforge plan' },
+        // plan.md is the Markdown plan reviewers read on the merge request (exposed artifact).
+        after_script: [`$SITEFORGE plan ${site.specFile} --markdown > plan.md || true`],
+        artifacts: { paths: ['plan.txt', 'plan.md'], expose_as: 'siteforge plan', when: 'always' },
       },
     }),
   );
