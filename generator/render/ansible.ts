@@ -252,22 +252,27 @@ function upgradePlaybook(site: SiteModel): GeneratedFile {
   ]);
 }
 
+/** Removing the distribution from a node, its data, containers and network state included (reset.yml, remove-node.yml). */
+function uninstallTasks(site: SiteModel): Record<string, unknown>[] {
+  if (site.distribution.type === 'rke2') {
+    return [
+      {
+        name: 'Uninstall RKE2 (removes its data, containers and network state)',
+        // The uninstall script sits where the install put it (tarball, RPM or air-gap install).
+        'ansible.builtin.command': { argv: ['/bin/sh', '-c', 'for s in /usr/local/bin/rke2-uninstall.sh /usr/bin/rke2-uninstall.sh /opt/rke2/bin/rke2-uninstall.sh; do [ -x "$s" ] && exec "$s"; done; exit 0'] },
+        changed_when: true,
+        when: 'not ansible_check_mode',
+      },
+    ];
+  }
+  return [
+    { name: 'Stop k0s', 'ansible.builtin.command': { argv: ['/usr/local/bin/k0s', 'stop'] }, changed_when: true, failed_when: false, when: 'not ansible_check_mode' },
+    { name: 'Reset k0s (removes its data, containers and network state)', 'ansible.builtin.command': { argv: ['/usr/local/bin/k0s', 'reset'] }, changed_when: true, when: 'not ansible_check_mode' },
+  ];
+}
+
 /** reset.yml: remove the distribution and its data from every node, only with the site's confirmation word. */
 function resetPlaybook(site: SiteModel): GeneratedFile {
-  const uninstall =
-    site.distribution.type === 'rke2'
-      ? [
-          {
-            name: 'Uninstall RKE2 (removes its data, containers and network state)',
-            'ansible.builtin.command': { argv: ['/bin/sh', '-c', 'for s in /usr/local/bin/rke2-uninstall.sh /usr/bin/rke2-uninstall.sh /opt/rke2/bin/rke2-uninstall.sh; do [ -x "$s" ] && exec "$s"; done; exit 0'] },
-            changed_when: true,
-            when: 'not ansible_check_mode',
-          },
-        ]
-      : [
-          { name: 'Stop k0s', 'ansible.builtin.command': { argv: ['/usr/local/bin/k0s', 'stop'] }, changed_when: true, failed_when: false, when: 'not ansible_check_mode' },
-          { name: 'Reset k0s (removes its data, containers and network state)', 'ansible.builtin.command': { argv: ['/usr/local/bin/k0s', 'reset'] }, changed_when: true, when: 'not ansible_check_mode' },
-        ];
   return yamlFile(`${DIR}/reset.yml`, [
     {
       name: `Reset: uninstall ${site.distribution.type} from every node of ${site.name}`,
@@ -284,7 +289,7 @@ function resetPlaybook(site: SiteModel): GeneratedFile {
           },
           run_once: true,
         },
-        ...uninstall,
+        ...uninstallTasks(site),
       ],
     },
   ]);
@@ -296,10 +301,6 @@ function removeNodePlaybook(site: SiteModel): GeneratedFile {
     site.distribution.type === 'k0s'
       ? [{ name: 'Leave etcd (controllers)', 'ansible.builtin.command': { argv: ['/usr/local/bin/k0s', 'etcd', 'leave'] }, changed_when: true, when: ["node_role == 'server'", 'not ansible_check_mode'] }]
       : [];
-  const uninstall =
-    site.distribution.type === 'rke2'
-      ? { name: 'Uninstall RKE2', 'ansible.builtin.command': { argv: ['/bin/sh', '-c', 'for s in /usr/local/bin/rke2-uninstall.sh /usr/bin/rke2-uninstall.sh; do [ -x "$s" ] && exec "$s"; done; exit 0'] }, changed_when: true, when: 'not ansible_check_mode' }
-      : { name: 'Reset k0s', 'ansible.builtin.command': { argv: ['/bin/sh', '-c', '/usr/local/bin/k0s stop; /usr/local/bin/k0s reset'] }, changed_when: true, when: 'not ansible_check_mode' };
   return yamlFile(`${DIR}/remove-node.yml`, [
     {
       name: 'Remove one node from the cluster (-e node=<name>)',
@@ -325,7 +326,7 @@ function removeNodePlaybook(site: SiteModel): GeneratedFile {
           changed_when: true,
           when: 'not ansible_check_mode',
         },
-        uninstall,
+        ...uninstallTasks(site),
       ],
     },
   ]);

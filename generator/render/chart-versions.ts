@@ -14,9 +14,14 @@ export interface ChartVersionRecord {
 export type ChartVersions = Readonly<Record<string, ChartVersionRecord>>;
 
 const CHART_YAML = /^charts\/([^/]+)\/Chart\.yaml$/;
+const CHART_FILE = /^charts\/([^/]+)\//;
+const ENVIRONMENT_VALUES = /^environments\/[^/]+\/([^/]+)\.yaml$/;
 const VERSION_LINE = /^version: (.+)$/m;
 /** In a helmfile release: `chart: ./charts/<name>` and the `version:` line under it. */
 const LOCAL_CHART_VERSION = /^(\s+chart: \.\/charts\/([^\s]+)\n\s+version: ).*$/gm;
+
+/** The wrapper chart whose rendering a file is an input of: its own files, and its environment values. */
+export const chartInputOf = (path: string): string | undefined => CHART_FILE.exec(path)?.[1] ?? ENVIRONMENT_VALUES.exec(path)?.[1];
 
 /** The version a chart gets, given its base (upstream) version, content hash and what was recorded. */
 export function nextChartVersion(base: string, hash: string, previous: ChartVersionRecord | undefined): string {
@@ -30,14 +35,19 @@ export function nextChartVersion(base: string, hash: string, previous: ChartVers
  * afterwards) from the chart's content; returns the files and the records for the manifest.
  */
 export function versionCharts(files: readonly GeneratedFile[], previous: ChartVersions): { files: GeneratedFile[]; charts: Record<string, ChartVersionRecord> } {
+  // The files each chart's content is made of: its own, and the environment values its releases read.
+  const related = new Map<string, GeneratedFile[]>();
+  for (const f of files) {
+    const name = chartInputOf(f.path);
+    if (name) related.set(name, [...(related.get(name) ?? []), f]);
+  }
   const charts: Record<string, ChartVersionRecord> = {};
   for (const file of files) {
     const name = CHART_YAML.exec(file.path)?.[1];
     if (!name) continue;
     const base = VERSION_LINE.exec(file.content)?.[1]?.replace(/^v/, '') ?? '0.1.0';
     const hash = createHash('sha256');
-    const related = files.filter((f) => f.path.startsWith(`charts/${name}/`) || new RegExp(`^environments/[^/]+/${name}\\.yaml$`).test(f.path));
-    for (const f of [...related].sort((a, b) => (a.path < b.path ? -1 : 1))) hash.update(f.path).update('\0').update(f.content).update('\0');
+    for (const f of [...(related.get(name) ?? [])].sort((a, b) => (a.path < b.path ? -1 : 1))) hash.update(f.path).update('\0').update(f.content).update('\0');
     const digest = hash.digest('hex');
     charts[name] = { hash: digest, version: nextChartVersion(base, digest, previous[name]) };
   }

@@ -161,7 +161,7 @@ function renovate(site: SiteModel): GeneratedFile {
  * every admin regenerate with that version. `siteforge new --generator <spec>` chooses another
  * source (a tarball, a git URL at a commit) while the package is unpublished.
  */
-export function sitePackageJson(site: SiteModel, generator = version): GeneratedFile {
+export function sitePackageJson(site: Pick<SiteModel, 'name' | 'domain' | 'specFile'>, generator = version): GeneratedFile {
   return {
     path: 'package.json',
     seed: true,

@@ -8,41 +8,42 @@ import { siteSecrets } from '../secrets/store.ts';
 import { upstreamChart, upstreamImages, upstreamVersion } from '../components/upstream.ts';
 import { clusterDir } from './gitops.ts';
 import { textFile, type GeneratedFile } from './files.ts';
+import { chartInputOf } from './chart-versions.ts';
 
 export const RELEASE_INDEX = 'docs/releases.md';
 
 /**
- * The release definition (wrapper chart name) a generated file belongs to, or null for the
- * site-wide files. The one mapping the index and its test use.
+ * Which release definition (wrapper chart name) a generated file belongs to, or null for the
+ * site-wide files: the one mapping the index is built from, its lookups computed once per site.
  */
-export function releaseOwner(site: SiteModel, path: string): string | null {
+export function releaseOwners(site: SiteModel): (path: string) => string | null {
   const { releases, definitions } = siteReleases(site);
   const names = new Set(definitions.map((d) => d.def.name));
   const byInstance = new Map(releases.map((r) => [r.name, r.def.name]));
-  let m = /^charts\/([^/]+)\//.exec(path) ?? /^releases\/([^/]+)\.yaml$/.exec(path) ?? /^environments\/[^/]+\/([^/]+)\.yaml$/.exec(path);
-  if (m && names.has(m[1]!)) return m[1]!;
-  const cluster = clusterDir(site);
-  m = new RegExp(`^${cluster}/(?:[a-z]+|argocd/applications)/([^/]+)\\.yaml$`).exec(path);
-  if (m && byInstance.has(m[1]!)) return byInstance.get(m[1]!)!;
+  const gitopsObject = new RegExp(`^${clusterDir(site)}/(?:[a-z]+|argocd/applications)/([^/]+)\\.yaml$`);
+  const bySecretFile = new Map<string, string>();
   for (const s of siteSecrets(site)) {
-    if (path !== s.manifestPath && path !== s.valuesPath) continue;
-    const owner = s.def.helmValues?.release ?? definitions.find((d) => d.component === componentOf(site, s.def.name))?.def.name;
-    if (owner) return owner;
+    const owner = s.def.helmValues?.release ?? definitions.find((d) => d.component === s.component)?.def.name;
+    if (!owner) continue;
+    bySecretFile.set(s.manifestPath, owner);
+    if (s.valuesPath) bySecretFile.set(s.valuesPath, owner);
   }
-  return null;
-}
-
-/** The component whose module declares a secret. */
-function componentOf(site: SiteModel, secret: string): string | undefined {
-  return site.components.find((c) => (c.module.secrets?.(site, c.settings as never) ?? []).some((d) => d.name === secret))?.name;
+  return (path) => {
+    const chart = chartInputOf(path) ?? /^releases\/([^/]+)\.yaml$/.exec(path)?.[1];
+    if (chart && names.has(chart)) return chart;
+    const instance = gitopsObject.exec(path)?.[1];
+    if (instance && byInstance.has(instance)) return byInstance.get(instance)!;
+    return bySecretFile.get(path) ?? null;
+  };
 }
 
 export function renderReleaseIndex(site: SiteModel, files: readonly GeneratedFile[]): GeneratedFile {
   const { releases, definitions } = siteReleases(site);
   const owned = new Map<string, string[]>();
   const siteWide: string[] = [];
+  const ownerOf = releaseOwners(site);
   for (const f of [...files.map((f) => f.path), RELEASE_INDEX].sort()) {
-    const owner = releaseOwner(site, f);
+    const owner = ownerOf(f);
     if (owner) owned.set(owner, [...(owned.get(owner) ?? []), f]);
     else siteWide.push(f);
   }

@@ -18,6 +18,8 @@ export const SECRET_MANIFEST_REGEX = '^(data|stringData)$';
 
 export interface SecretInstance {
   readonly def: SecretDef;
+  /** The catalog component that declares it. */
+  readonly component: string;
   readonly namespace: string;
   readonly environment?: string;
   /** secrets/cluster or secrets/<env>: the directory Flux (or Argo CD) applies as one unit. */
@@ -37,6 +39,7 @@ export function siteSecrets(site: SiteModel): SecretInstance[] {
     (c.module.secrets?.(site, c.settings as never) ?? []).flatMap((def): SecretInstance[] => {
       const at = (dir: string, sub: string, namespace: string, environment?: string): SecretInstance => ({
         def,
+        component: c.name,
         namespace,
         environment,
         dir,

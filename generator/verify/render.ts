@@ -15,6 +15,7 @@ import { helmValuesSecrets, siteSecrets } from '../secrets/store.ts';
 import { upstreamVersion } from '../components/upstream.ts';
 import { decryptYaml } from '../sops/document.ts';
 import { UserError } from '../spec/diagnostics.ts';
+import { mapLimited } from '../tools/concurrency.ts';
 
 export interface K8sObject {
   apiVersion?: string;
@@ -217,26 +218,13 @@ export interface RenderedSite {
   readonly encryptedResourceDirs: readonly string[];
 }
 
-/** Runs tasks with at most `limit` at once, results in input order. */
-async function limited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await task(items[i]!);
-    }
-  }));
-  return results;
-}
-
 export async function renderDeployedSite(site: SiteModel, opts: RenderOptions): Promise<RenderedSite> {
   const work = await mkdtemp(join(tmpdir(), 'siteforge-verify-'));
   try {
     const { releases } = siteReleases(site);
     const helmReleases = releases.filter((r) => r.chartPath);
     let done = 0;
-    const rendered = await limited(helmReleases, 2, async (r) => {
+    const rendered = await mapLimited(helmReleases, 2, async (r) => {
       const result = await renderRelease(site, r, opts, work);
       opts.progress?.(++done, helmReleases.length, r.name);
       return result;

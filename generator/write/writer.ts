@@ -7,6 +7,7 @@ import { UserError } from '../spec/diagnostics.ts';
 import { MANIFEST_PATH, manifestText, readManifest, sha256, type Manifest } from './manifest.ts';
 import { assertNoLinkedParent, assertOutputLocation, entryKind, forgetCheckedParents, readOwnedFile, unsafePathReason } from './tree.ts';
 import type { SiteSummary } from '../plan/summary.ts';
+import { mapLimited } from '../tools/concurrency.ts';
 import type { ChartVersions } from '../render/chart-versions.ts';
 
 export type ConflictReason = 'edited' | 'foreign' | 'edited-stale' | 'not-a-file';
@@ -205,12 +206,7 @@ export async function applyWrite(plan: WritePlan): Promise<void> {
   if (plan.conflicts.length) throw new Error('internal error: applyWrite called with conflicts');
   forgetCheckedParents();
   // Files are independent (each written atomically): several at once, so a fresh tree is not a queue of waits.
-  const queue = [...plan.added, ...plan.changed];
-  await Promise.all(
-    Array.from({ length: Math.min(16, queue.length) }, async () => {
-      for (let file = queue.shift(); file; file = queue.shift()) await writeAtomic(plan.outDir, file.path, file.content);
-    }),
-  );
+  await mapLimited([...plan.added, ...plan.changed], 16, (file) => writeAtomic(plan.outDir, file.path, file.content));
   for (const path of plan.removed) {
     await assertNoLinkedParent(plan.outDir, path);
     await unlink(join(plan.outDir, path));

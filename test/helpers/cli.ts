@@ -64,20 +64,8 @@ export async function snapshotTree(dir: string): Promise<Map<string, number>> {
   return out;
 }
 
-/** Runs tasks with at most `limit` at once. */
-export async function inBatches<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await task(items[i]!);
-      }
-    }),
-  );
-  return results;
-}
+/** Runs tasks with at most `limit` at once (the generator's own helper). */
+export { mapLimited as inBatches } from '../../generator/tools/concurrency.ts';
 
 /** Generates `spec` into `out` (a new temporary directory by default) and returns the directory. */
 export async function generatedSite(spec: string, opts: { out?: string; commit?: boolean; env?: Record<string, string | undefined> } = {}): Promise<string> {
