@@ -33,6 +33,7 @@ export async function build() {
   await esbuild({ ...common, entryPoints: [join(src, 'tools', 'helmfile.ts')], outfile: join(dist, 'helmfile.mjs'), banner });
   await writeValidator();
   await writeTemplates();
+  await writeKubernetesSchema();
   writeFileSync(stamp, `${new Date().toISOString()}\n`);
 }
 
@@ -45,6 +46,15 @@ async function writeTemplates() {
     specs[file.slice(0, -4)] = Handlebars.precompile(readFileSync(join(dir, file), 'utf8'), { noEscape: true, strict: true });
   }
   writeFileSync(join(dist, 'templates.json'), JSON.stringify(specs));
+}
+
+/** The Kubernetes API's object schemas, extracted once from the packages generated from its OpenAPI (see generator/verify/kubernetes-schema.ts). */
+async function writeKubernetesSchema() {
+  const module = join(dist, 'kubernetes-schema.tmp.mjs');
+  await esbuild({ bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning', entryPoints: [join(src, 'verify', 'kubernetes-schema.ts')], outfile: module, packages: 'external' });
+  const { extractKubernetesSchema } = await import(pathToFileURL(module).href);
+  rmSync(module);
+  writeFileSync(join(dist, 'kubernetes-schema.json'), JSON.stringify(await extractKubernetesSchema(join(root, 'node_modules'))));
 }
 
 /** The site schema's validator as ajv standalone code: no schema compilation at run time. */

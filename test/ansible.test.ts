@@ -146,6 +146,11 @@ t.test('RKE2 check-mode run renders the server and agent configuration', async (
 
   const mirrors = parse(rendered(report, 'Write the registry mirrors', 'k8s-gpu1'));
   t.same(mirrors.mirrors['docker.io'], { endpoint: ['https://harbor.hpc4.example.edu'], rewrite: { '^(.*)$': 'dockerhub/$1' } });
+  // Harbor's certificate comes from the site CA: containerd verifies it with the CA file the prepare role writes.
+  t.same(mirrors.configs, { 'harbor.hpc4.example.edu': { tls: { ca_file: '/etc/siteforge/site-ca.crt' } } });
+  const ca = siteCaOf(await readFile(join(out, 'secrets/cluster/cert-manager/site-ca.sops.yaml'), 'utf8'));
+  t.equal(rendered(report, 'Install the site CA for containerd', 'k8s-gpu1'), ca, 'the CA file containerd reads is the site CA');
+  t.equal(rendered(report, 'Add the site CA to the OS trust store', 'k8s-master1'), ca, 'and the OS trust store gets the same certificate');
   t.match(rendered(report, 'Raise inotify limits for the GPU operator\'s components', 'k8s-gpu1'), /fs\.inotify\.max_user_watches = 524288/);
   t.match(rendered(report, 'Persist kernel parameters', 'k8s-master1'), /net\.bridge\.bridge-nf-call-iptables = 1/);
 });
@@ -153,17 +158,22 @@ t.test('RKE2 check-mode run renders the server and agent configuration', async (
 t.test('k0s check-mode run renders the controller and worker configuration, Harbor mirrors included', async (t) => {
   // The k0s example with Harbor enabled: its nodes pull through the same mirrors RKE2 nodes get.
   const dir = await tempDir();
-  await writeFile(join(dir, 'k0s-gpu.yaml'), (await readFile('examples/k0s-gpu.yaml', 'utf8')).replace('    monitoring: {enabled: true}', '    monitoring: {enabled: true}\n    harbor: {enabled: true}'));
+  await writeFile(join(dir, 'k0s-gpu.yaml'), (await readFile('examples/k0s-gpu.yaml', 'utf8')).replace('    monitoring: {enabled: true}', '    monitoring: {enabled: true}\n    harbor: {enabled: true}\n    certManager: {enabled: true}'));
   const out = await generatedSite(join(dir, 'k0s-gpu.yaml'));
   const inv = await inventoryList(out);
   const report = await checkModeRun(out, inv, 'ctl1', 'gpu1');
   t.same(failures(report), [], 'no task failed (no undefined variable)');
   t.match(rendered(report, 'Point containerd at the registry hosts directory', 'gpu1'), /\[plugins\."io\.containerd\.grpc\.v1\.cri"\.registry\]\n {2}config_path = "\/etc\/containerd\/certs\.d"/);
   const hosts = renderedLoop(report, 'Write the registry mirrors (containerd hosts.toml)', 'gpu1');
-  t.same([...hosts.keys()].sort(), ['docker.io', 'ghcr.io', 'nvcr.io', 'quay.io', 'registry.k8s.io'], 'the same registries RKE2 mirrors');
+  t.same([...hosts.keys()].sort(), ['docker.io', 'ghcr.io', 'harbor.gpufarm.example.org', 'nvcr.io', 'quay.io', 'registry.k8s.io'], 'the same registries RKE2 mirrors, and Harbor itself');
   t.match(hosts.get('docker.io'), /^server = "https:\/\/registry-1\.docker\.io"$/m);
   t.match(hosts.get('docker.io'), /^\[host\."https:\/\/harbor\.gpufarm\.example\.org\/v2\/dockerhub"\]\n {2}capabilities = \["pull", "resolve"\]\n {2}override_path = true$/m);
   t.match(hosts.get('nvcr.io'), /\/v2\/nvcr"\]/);
+  for (const [registry, text] of hosts) {
+    if (registry !== 'harbor.gpufarm.example.org') t.match(text, /\n {2}override_path = true\n {2}ca = "\/etc\/siteforge\/site-ca\.crt"\n$/, `${registry}: the Harbor mirror is verified against the site CA`);
+  }
+  t.match(hosts.get('harbor.gpufarm.example.org'), /^server = "https:\/\/harbor\.gpufarm\.example\.org"\nca = "\/etc\/siteforge\/site-ca\.crt"\n$/m, 'direct pulls from Harbor verify the site CA too');
+  t.equal(rendered(report, 'Install the site CA for containerd', 'gpu1'), siteCaOf(await readFile(join(out, 'secrets/cluster/cert-manager/site-ca.sops.yaml'), 'utf8')));
   for (const [host, s] of Object.entries(report.stats)) t.same([s.failures, s.unreachable], [0, 0], `${host} stats`);
 
   const config = parse(rendered(report, 'Write the cluster configuration', 'ctl1'));
@@ -195,6 +205,13 @@ t.test('k0s check-mode run renders the controller and worker configuration, Harb
     '--labels=hpc/pool=gpu', '--profile=hpc-numa', '--kubelet-extra-args=--node-ip=192.168.50.21',
   ]);
 });
+
+/** The site CA certificate as the secrets stage published it (the clear annotation of its SOPS Secret). */
+function siteCaOf(sopsText: string): string {
+  const ca = parse(sopsText).metadata.annotations['siteforge.io/public.tls.crt'];
+  if (!/^-----BEGIN CERTIFICATE-----\n/.test(ca)) throw new Error('no published CA certificate');
+  return ca;
+}
 
 /** What a looped template task renders, per loop item label. */
 function renderedLoop(report: PlaybookJson, taskName: string, host: string): Map<string, string> {

@@ -1,30 +1,27 @@
-// cert-manager: certificates for the ingress host names, from a site CA issuer.
+// cert-manager: certificates for the ingress host names, from the site CA. siteforge makes the CA
+// itself (secrets stage: key SOPS-encrypted, certificate published in clear) so that the Ansible
+// output can install the same certificate on every node before the cluster exists: containerd
+// then trusts Harbor, and so does every host that trusts the site CA.
 import { Type } from '@sinclair/typebox';
 import { Enabled, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
+import { caCertificate, caKey, publishedId, type SecretDef } from '../secrets/types.ts';
+import type { SiteModel } from '../model/site.ts';
 
 export const CLUSTER_ISSUER = 'site-ca';
 
-const ISSUER_TEMPLATE = `# A self-signed root, and the site CA issuer every ingress certificate comes from.
-${helmObject('cert-manager.io/v1', 'ClusterIssuer', { name: 'selfsigned-root' })}
-spec:
-  selfSigned: {}
----
-${helmObject('cert-manager.io/v1', 'Certificate', { name: '{{ .Values.caSecret | quote }}', namespace: '{{ .Release.Namespace | quote }}' })}
-spec:
-  isCA: true
-  commonName: {{ printf "%s site CA" .Values.site | quote }}
-  secretName: {{ .Values.caSecret | quote }}
-  duration: 87600h
-  privateKey:
-    algorithm: ECDSA
-    size: 256
-  issuerRef:
-    name: selfsigned-root
-    kind: ClusterIssuer
-    group: cert-manager.io
----
+/** cert-manager's cluster resource namespace: where a ClusterIssuer's CA Secret lives. */
+const CA_NAMESPACE = 'cert-manager';
+
+/** Where the secrets stage publishes the site CA certificate (when cert-manager is enabled). */
+export function siteCaId(site: SiteModel): string | null {
+  const settings = site.componentSettings.certManager;
+  return settings.enabled ? publishedId(CA_NAMESPACE, settings.caSecret, 'tls.crt') : null;
+}
+
+const ISSUER_TEMPLATE = `# The site CA issuer every ingress certificate comes from. Its key pair is the Secret siteforge
+# generated (secrets/cluster/cert-manager/); the nodes trust its certificate (ansible group_vars).
 ${helmObject('cert-manager.io/v1', 'ClusterIssuer', { name: '{{ .Values.issuer | quote }}' })}
 spec:
   ca:
@@ -43,6 +40,17 @@ export const certManager = defineComponent({
     },
     { additionalProperties: false },
   ),
+  secrets: (site, settings): SecretDef[] => [
+    {
+      name: settings.caSecret,
+      scope: 'cluster',
+      namespace: CA_NAMESPACE,
+      type: 'kubernetes.io/tls',
+      description: `The ${site.name} site CA (cert-manager's CA issuer signs with it; nodes trust its certificate)`,
+      data: { 'tls.key': caKey(), 'tls.crt': caCertificate('tls.key', `${site.name} site CA`) },
+      publish: ['tls.crt'],
+    },
+  ],
   releases: (site, settings): ReleaseDef[] => [
     {
       name: 'cert-manager',
@@ -59,12 +67,12 @@ export const certManager = defineComponent({
       scope: 'cluster',
       namespace: 'cert-manager',
       after: ['cert-manager'],
-      values: { site: site.name, issuer: CLUSTER_ISSUER, caSecret: settings.caSecret },
+      values: { issuer: CLUSTER_ISSUER, caSecret: settings.caSecret },
       valuesSchema: {
         type: 'object',
-        required: ['site', 'issuer', 'caSecret'],
+        required: ['issuer', 'caSecret'],
         additionalProperties: false,
-        properties: { site: { type: 'string' }, issuer: { type: 'string' }, caSecret: { type: 'string' } },
+        properties: { issuer: { type: 'string' }, caSecret: { type: 'string' } },
       },
       templates: { 'issuers.yaml': ISSUER_TEMPLATE },
     },

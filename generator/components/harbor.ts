@@ -68,7 +68,14 @@ export const harbor = defineComponent({
       },
     ];
   },
-  check: (ctx, settings) => requireStorageClass(ctx, 'harbor', settings, 'images, its database, redis, job logs and scan data'),
+  check: (ctx, settings) => {
+    requireStorageClass(ctx, 'harbor', settings, 'images, its database, redis, job logs and scan data');
+    if (ctx.spec.spec?.components?.certManager?.enabled !== true) {
+      ctx.report('warning', ['spec', 'components', 'harbor'], 'without certManager, Harbor signs its own certificate, and no node trusts it: containerd refuses the pull-through mirrors and direct pulls', {
+        hint: 'enable spec.components.certManager: siteforge then makes the site CA, cert-manager issues Harbor\'s certificate from it and the Ansible output installs it on every node',
+      });
+    }
+  },
   releases(site, settings): ReleaseDef[] {
     const host = harborHostname(site);
     const viaIngress = site.componentSettings.ingressNginx.enabled;

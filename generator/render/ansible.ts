@@ -3,6 +3,8 @@
 import type { NodeModel, SiteModel } from '../model/site.ts';
 import { kubeletArgs, kubeletSettings } from '../model/kubelet.ts';
 import { harborHostname } from '../components/harbor.ts';
+import { siteCaId } from '../components/cert-manager.ts';
+import type { ResolvedSecrets } from '../secrets/store.ts';
 import { assetTree, renderDoc } from './assets.ts';
 import { ansibleVarsFile, commentedYamlFile, textFile, yamlFile, type GeneratedFile } from './files.ts';
 
@@ -67,17 +69,36 @@ function harborMirrors(site: SiteModel): { registry: string; server: string; har
   return Object.entries(HARBOR_PROXY_PROJECTS).map(([registry, project]) => ({ registry, server: REGISTRY_SERVERS[registry] ?? `https://${registry}`, harbor, project }));
 }
 
+/** Where the prepare role writes the site CA for containerd (its default, stated once here for the registry configs). */
+export const SITE_CA_PATH = '/etc/siteforge/site-ca.crt';
+
+/** The site CA certificate the nodes trust (PEM), when the site has one. */
+function siteCa(site: SiteModel, secrets: ResolvedSecrets): string | null {
+  const id = siteCaId(site);
+  return id ? (secrets.published.get(id) ?? null) : null;
+}
+
 /** RKE2 registries.yaml mirrors: the Harbor endpoint with the project prefixed by a rewrite. */
 function registryMirrors(site: SiteModel): Record<string, unknown> {
   return Object.fromEntries(harborMirrors(site).map((m) => [m.registry, { endpoint: [m.harbor], rewrite: { '^(.*)$': `${m.project}/$1` } }]));
 }
 
+/** RKE2 registries.yaml configs: Harbor's TLS verified against the site CA (mirror pulls and direct pulls alike). */
+function registryConfigs(site: SiteModel, ca: string | null): Record<string, unknown> {
+  if (!site.componentSettings.harbor.enabled || !ca) return {};
+  return { [harborHostname(site)]: { tls: { ca_file: SITE_CA_PATH } } };
+}
+
 /**
  * k0s: containerd hosts.toml per registry (certs.d layout). containerd has no rewrite, so the
  * mirror URL carries the project and override_path makes containerd use it as the API root.
+ * Harbor itself gets a hosts.toml too, so direct pulls of its projects verify the site CA.
  */
-function k0sRegistryMirrors(site: SiteModel): Record<string, unknown>[] {
-  return harborMirrors(site).map((m) => ({ registry: m.registry, server: m.server, mirror: `${m.harbor}/v2/${m.project}` }));
+function k0sRegistryMirrors(site: SiteModel, ca: string | null): Record<string, unknown>[] {
+  const trust = ca ? { ca: SITE_CA_PATH } : {};
+  const mirrors: Record<string, unknown>[] = harborMirrors(site).map((m) => ({ registry: m.registry, server: m.server, mirror: `${m.harbor}/v2/${m.project}`, ...trust }));
+  if (mirrors.length && ca) mirrors.push({ registry: harborHostname(site), server: `https://${harborHostname(site)}`, ...trust });
+  return mirrors;
 }
 
 function k0sClusterConfig(site: SiteModel): Record<string, unknown> {
@@ -107,8 +128,9 @@ function firewallMode(site: SiteModel): string {
   return site.distribution.type === 'rke2' ? 'disabled' : 'firewalld';
 }
 
-function groupVars(site: SiteModel): GeneratedFile[] {
+function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
   const d = site.distribution;
+  const ca = siteCa(site, secrets);
   const kubelet = kubeletSettings(site);
   const all: Record<string, unknown> = {
     ansible_user: site.nodeSetup.ansibleUser,
@@ -126,6 +148,8 @@ function groupVars(site: SiteModel): GeneratedFile[] {
     prepare_firewall: firewallMode(site),
     prepare_selinux: site.nodeSetup.selinux,
     prepare_time_servers: site.nodeSetup.timeServers,
+    prepare_site_ca_certificate: ca ?? '',
+    prepare_site_ca_path: SITE_CA_PATH,
     // Rolling changes (upgrade.yml, remove-node.yml): kubectl on the first server drains the others.
     cluster_kubectl: [...CLUSTER_KUBECTL[d.type]],
     drain_via: site.bootstrapServer.name,
@@ -137,6 +161,7 @@ function groupVars(site: SiteModel): GeneratedFile[] {
       rke2_kubelet_args: kubeletArgs(kubelet),
       rke2_numa_policy: kubelet,
       rke2_registry_mirrors: registryMirrors(site),
+      rke2_registry_configs: registryConfigs(site, ca),
       rke2_airgap: airgap(site),
       rke2_etcd_snapshots: { 'etcd-snapshot-schedule-cron': d.backup.schedule, 'etcd-snapshot-retention': d.backup.retention },
     });
@@ -145,7 +170,7 @@ function groupVars(site: SiteModel): GeneratedFile[] {
       k0s_cluster_config: k0sClusterConfig(site),
       k0s_worker_profile: Object.keys(kubelet).length ? K0S_WORKER_PROFILE : '',
       k0s_controller_workers: site.agents.length === 0,
-      k0s_registry_mirrors: k0sRegistryMirrors(site),
+      k0s_registry_mirrors: k0sRegistryMirrors(site, ca),
       k0s_airgap: airgap(site),
     });
   }
@@ -381,10 +406,10 @@ function roles(site: SiteModel): GeneratedFile[] {
     .map((f) => textFile(`${DIR}/roles/${f.path}`, f.content));
 }
 
-export function renderAnsible(site: SiteModel): GeneratedFile[] {
+export function renderAnsible(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
   return [
     inventory(site),
-    ...groupVars(site),
+    ...groupVars(site, secrets),
     playbook(site),
     textFile(`${DIR}/ansible.cfg`, ANSIBLE_CFG),
     yamlFile(`${DIR}/requirements.yml`, {

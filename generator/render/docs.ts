@@ -28,6 +28,8 @@ function runbook(site: SiteModel): GeneratedFile {
       layers: [...new Set(releases.map((r) => r.layer))],
       environments: site.environments.map((e) => e.name),
       secrets: siteSecrets(site).map((s) => `${s.namespace}/${s.def.name}`),
+      siteCa: site.componentSettings.certManager.enabled ? `cert-manager/${site.componentSettings.certManager.caSecret}` : '',
+      siteCaName: site.componentSettings.certManager.caSecret,
     }),
   );
 }

@@ -38,6 +38,9 @@ export function ambiguousInYaml11(text: string): boolean {
 /** Strings Ansible may template are written `!unsafe` unless they consist only of these characters. */
 const ANSIBLE_INERT = /^[A-Za-z0-9 ._:/@+,=*^$()-]*$/;
 
+/** Lines of printable ASCII, none with leading or trailing blanks, ending in a newline. */
+const MULTILINE_LITERAL = /^(?:[!-~](?:[ -~]*[!-~])?\n){2,}$/;
+
 /**
  * The YAML document for a value, with every string written so that a YAML 1.1 reader sees the
  * same string. With `ansible`, every string that could hold Jinja2 (`{{`, `{%`, `{#`, a
@@ -53,6 +56,8 @@ function yamlDocument(value: unknown, ansible: boolean): Document {
         node.tag = '!unsafe';
         node.type = 'QUOTE_DOUBLE';
       }
+      // Printable multi-line text (a PEM certificate) reads best as a literal block, the same in YAML 1.1 and 1.2.
+      if (MULTILINE_LITERAL.test(node.value)) node.type = 'BLOCK_LITERAL';
     },
   });
   return doc;

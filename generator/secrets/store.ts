@@ -2,9 +2,10 @@
 // byte for byte while their recipients and keys still match; they are re-wrapped (values kept)
 // when the recipients change, and only new secrets get new random values. Nothing here ever
 // writes plaintext anywhere: values exist only in memory, encrypted before they leave.
+import { X509Certificate } from 'node:crypto';
 import type { SiteModel } from '../model/site.ts';
 import type { Release } from '../model/releases.ts';
-import type { SecretDef } from './types.ts';
+import { publishedAnnotation, publishedId, type SecretDef } from './types.ts';
 import { generateValues } from './values.ts';
 import { decryptYaml, inspectSops, rekeyYaml } from '../sops/document.ts';
 import { readOwnedFile } from '../write/tree.ts';
@@ -72,9 +73,12 @@ function manifestPlain(site: SiteModel, s: SecretInstance, data: Record<string, 
       name: s.def.name,
       namespace: s.namespace,
       labels: { 'app.kubernetes.io/managed-by': 'siteforge', 'siteforge.io/site': site.name },
-      annotations: { 'siteforge.io/description': s.def.description },
+      annotations: {
+        'siteforge.io/description': s.def.description,
+        ...Object.fromEntries((s.def.publish ?? []).map((k) => [publishedAnnotation(k), data[k]!])),
+      },
     },
-    type: 'Opaque',
+    type: s.def.type ?? 'Opaque',
     stringData,
   };
 }
@@ -86,6 +90,8 @@ export interface ResolvedSecrets {
   readonly files: ReadonlyMap<string, string>;
   /** Secret (namespace/name) → what happened to it in this run. */
   readonly actions: ReadonlyMap<string, SecretAction>;
+  /** Public values of secrets (publishedId → value), e.g. the site CA certificate the nodes trust. */
+  readonly published: ReadonlyMap<string, string>;
 }
 
 export interface ResolveOptions {
@@ -98,7 +104,7 @@ export interface ResolveOptions {
 }
 
 /** An existing secret file, refused with the choices when it is damaged (so nothing is built on it). */
-async function readSecretFile(outDir: string, path: string, s: SecretInstance): Promise<{ text: string; recipients: string[]; stringDataKeys: string[] } | null> {
+async function readSecretFile(outDir: string, path: string, s: SecretInstance): Promise<{ text: string; recipients: string[]; stringDataKeys: string[]; annotations: Record<string, string> } | null> {
   const hint = `restore it from git (\`git checkout -- ${path}\`), or give the secret new values with \`siteforge secrets rotate ${s.def.name}\``;
   let text: string | null;
   try {
@@ -110,7 +116,17 @@ async function readSecretFile(outDir: string, path: string, s: SecretInstance): 
   if (text === null) return null;
   const inspected = inspectSops(text);
   if (inspected.problem !== null) throw new UserError(`damaged secret file: ${path} ${inspected.problem}`, hint);
-  return { text, recipients: inspected.recipients, stringDataKeys: inspected.stringDataKeys };
+  return { text, recipients: inspected.recipients, stringDataKeys: inspected.stringDataKeys, annotations: inspected.annotations };
+}
+
+/** Why a published certificate is unusable (null when it is one PEM CA certificate). */
+function certificateProblem(text: string): string | null {
+  if (!/^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n$/.test(text)) return 'is not one PEM certificate';
+  try {
+    return new X509Certificate(text).ca ? null : 'is not a CA certificate';
+  } catch {
+    return 'does not parse as an X.509 certificate';
+  }
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
@@ -128,6 +144,7 @@ function needKey(what: string, identitiesHint: string): UserError {
 export async function resolveSecrets(site: SiteModel, opts: ResolveOptions): Promise<ResolvedSecrets> {
   const files = new Map<string, string>();
   const actions = new Map<string, SecretAction>();
+  const published = new Map<string, string>();
   const recipients = site.ageRecipients;
   const rotate = new Set(opts.rotate ?? []);
   const encrypt = (opts.backend ?? builtinBackend).encrypt;
@@ -143,17 +160,18 @@ export async function resolveSecrets(site: SiteModel, opts: ResolveOptions): Pro
     // A secret being rotated gets new values whatever its files hold, so a damaged one can be replaced.
     const existing = rotating ? paths.map(() => null) : await Promise.all(paths.map((p) => readSecretFile(opts.outDir, p, s)));
     const encryptAll = async (data: Record<string, string>) => {
+      for (const k of s.def.publish ?? []) published.set(publishedId(s.namespace, s.def.name, k), data[k]!);
       files.set(s.manifestPath, await encrypt(manifestPlain(site, s, data), { recipients, encryptedRegex: SECRET_MANIFEST_REGEX, lastModified: opts.now }));
       if (s.valuesPath && s.def.helmValues) files.set(s.valuesPath, await encrypt(s.def.helmValues.build(data), { recipients, lastModified: opts.now }));
     };
     if (rotating) {
-      await encryptAll(generateValues(s.def.data));
+      await encryptAll(await generateValues(s.def.data, opts.now));
       actions.set(idOf(s), 'rotated');
       continue;
     }
     const [manifest] = existing;
     if (existing.every((e) => e === null)) {
-      await encryptAll(generateValues(s.def.data));
+      await encryptAll(await generateValues(s.def.data, opts.now));
       actions.set(idOf(s), 'created');
       continue;
     }
@@ -164,8 +182,17 @@ export async function resolveSecrets(site: SiteModel, opts: ResolveOptions): Pro
       );
     }
     const expectedKeys = [...Object.keys(s.def.data), ...(s.def.helmValues ? [VALUES_KEY] : [])];
-    const shapeOk = sameSet(manifest.stringDataKeys, expectedKeys) && existing.every((e) => e !== null);
+    // Published values are read from the clear annotations: a file without them is completed (with a key).
+    const publishedValues = (s.def.publish ?? []).map((k) => manifest.annotations[publishedAnnotation(k)]);
+    const shapeOk = sameSet(manifest.stringDataKeys, expectedKeys) && existing.every((e) => e !== null) && publishedValues.every((v) => typeof v === 'string' && v.length > 0);
     const recipientsOk = existing.every((e) => e !== null && sameSet(e.recipients, recipients));
+    if (shapeOk) {
+      for (const [i, k] of (s.def.publish ?? []).entries()) {
+        const problem = s.def.data[k]?.kind === 'caCertificate' ? certificateProblem(publishedValues[i]!) : null;
+        if (problem) throw new UserError(`damaged secret file: ${s.manifestPath} annotation ${publishedAnnotation(k)} ${problem}`, `restore it from git (\`git checkout -- ${s.manifestPath}\`); the annotation is the public copy of ${k}, covered by the file's MAC`);
+        published.set(publishedId(s.namespace, s.def.name, k), publishedValues[i]!);
+      }
+    }
     if (shapeOk && recipientsOk) {
       paths.forEach((p, i) => files.set(p, existing[i]!.text));
       actions.set(idOf(s), 'kept');
@@ -184,7 +211,7 @@ export async function resolveSecrets(site: SiteModel, opts: ResolveOptions): Pro
       } else {
         const { plain } = await decryptYaml(manifest.text, opts.identities);
         const old = (plain.stringData ?? {}) as Record<string, string>;
-        const fresh = generateValues(s.def.data);
+        const fresh = await generateValues(s.def.data, opts.now);
         const data = Object.fromEntries(Object.keys(s.def.data).map((k) => [k, typeof old[k] === 'string' ? old[k]! : fresh[k]!]));
         await encryptAll(data);
         actions.set(idOf(s), 'completed');
@@ -194,5 +221,5 @@ export async function resolveSecrets(site: SiteModel, opts: ResolveOptions): Pro
       throw e;
     }
   }
-  return { files, actions };
+  return { files, actions, published };
 }

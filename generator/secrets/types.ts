@@ -8,7 +8,11 @@ export type SecretValueSpec =
   /** Not secret by itself but belongs with the others (a user name, a client id). */
   | { readonly kind: 'fixed'; readonly value: string }
   /** An htpasswd line `user:<bcrypt>` for the password held under another key of the same secret. */
-  | { readonly kind: 'htpasswd'; readonly user: string; readonly passwordKey: string };
+  | { readonly kind: 'htpasswd'; readonly user: string; readonly passwordKey: string }
+  /** A certificate authority's private key (ECDSA P-256, PKCS#8 PEM). */
+  | { readonly kind: 'caKey' }
+  /** The self-signed CA certificate (PEM) of the key held under another key of the same secret. */
+  | { readonly kind: 'caCertificate'; readonly keyKey: string; readonly commonName: string; readonly years: number };
 
 export interface SecretDef {
   /** Secret name, unique within its namespace. */
@@ -25,7 +29,22 @@ export interface SecretDef {
    * as a `values.yaml` key of the Secret (Flux `valuesFrom`).
    */
   readonly helmValues?: { readonly release: string; readonly build: (data: Readonly<Record<string, string>>) => Record<string, unknown> };
+  /** Kubernetes Secret type (default Opaque). */
+  readonly type?: string;
+  /**
+   * Keys whose values are public (a CA certificate): copied in clear into the manifest's
+   * annotations (covered by the SOPS MAC), so renderers use them without a private key.
+   */
+  readonly publish?: readonly string[];
 }
 
 export const random = (length: number, charset: 'alnum' | 'hex' | 'base64' = 'alnum'): SecretValueSpec => ({ kind: 'random', length, charset });
 export const fixed = (value: string): SecretValueSpec => ({ kind: 'fixed', value });
+export const caKey = (): SecretValueSpec => ({ kind: 'caKey' });
+export const caCertificate = (keyKey: string, commonName: string, years = 10): SecretValueSpec => ({ kind: 'caCertificate', keyKey, commonName, years });
+
+/** The clear annotation that carries a published (public) key of a secret, e.g. a CA certificate. */
+export const publishedAnnotation = (key: string) => `siteforge.io/public.${key}`;
+
+/** Where ResolvedSecrets.published holds a secret's public value. */
+export const publishedId = (namespace: string, name: string, key: string) => `${namespace}/${name}/${key}`;

@@ -155,7 +155,7 @@ function parseSops(text: string): Document {
 }
 
 /** A SOPS file read once: its recipients and top-level data keys, or what is wrong with it. */
-export type SopsInspection = { problem: string } | { problem: null; recipients: string[]; stringDataKeys: string[] };
+export type SopsInspection = { problem: string } | { problem: null; recipients: string[]; stringDataKeys: string[]; annotations: Record<string, string> };
 
 /** What a file that should be SOPS-encrypted holds (one parse): empty, not YAML, not encrypted, or its recipients. */
 export function inspectSops(text: string): SopsInspection {
@@ -163,8 +163,9 @@ export function inspectSops(text: string): SopsInspection {
   try {
     const doc = parseSops(text);
     const recipients = readMetadata(doc).age.map((a) => a.recipient);
-    const stringData = (doc.toJS() as { stringData?: Record<string, unknown> } | null)?.stringData ?? {};
-    return { problem: null, recipients, stringDataKeys: Object.keys(stringData) };
+    const plain = doc.toJS() as { stringData?: Record<string, unknown>; metadata?: { annotations?: Record<string, unknown> } } | null;
+    const annotations = Object.fromEntries(Object.entries(plain?.metadata?.annotations ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    return { problem: null, recipients, stringDataKeys: Object.keys(plain?.stringData ?? {}), annotations };
   } catch (e) {
     if (e instanceof SopsError) return { problem: e.message.startsWith('no sops metadata') ? 'is not SOPS-encrypted (it has no sops metadata; it may hold plaintext)' : e.message };
     throw e;

@@ -6,6 +6,8 @@ import { Ajv } from 'ajv';
 import type { SiteModel } from '../model/site.ts';
 import { siteReleases } from '../model/releases.ts';
 import { harborHostname } from '../components/harbor.ts';
+import { publishedAnnotation } from '../secrets/types.ts';
+import { validateBuiltIn, type KubernetesSchema } from './kubernetes-schema.ts';
 import { contains, parseCidr, parseIpv4, parseRange } from '../spec/net.ts';
 import { CLUSTER_SCOPED_KINDS as CLUSTER_SCOPED, type K8sObject, type SourcedObject } from './render.ts';
 
@@ -26,6 +28,18 @@ export interface CheckContext {
   readonly imageList: ReadonlySet<string>;
   /** Kustomization directories that list SOPS-encrypted files as plain resources. */
   readonly encryptedResourceDirs: readonly string[];
+  /** What the Ansible output makes the nodes trust. */
+  readonly nodeTrust: NodeTrust;
+  /** The Kubernetes API's object schemas (built-in kinds). */
+  readonly kubernetes: KubernetesSchema;
+}
+
+/** Read from the generated ansible/group_vars: the CA the nodes trust, and the registries containerd verifies against it. */
+export interface NodeTrust {
+  /** PEM certificates installed on every node (OS trust store and containerd). */
+  readonly certificates: readonly string[];
+  /** Registry hosts whose TLS containerd verifies against that CA (RKE2 registries.yaml configs, k0s hosts.toml). */
+  readonly registries: ReadonlySet<string>;
 }
 
 type Check = (ctx: CheckContext) => Problem[];
@@ -370,20 +384,68 @@ const workflows: Check = ({ objects, site }) => {
  * Node mirrors (the Ansible output points containerd at Harbor) need Harbor reachable from the
  * nodes: an Ingress for its host or a LoadBalancer/NodePort Service, not a ClusterIP alone.
  */
-const mirrors: Check = ({ objects, site }) => {
+const mirrors: Check = ({ objects, site, nodeTrust }) => {
   if (!site.componentSettings.harbor.enabled) return [];
   const host = harborHostname(site);
-  const viaIngress = of(objects, 'Ingress').some((o) => ((o.object.spec as any)?.rules ?? []).some((r: { host?: string }) => r.host === host));
+  const ingress = of(objects, 'Ingress').find((o) => ((o.object.spec as any)?.rules ?? []).some((r: { host?: string }) => r.host === host));
   const viaService = of(objects, 'Service').some((o) => o.namespace === 'harbor' && ['LoadBalancer', 'NodePort'].includes((o.object.spec as any)?.type));
-  if (viaIngress || viaService) return [];
-  return [{
-    check: 'mirrors',
-    severity: 'error',
-    object: `Harbor ${host}`,
-    message: 'the nodes pull through Harbor mirrors (ansible group_vars registry mirrors), but Harbor is exposed only inside the cluster (ClusterIP), so no node can reach it',
-    hint: 'expose Harbor through the ingress (spec.components.ingressNginx) or a MetalLB LoadBalancer address',
-  }];
+  if (!ingress && !viaService) {
+    return [{
+      check: 'mirrors',
+      severity: 'error',
+      object: `Harbor ${host}`,
+      message: 'the nodes pull through Harbor mirrors (ansible group_vars registry mirrors), but Harbor is exposed only inside the cluster (ClusterIP), so no node can reach it',
+      hint: 'expose Harbor through the ingress (spec.components.ingressNginx) or a MetalLB LoadBalancer address',
+    }];
+  }
+  return harborTrust(objects, host, ingress, nodeTrust);
 };
+
+/**
+ * Nodes trust Harbor's certificate: it is issued by cert-manager from a ClusterIssuer whose CA
+ * the Ansible output installs on every node (and containerd verifies Harbor against), or by an
+ * ACME issuer (publicly trusted). The chain is followed object by object: Harbor's Ingress TLS
+ * Secret → its Certificate → the ClusterIssuer → the issuer's CA Secret → the nodes' trust.
+ */
+function harborTrust(objects: readonly SourcedObject[], host: string, ingress: SourcedObject | undefined, trust: NodeTrust): Problem[] {
+  const harborObject = ingress ? describe(ingress) : `Harbor ${host}`;
+  const problem = (message: string, hint: string): Problem[] => [{ check: 'mirrors', severity: 'error', object: harborObject, message, hint }];
+  const tlsSecret = ingress ? (((ingress.object.spec as any)?.tls ?? []) as { hosts?: string[]; secretName?: string }[]).find((t) => !t.hosts || t.hosts.includes(host))?.secretName : undefined;
+  const certificate = of(objects, 'Certificate').find((c) => {
+    const spec = (c.object.spec ?? {}) as { secretName?: string; dnsNames?: string[] };
+    return tlsSecret ? spec.secretName === tlsSecret && c.namespace === ingress!.namespace : (spec.dnsNames ?? []).includes(host);
+  });
+  if (!certificate) {
+    return problem(
+      `Harbor's TLS certificate${tlsSecret ? ` (Secret ${ingress!.namespace}/${tlsSecret})` : ''} is not issued by cert-manager, so it is self-signed by the chart and no node trusts it: containerd refuses the mirror`,
+      'enable spec.components.certManager: Harbor then gets its certificate from the site CA that the Ansible output installs on every node',
+    );
+  }
+  const ref = ((certificate.object.spec as any)?.issuerRef ?? {}) as { name?: string; kind?: string };
+  const issuer = of(objects, ref.kind === 'Issuer' ? 'Issuer' : 'ClusterIssuer').find((i) => i.object.metadata?.name === ref.name && (ref.kind !== 'Issuer' || i.namespace === certificate.namespace));
+  if (!issuer) return problem(`its ${describe(certificate)} names ${ref.kind ?? 'Issuer'} ${ref.name}, which the site does not create`, 'enable spec.components.certManager (it creates the site issuer)');
+  const issuerSpec = (issuer.object.spec ?? {}) as { acme?: unknown; ca?: { secretName?: string } };
+  if (issuerSpec.acme) return []; // publicly trusted: the nodes' own trust store has its root
+  if (!issuerSpec.ca?.secretName) {
+    return problem(`its certificate comes from ${describe(issuer)}, which is neither a CA nor an ACME issuer, so no node trusts it`, 'issue Harbor\'s certificate from the site CA (spec.components.certManager)');
+  }
+  // A ClusterIssuer's CA Secret lives in cert-manager's cluster resource namespace.
+  const caNamespace = ref.kind === 'Issuer' ? issuer.namespace : 'cert-manager';
+  const caSecret = of(objects, 'Secret').find((s) => s.object.metadata?.name === issuerSpec.ca!.secretName && s.namespace === caNamespace);
+  if (!caSecret) return problem(`${describe(issuer)} signs with Secret ${caNamespace}/${issuerSpec.ca.secretName}, which nothing in the site creates`, 'the site CA Secret is generated under secrets/cluster/cert-manager/');
+  const caCertificate = caSecret.object.metadata?.annotations?.[publishedAnnotation('tls.crt')];
+  if (!caCertificate) {
+    return problem(`${describe(issuer)} signs with ${describe(caSecret)}, whose certificate the nodes cannot have been given (it is made inside the cluster)`, 'let siteforge make the site CA (spec.components.certManager.caSecret names the Secret it generates)');
+  }
+  const samePem = (a: string) => a.replace(/\s+/g, '') === caCertificate.replace(/\s+/g, '');
+  if (!trust.certificates.some(samePem)) {
+    return problem(`Harbor's certificate is signed by the CA in ${describe(caSecret)}, and the Ansible output does not install that CA on the nodes (group_vars prepare_site_ca_certificate)`, 'regenerate: the nodes\' trust follows the site CA Secret');
+  }
+  if (!trust.registries.has(host)) {
+    return problem(`containerd on the nodes does not verify ${host} against the site CA (no registries.yaml configs / hosts.toml ca for it)`, 'regenerate: the registry configuration follows the site CA');
+  }
+  return [];
+}
 
 /**
  * Encrypted Secrets reach the cluster decrypted: a Flux Kustomization applying SOPS files decrypts
@@ -474,6 +536,38 @@ const schemas: Check = ({ objects }) => {
   return problems;
 };
 
+/**
+ * Every object of a built-in kind is valid against the Kubernetes API's schema, strictly (unknown
+ * fields, wrong types, missing required fields), and its apiVersion is served at all.
+ */
+const builtInSchemas: Check = ({ objects, kubernetes }) => {
+  const problems: Problem[] = [];
+  for (const o of objects) {
+    if (!BUILT_IN_GROUPS.has(groupOf(o.object.apiVersion)) || !o.object.kind) continue;
+    const errors = validateBuiltIn(kubernetes, o.object);
+    if (errors === null) {
+      const served = Object.keys(kubernetes.kinds).filter((k) => k.endsWith(`/${o.object.kind}`)).map((k) => k.slice(0, -o.object.kind!.length - 1));
+      problems.push({
+        check: 'schema',
+        severity: 'error',
+        object: describe(o),
+        message: `${o.object.apiVersion} ${o.object.kind} is not served by the Kubernetes API (${served.length ? `${o.object.kind} is served as ${served.join(', ')}` : 'no such built-in kind'})`,
+        hint: 'the API server would reject it; the chart or template renders a removed or misspelled apiVersion',
+      });
+      continue;
+    }
+    if (!errors.length) continue;
+    problems.push({
+      check: 'schema',
+      severity: 'error',
+      object: describe(o),
+      message: `does not match the Kubernetes ${kubernetes.kubernetes} schema of ${o.object.kind}: ${errors.slice(0, 3).map((e) => `${e.path} ${e.message}`).join('; ')}`,
+      hint: 'the API server would reject it; correct the value that renders this field (spec or wrapper chart values)',
+    });
+  }
+  return problems;
+};
+
 /** Compiled CRD schemas by content: compiled once per process however many trees it verifies. */
 const compiledSchemas = new Map<string, Validate>();
 const schemaIds = new WeakMap<object, string>();
@@ -524,6 +618,7 @@ export function normaliseImage(image: string): string {
 export const CHECKS: readonly { name: string; check: Check }[] = [
   { name: 'namespaces exist', check: namespaces },
   { name: 'custom resources have their CRDs', check: crds },
+  { name: 'built-in objects match the Kubernetes API schemas (strict)', check: builtInSchemas },
   { name: 'custom resources match their CRD schemas (strict)', check: schemas },
   { name: 'claims bind', check: claims },
   { name: 'references resolve', check: references },
@@ -531,7 +626,7 @@ export const CHECKS: readonly { name: string; check: Check }[] = [
   { name: 'ingress hosts and issuers', check: ingresses },
   { name: 'images listed', check: images },
   { name: 'workflows resolve', check: workflows },
-  { name: 'Harbor reachable by the node mirrors', check: mirrors },
+  { name: 'Harbor reachable and trusted by the node mirrors', check: mirrors },
   { name: 'secrets decrypted before they are applied', check: decryption },
   { name: 'no unauthenticated admin UI', check: security },
 ];

@@ -8,7 +8,9 @@ import { findOnPath } from '../tools/path.ts';
 import { PACKAGE_ROOT } from '../home.ts';
 import { UserError } from '../spec/diagnostics.ts';
 import { renderDeployedSite, type RenderedRelease } from './render.ts';
-import { normaliseImage, runChecks, CHECKS, type Problem } from './checks.ts';
+import { parse } from 'yaml';
+import { kubernetesSchema } from './kubernetes-schema.ts';
+import { normaliseImage, runChecks, CHECKS, type NodeTrust, type Problem } from './checks.ts';
 
 export interface VerifyOptions {
   readonly outDir?: string;
@@ -32,6 +34,19 @@ function tool(name: string): string {
   return found;
 }
 
+/** What the generated Ansible makes every node trust (ansible/group_vars/all.yml, read as Ansible reads it). */
+async function readNodeTrust(outDir: string): Promise<NodeTrust> {
+  const text = await readFile(join(outDir, 'ansible', 'group_vars', 'all.yml'), 'utf8').catch(() => '');
+  const unsafe = { tag: '!unsafe', resolve: (value: string) => value };
+  const vars = (parse(text, { customTags: [unsafe] }) ?? {}) as Record<string, any>;
+  const certificate = typeof vars.prepare_site_ca_certificate === 'string' ? vars.prepare_site_ca_certificate : '';
+  const path = vars.prepare_site_ca_path;
+  const registries = new Set<string>();
+  for (const [host, config] of Object.entries((vars.rke2_registry_configs ?? {}) as Record<string, any>)) if (config?.tls?.ca_file === path) registries.add(host);
+  for (const m of (vars.k0s_registry_mirrors ?? []) as { registry?: string; mirror?: string; ca?: string }[]) if (!m.mirror && m.ca === path && m.registry) registries.add(m.registry);
+  return { certificates: certificate ? [certificate] : [], registries };
+}
+
 export async function verifySite(site: SiteModel, specPath: string, opts: VerifyOptions): Promise<VerifyReport> {
   const outDir = resolve(opts.outDir ?? dirname(specPath));
   if (!existsSync(join(outDir, '.siteforge', 'manifest.json'))) {
@@ -43,6 +58,7 @@ export async function verifySite(site: SiteModel, specPath: string, opts: Verify
   const rendered = await renderDeployedSite(site, { outDir, helm: tool('helm'), kubectl: tool('kubectl'), chartCache: opts.chartCache && resolve(opts.chartCache), identities: opts.identities, progress });
   const listed = await readFile(join(outDir, 'images.txt'), 'utf8').catch(() => '');
   const imageList = new Set(listed.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean).map(normaliseImage));
-  const problems = runChecks({ site, objects: rendered.objects, imageList, encryptedResourceDirs: rendered.encryptedResourceDirs });
+  const nodeTrust = await readNodeTrust(outDir);
+  const problems = runChecks({ site, objects: rendered.objects, imageList, encryptedResourceDirs: rendered.encryptedResourceDirs, nodeTrust, kubernetes: await kubernetesSchema() });
   return { outDir, releases: rendered.releases, skipped: rendered.skipped, objects: rendered.objects.length, checks: CHECKS.map((c) => c.name), problems };
 }

@@ -196,6 +196,13 @@ async function chartFileCrds(chartsDir: string, work: string, r: Release): Promi
   return out;
 }
 
+/** A SOPS file as its decryptor applies it: without the sops metadata block (its values stay placeholders here). */
+function asDecrypted(object: K8sObject): K8sObject {
+  if (!('sops' in object)) return object;
+  const { sops: _metadata, ...applied } = object;
+  return applied;
+}
+
 /** Directories with a kustomization.yaml under the GitOps tree and secrets/. */
 async function kustomizations(outDir: string): Promise<string[]> {
   const found: string[] = [];
@@ -240,7 +247,7 @@ export async function renderDeployedSite(site: SiteModel, opts: RenderOptions): 
         for (const generator of k.generators) {
           const g = (parse(await readFile(join(opts.outDir, dir, generator), 'utf8')) ?? {}) as { kind?: string; files?: string[] };
           for (const file of g.kind === 'ksops' ? (g.files ?? []) : []) {
-            for (const object of objectsOf(await readFile(join(opts.outDir, dir, file), 'utf8'))) objects.push({ object, source: `${dir}/${file}`, namespace: object.metadata?.namespace ?? 'default' });
+            for (const object of objectsOf(await readFile(join(opts.outDir, dir, file), 'utf8'))) objects.push({ object: asDecrypted(object), source: `${dir}/${file}`, namespace: object.metadata?.namespace ?? 'default' });
           }
         }
         continue;
@@ -250,7 +257,7 @@ export async function renderDeployedSite(site: SiteModel, opts: RenderOptions): 
         throw new UserError(`kubectl kustomize ${dir} failed: ${e.message}`, 'a generated kustomization does not build; regenerate, and report it if it persists');
       });
       kustomizeCache.set(key, text);
-      for (const object of objectsOf(text)) objects.push({ object, source: dir, namespace: CLUSTER_SCOPED_KINDS.has(object.kind!) ? undefined : (object.metadata?.namespace ?? 'default') });
+      for (const object of objectsOf(text)) objects.push({ object: asDecrypted(object), source: dir, namespace: CLUSTER_SCOPED_KINDS.has(object.kind!) ? undefined : (object.metadata?.namespace ?? 'default') });
     }
     // Secrets siteforge generates are applied by the GitOps engine (or helmfile's hooks) even where no kustomization lists them.
     for (const s of siteSecrets(site)) {
