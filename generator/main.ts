@@ -292,7 +292,7 @@ async function runNew(dir: string, o: NewFlags): Promise<number> {
   return code;
 }
 
-async function runVerify(spec: string, o: { out?: string; charts?: string; json: boolean }): Promise<number> {
+async function runVerify(spec: string, o: { out?: string; charts?: string; manifests?: string; json: boolean }): Promise<number> {
   const result = await loadSite(spec);
   printDiagnostics(result.diagnostics);
   if (!result.ok) {
@@ -301,7 +301,7 @@ async function runVerify(spec: string, o: { out?: string; charts?: string; json:
   }
   const { verifySite } = await import('./verify/index.ts');
   const { identities } = await availableIdentities();
-  const report = await verifySite(result.site, spec, { outDir: o.out, chartCache: o.charts, identities });
+  const report = await verifySite(result.site, spec, { outDir: o.out, chartCache: o.charts, manifestCache: o.manifests, identities });
   const errors = report.problems.filter((p) => p.severity === 'error');
   if (o.json) {
     process.stdout.write(`${JSON.stringify({ ...report, releases: report.releases.map((r) => ({ name: r.release.name, namespace: r.release.namespace, upstream: r.upstream ?? null, objects: r.objects, placeholderSecrets: r.placeholders })) }, null, 2)}\n`);
@@ -376,8 +376,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('[site.yaml]', 'the site spec', 'site.yaml')
     .option('-o, --out <dir>', 'the generated tree (default: the directory holding the spec)')
     .option('--charts <dir>', 'directory of upstream chart archives <name>-<version>.tgz (default: each wrapper chart\'s charts/, from `helm dependency build`)')
+    .option('--manifests <dir>', 'directory of upstream kustomize trees as source archives <name>-<version>.tar.gz (the MPI operator); without it those releases are skipped, said in the report')
     .option('--json', 'machine-readable report for CI', false)
-    .action(async (spec: string, o: { out?: string; charts?: string; json: boolean }) => setExit(await runVerify(spec, o)));
+    .action(async (spec: string, o: { out?: string; charts?: string; manifests?: string; json: boolean }) => setExit(await runVerify(spec, o)));
   program
     .command('new')
     .description('create a new site repository: starter site.yaml, age key, pinned generator, first generate and commit')

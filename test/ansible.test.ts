@@ -47,10 +47,23 @@ for (const { spec } of SITES) {
     t.equal(syntax.code, 0, `${syntax.stderr}${syntax.stdout}`);
     for (const p of playbooks) t.match(syntax.stdout, `playbook: ${p}`, `${p} passes the syntax check`);
 
-    // ansible-lint reads the roles and playbooks, which are the same for every site of a distribution.
+    // The generated CI's lint job, run as it is written (yamllint over the generated YAML, ansible-lint's
+    // production profile over ansible/); GitLab runs the same commands. ansible-lint reads the roles and
+    // playbooks, which are the same for every site of a distribution.
     if (spec !== 'examples/minimal.yaml') {
-      const lint = await runTool('ansible-lint', ['--offline', '--profile', 'production', '--nocolor', '-q'], { cwd: join(out, 'ansible') });
-      t.equal(lint.code, 0, `ansible-lint: ${lint.stdout}${lint.stderr}`);
+      const workflow = parse(await readFile(join(out, '.github/workflows/siteforge.yml'), 'utf8'));
+      const lintRun: string = workflow.jobs.lint.steps.find((s: { name?: string }) => s.name === 'yamllint and ansible-lint').run;
+      t.same(parse(await readFile(join(out, '.gitlab-ci.yml'), 'utf8'))['siteforge-lint'].script, lintRun.split('\n'), 'GitLab lints the same way');
+      t.match(lintRun, /yamllint --strict/);
+      t.match(lintRun, /ansible-lint --offline --profile production/);
+      const lint = await runTool('bash', ['-euo', 'pipefail', '-c', lintRun], { cwd: out });
+      t.equal(lint.code, 0, `the CI lint job: ${lint.stdout}${lint.stderr}`);
+      if (spec === 'site.yaml') {
+        await writeFile(join(out, 'ansible/group_vars/servers.yml'), `${await readFile(join(out, 'ansible/group_vars/servers.yml'), 'utf8')}drain_timeout: 5m\ndrain_timeout: 10m\n`);
+        const broken = await runTool('bash', ['-euo', 'pipefail', '-c', lintRun], { cwd: out });
+        t.not(broken.code, 0, 'and it fails on a duplicate key in a generated file');
+        t.match(broken.stdout, /duplication of key "drain_timeout"/);
+      }
     }
   });
 }

@@ -7,8 +7,11 @@ import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { ROOT, siteforge, tempDir } from './helpers/cli.ts';
+import { runTool } from './helpers/tools.ts';
 
 const CHARTS = join(ROOT, '..', 'shared', 'charts');
+/** The upstream kustomize trees (the MPI operator's tag) as source archives. */
+const MANIFESTS = join(ROOT, '..', 'shared', 'manifests');
 const CORPUS = join(ROOT, 'test', 'fixtures', 'undeployable');
 
 t.test('the shared upstream charts are there (CI has ../shared beside the clone)', async (t) => {
@@ -20,7 +23,7 @@ for (const spec of ['site.yaml', 'examples/k0s-gpu.yaml', 'examples/minimal.yaml
     const out = spec === 'site.yaml' ? ROOT : await tempDir();
     if (out !== ROOT) t.equal((await siteforge(['generate', spec, '--out', out, '--no-commit'])).code, 0);
     const started = Date.now();
-    const res = await siteforge(['verify', spec, '--out', out, '--charts', CHARTS, '--json']);
+    const res = await siteforge(['verify', spec, '--out', out, '--charts', CHARTS, '--manifests', MANIFESTS, '--json']);
     t.equal(res.code, 0, res.stdout + res.stderr);
     t.ok(Date.now() - started < 20_000, `verify took ${Date.now() - started} ms`);
     const json = JSON.parse(res.stdout);
@@ -28,16 +31,56 @@ for (const spec of ['site.yaml', 'examples/k0s-gpu.yaml', 'examples/minimal.yaml
     for (const r of json.releases) t.ok(r.objects > 0, `${r.name}: objects rendered`);
     t.ok(json.releases.filter((r: { upstream: string | null }) => r.upstream).every((r: { upstream: string }) => /\d/.test(r.upstream)), 'upstream charts named with their versions');
     t.same(json.problems, []);
+    t.same(json.skipped, [], 'every release rendered, kustomize trees included');
     if (out !== ROOT) await rm(out, { recursive: true, force: true });
   });
 }
 
+t.test('the MPI operator is rendered from its upstream tag as the generated CI fetches it', async (t) => {
+  // The CI line, run for real: git clone of the pinned tag (served here from a local repository
+  // holding the tag's tree, through git's insteadOf), git archive, then verify --manifests.
+  const out = await tempDir();
+  t.equal((await siteforge(['generate', 'examples/k0s-gpu.yaml', '--out', out, '--no-commit'])).code, 0);
+  const workflow = parse(await readFile(join(out, '.github/workflows/siteforge.yml'), 'utf8'));
+  const line: string = workflow.jobs.review.steps.map((s: { run?: string }) => s.run ?? '').find((r: string) => r.includes('verify'));
+  const fetchPart = line.slice(0, line.indexOf(' && for c in charts/'));
+  t.match(fetchPart, /git clone -q --depth 1 --branch v0\.8\.0 https:\/\/github\.com\/kubeflow\/mpi-operator\.git/);
+  const upstream = await tempDir();
+  await runTool('tar', ['-xzf', join(MANIFESTS, 'mpi-operator-v0.8.0.tar.gz'), '-C', upstream, '--strip-components=1']);
+  for (const args of [['init', '-q'], ['add', '-A'], ['-c', 'user.name=t', '-c', 'user.email=t@example.net', 'commit', '-q', '-m', 'v0.8.0'], ['tag', 'v0.8.0']]) {
+    t.equal((await runTool('git', args, { cwd: upstream })).code, 0, `git ${args.join(' ')}`);
+  }
+  const tmp = await tempDir();
+  const env = { TMPDIR: tmp, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `url.file://${upstream}.insteadOf`, GIT_CONFIG_VALUE_0: 'https://github.com/kubeflow/mpi-operator.git' };
+  const fetched = await runTool('bash', ['-c', fetchPart], { cwd: out, env });
+  t.equal(fetched.code, 0, fetched.stderr);
+  const res = await siteforge(['verify', 'examples/k0s-gpu.yaml', '--out', out, '--charts', CHARTS, '--manifests', join(tmp, 'siteforge-manifests'), '--json']);
+  t.equal(res.code, 0, res.stdout);
+  const json = JSON.parse(res.stdout);
+  const mpi = json.releases.find((r: { name: string }) => r.name === 'mpi-operator');
+  t.match(mpi, { upstream: 'mpi-operator v0.8.0 (kustomize manifests/overlays/standalone)' });
+  t.ok(mpi.objects >= 5, 'its CRD, Deployment, RBAC and namespace');
+  t.same(json.skipped, []);
+});
+
+t.test('a site whose environments enforce the restricted Pod Security level verifies clean', async (t) => {
+  // Workflow pods and Argo's executor containers get the restricted security context the namespaces demand.
+  const dir = await tempDir();
+  await writeFile(join(dir, 'site.yaml'), (await readFile('site.yaml', 'utf8')).replace('  components:\n', '  components:\n    namespaces: {podSecurity: restricted}\n'));
+  t.equal((await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit'])).code, 0);
+  const res = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--manifests', MANIFESTS, '--json']);
+  t.equal(res.code, 0, res.stdout);
+  t.same(JSON.parse(res.stdout).problems, []);
+  const values = parse(await readFile(join(dir, 'environments/dev/workflows.yaml'), 'utf8'));
+  t.same(values.podSecurityContext, { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+});
+
 t.test('the report a reviewer reads: per release, the checks, the count', async (t) => {
-  const res = await siteforge(['verify', 'site.yaml', '--charts', CHARTS]);
+  const res = await siteforge(['verify', 'site.yaml', '--charts', CHARTS, '--manifests', MANIFESTS]);
   t.equal(res.code, 0, res.stderr);
   t.match(res.stdout, /^verify hpc4 \(.*\): \d+ releases rendered, \d+ objects\n/);
   t.match(res.stdout, /\n {2}harbor +\d+ objects {2}upstream harbor 1\.19\.1/);
-  t.match(res.stdout, /\nchecks: namespaces exist, .*no unauthenticated admin UI\n/);
+  t.match(res.stdout, /\nchecks: namespaces exist, .*built-in objects match the Kubernetes API schemas \(strict\), .*Harbor reachable and trusted by the node mirrors, .*no unauthenticated admin UI, pods meet their namespace's Pod Security level\n/);
   t.match(res.stdout, /\n0 problems\n$/);
 });
 
@@ -84,7 +127,7 @@ t.test('every undeployable site is caught with its message', async (t) => {
       await writeFile(file, before.replace(p.find, p.replace));
     }
     const started = Date.now();
-    const res = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS]);
+    const res = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--manifests', MANIFESTS]);
     t.comment(`${name}: verify ${Date.now() - started} ms`);
     t.equal(res.code, 1, `${name} (${c.what}): verify exits 1`);
     t.ok(res.stdout.includes(c.expect), `${name}: says "${c.expect}"\n${res.stdout.split('\n').filter((l) => /^(error|warning)/.test(l)).join('\n')}`);

@@ -14,12 +14,19 @@ export const ARGO_ARTIFACTS_SECRET = 'argo-artifacts-s3';
 
 export const WORKFLOW_SERVICE_ACCOUNT = 'argo-workflow';
 
+/** The user the argoexec image runs as (Argo's executor containers). */
+const ARGOEXEC_USER = 8737;
+
 const WORKFLOWS_TEMPLATE = `{{- range .Values.workflows }}
 ---
 ${helmObject('argoproj.io/v1alpha1', 'WorkflowTemplate', { name: '{{ .name | quote }}', namespace: '{{ $.Values.namespace | quote }}', inRange: true })}
 spec:
   serviceAccountName: {{ $.Values.serviceAccount | quote }}
   entrypoint: pipeline
+  {{- with $.Values.podSecurityContext }}
+  securityContext:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   {{- with $.Values.volumes }}
   volumes:
     {{- range . }}
@@ -49,6 +56,10 @@ spec:
         image: {{ .image | quote }}
         args:
           - {{ "{{inputs.parameters.step}}" | quote }}
+        {{- with $.Values.containerSecurityContext }}
+        securityContext:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
         {{- with $.Values.volumes }}
         volumeMounts:
           {{- range . }}
@@ -81,6 +92,8 @@ const WORKFLOWS_SCHEMA = {
   properties: {
     namespace: { type: 'string' },
     serviceAccount: { type: 'string' },
+    podSecurityContext: { type: 'object' },
+    containerSecurityContext: { type: 'object' },
     volumes: {
       type: 'array',
       items: { type: 'object', required: ['name', 'readOnly'], additionalProperties: false, properties: { name: { type: 'string' }, readOnly: { type: 'boolean' } } },
@@ -133,6 +146,7 @@ export const argoWorkflows = defineComponent({
         },
         { additionalProperties: false, default: {} },
       ),
+      runAsUser: Type.Integer({ minimum: 1, maximum: 2147483647, default: 1000, description: 'UID (and GID) workflow pods run as where the environment namespaces enforce the restricted Pod Security level (spec.components.namespaces.podSecurity); elsewhere the image\'s own user.' }),
     },
     { additionalProperties: false },
   ),
@@ -184,6 +198,15 @@ export const argoWorkflows = defineComponent({
   ],
   releases(site, settings): ReleaseDef[] {
     const namespaces = site.environments.map((e) => e.namespace);
+    // Restricted environments admit only non-root pods without privilege escalation: the workflow
+    // pods and the executor's init and wait containers Argo adds to each of them.
+    const restricted = site.componentSettings.namespaces.enabled && site.componentSettings.namespaces.podSecurity === 'restricted';
+    const noEscalation = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } };
+    const runtimeDefault = { seccompProfile: { type: 'RuntimeDefault' } };
+    const workflowSecurity = restricted
+      ? { podSecurityContext: { runAsNonRoot: true, runAsUser: settings.runAsUser, runAsGroup: settings.runAsUser, ...runtimeDefault }, containerSecurityContext: noEscalation }
+      : {};
+    const executor = restricted ? { executor: { securityContext: { runAsNonRoot: true, runAsUser: ARGOEXEC_USER, ...runtimeDefault, ...noEscalation } } } : {};
     const ingress = ingressFor(site, `argo.${site.domain}`, 'argo-server-tls');
     // Each environment's workflows mount the volumes exposed to that environment.
     const volumes = (env: string) => (site.componentSettings.storage.enabled ? volumesOf(site, env).map((v) => ({ name: v.name, readOnly: v.readOnly })) : []);
@@ -220,6 +243,7 @@ export const argoWorkflows = defineComponent({
               ...(ingress ? { ingress: { enabled: true, ...ingress } } : {}),
             },
             ...artifactRepository,
+            ...executor,
           },
         },
       },
@@ -236,6 +260,7 @@ export const argoWorkflows = defineComponent({
         environmentValues: (env) => ({
           namespace: env.namespace,
           serviceAccount: WORKFLOW_SERVICE_ACCOUNT,
+          ...workflowSecurity,
           volumes: volumes(env.name),
           workflows: site.workflows
             .filter((w) => w.environment === env.name)

@@ -3,6 +3,7 @@
 import { PACKAGE_NAME, PACKAGE_VERSION as version } from '../home.ts';
 import type { SiteModel } from '../model/site.ts';
 import { siteReleases } from '../model/releases.ts';
+import { upstreamKustomization } from '../components/upstream.ts';
 import { siteSecrets } from '../secrets/store.ts';
 import { renderDoc } from './assets.ts';
 import { deployKeySecret, SOPS_AGE_SECRET } from './gitops.ts';
@@ -46,15 +47,47 @@ const SITEFORGE_COMMAND = 'npx --no-install siteforge';
 
 /** The commands CI runs on a pull request, the same for GitHub and GitLab ($SITEFORGE set first). */
 function reviewCommands(site: SiteModel): string[] {
+  const kustomizeTrees = siteReleases(site).releases.filter((r) => r.def.kustomization).map((r) => upstreamKustomization(r.def.kustomization!));
   return [
     `$SITEFORGE validate ${site.specFile}`,
     `$SITEFORGE generate ${site.specFile} --check`,
     `$SITEFORGE plan ${site.specFile} | tee plan.txt`,
     // Directories with a KSOPS generator (Argo CD) need the ksops plugin and the age key to build; verify reads them.
     `for d in $(find clusters secrets -name kustomization.yaml -exec dirname {} \\;); do grep -q '^generators:' "$d/kustomization.yaml" || kubectl kustomize "$d" > /dev/null; done`,
-    // helm dependency build fetches each wrapper's pinned upstream chart; verify renders and cross-checks them.
-    `for c in charts/*/; do helm dependency build "$c" > /dev/null; done && $SITEFORGE verify ${site.specFile}`,
+    // helm dependency build fetches each wrapper's pinned upstream chart; releases from an upstream kustomize
+    // tree come as their tag's source archive; verify renders and cross-checks them all.
+    [
+      ...(kustomizeTrees.length ? ['M="${TMPDIR:-/tmp}/siteforge-manifests"', 'mkdir -p "$M"'] : []),
+      ...kustomizeTrees.map((k) => `git clone -q --depth 1 --branch ${k.version} ${k.git}.git "$M/${k.name}" && git -C "$M/${k.name}" archive --prefix=${k.name}-${k.version}/ -o "$M/${k.name}-${k.version}.tar.gz" HEAD`),
+      'for c in charts/*/; do helm dependency build "$c" > /dev/null && helm lint --quiet "$c"; done',
+      `$SITEFORGE verify ${site.specFile}${kustomizeTrees.length ? ' --manifests "$M"' : ''}`,
+    ].join(' && '),
   ];
+}
+
+/**
+ * The linters of the generated tree, run in Debian bookworm (its ansible, ansible-lint and yamllint,
+ * the versions siteforge's own tests run): yamllint over the generated YAML (the spec is the site's
+ * own file) with the repository's .yamllint.yaml, and
+ * ansible-lint's production profile over ansible/ (collections from Debian's ansible package).
+ */
+const LINT_IMAGE = 'debian:bookworm';
+export const LINT_COMMANDS: readonly string[] = [
+  'yamllint --strict helmfile.yaml .sops.yaml ansible charts clusters environments releases secrets',
+  '(cd ansible && ansible-lint --offline --profile production --nocolor -q)',
+];
+const LINT_INSTALL = ['apt-get update -qq', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ansible ansible-lint yamllint git > /dev/null'];
+
+/** yamllint's configuration for the generated tree: Helm templates are not YAML until rendered; generated lines may be long. */
+function yamllintConfig(): GeneratedFile {
+  return textFile(
+    '.yamllint.yaml',
+    toYaml({
+      extends: 'default',
+      ignore: ['charts/*/templates/', 'node_modules/'],
+      rules: { 'line-length': 'disable', 'document-start': 'disable', comments: { 'min-spaces-from-content': 1 } },
+    }),
+  );
 }
 
 function githubWorkflow(site: SiteModel): GeneratedFile {
@@ -86,6 +119,15 @@ function githubWorkflow(site: SiteModel): GeneratedFile {
             { name: 'Deployable: every release rendered with its upstream chart, cross-checked', run: verify },
           ],
         },
+        lint: {
+          'runs-on': 'ubuntu-latest',
+          container: LINT_IMAGE,
+          steps: [
+            { name: 'Install the linters (Debian bookworm)', run: LINT_INSTALL.join('\n') },
+            { uses: 'actions/checkout@v4' },
+            { name: 'yamllint and ansible-lint', run: LINT_COMMANDS.join('\n') },
+          ],
+        },
       },
     }),
   );
@@ -109,6 +151,12 @@ function gitlabCi(site: SiteModel): GeneratedFile {
         // plan.md is the Markdown plan reviewers read on the merge request (exposed artifact).
         after_script: [`$SITEFORGE plan ${site.specFile} --markdown > plan.md || true`],
         artifacts: { paths: ['plan.txt', 'plan.md'], expose_as: 'siteforge plan', when: 'always' },
+      },
+      'siteforge-lint': {
+        image: LINT_IMAGE,
+        rules: [{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"' }],
+        before_script: LINT_INSTALL,
+        script: LINT_COMMANDS,
       },
     }),
   );
@@ -191,7 +239,7 @@ const gitignoreSeed = (): GeneratedFile => ({ path: '.gitignore', seed: true, co
 
 /** Pull-request review collapses generated files; the spec and hand-written files stay open. */
 function gitattributes(): GeneratedFile {
-  const generated = ['ansible/**', 'charts/**', 'clusters/**', 'environments/**', 'releases/**', 'secrets/**', 'helmfile.yaml', 'images.txt', 'RUNBOOK.md', 'site.schema.json', '.sops.yaml', '.siteforge/**', '.github/workflows/siteforge.yml', '.gitlab-ci.yml', 'renovate.json'];
+  const generated = ['ansible/**', 'charts/**', 'clusters/**', 'environments/**', 'releases/**', 'secrets/**', 'helmfile.yaml', 'images.txt', 'RUNBOOK.md', 'site.schema.json', '.sops.yaml', '.siteforge/**', '.github/workflows/siteforge.yml', '.gitlab-ci.yml', '.yamllint.yaml', 'renovate.json'];
   return textFile('.gitattributes', ['# Generated paths: collapsed in pull-request diffs (GitHub linguist-generated, GitLab gitlab-generated).', ...generated.map((p) => `${p} linguist-generated=true gitlab-generated=true`)].join('\n'));
 }
 
@@ -222,5 +270,5 @@ function readme(site: SiteModel): GeneratedFile {
 }
 
 export function renderDocs(site: SiteModel): GeneratedFile[] {
-  return [runbook(site), githubWorkflow(site), gitlabCi(site), renovate(site), readme(site), sitePackageJson(site), gitignoreSeed(), gitattributes(), preCommitConfig(site)];
+  return [runbook(site), githubWorkflow(site), gitlabCi(site), renovate(site), readme(site), sitePackageJson(site), gitignoreSeed(), gitattributes(), preCommitConfig(site), yamllintConfig()];
 }

@@ -8,6 +8,8 @@ import { siteReleases } from '../model/releases.ts';
 import { harborHostname } from '../components/harbor.ts';
 import { publishedAnnotation } from '../secrets/types.ts';
 import { validateBuiltIn, type KubernetesSchema } from './kubernetes-schema.ts';
+import { podSecurityViolations, type PodSecurityLevel } from './pod-security.ts';
+import { parse as parseYaml } from 'yaml';
 import { contains, parseCidr, parseIpv4, parseRange } from '../spec/net.ts';
 import { CLUSTER_SCOPED_KINDS as CLUSTER_SCOPED, type K8sObject, type SourcedObject } from './render.ts';
 
@@ -581,6 +583,69 @@ let ajv: Ajv | undefined;
 /** One validator engine for CRD schemas: OpenAPI's nullable understood, formats not enforced (the API server's are its own). */
 const strictAjv = () => (ajv ??= new Ajv({ strict: false, allErrors: true, validateFormats: false }));
 
+/** The pods Argo Workflows creates from a workflow object: each container/script template's main container, plus its executor's init and wait containers. */
+function workflowPods(o: K8sObject, executor: Record<string, any>): Record<string, any>[] {
+  const spec = ((o.kind === 'CronWorkflow' ? (o.spec as any)?.workflowSpec : o.spec) ?? {}) as Record<string, any>;
+  const pods: Record<string, any>[] = [];
+  for (const t of (spec.templates ?? []) as Record<string, any>[]) {
+    const main = t.container ?? t.script;
+    if (!main) continue;
+    pods.push({
+      hostNetwork: spec.hostNetwork,
+      securityContext: t.securityContext ?? spec.securityContext,
+      volumes: [...(spec.volumes ?? []), ...(t.volumes ?? [])],
+      initContainers: [{ name: 'init', securityContext: executor.securityContext }],
+      containers: [{ ...main, name: main.name ?? 'main' }, { name: 'wait', securityContext: executor.securityContext }],
+    });
+  }
+  return pods;
+}
+
+/** The executor settings of the Argo Workflows controller (its ConfigMap's config), as the controller reads them. */
+function argoExecutor(objects: readonly SourcedObject[]): Record<string, any> {
+  for (const o of of(objects, 'ConfigMap')) {
+    const config = (o.object as any).data?.config;
+    if (!/workflow-controller-configmap$/.test(o.object.metadata?.name ?? '') || typeof config !== 'string') continue;
+    try {
+      return ((parseYaml(config) ?? {}) as Record<string, any>).executor ?? {};
+    } catch {
+      return {};
+    }
+  }
+  return {};
+}
+
+/**
+ * Pods meet their namespace's Pod Security level (the PodSecurity admission controller refuses
+ * them otherwise): workloads of every kind, and the pods Argo creates for workflows.
+ */
+const podSecurity: Check = ({ objects }) => {
+  const levels = new Map<string, PodSecurityLevel>();
+  for (const n of of(objects, 'Namespace')) {
+    const level = n.object.metadata?.labels?.['pod-security.kubernetes.io/enforce'];
+    if (level === 'baseline' || level === 'restricted' || level === 'privileged') levels.set(n.object.metadata!.name!, level);
+  }
+  const executor = argoExecutor(objects);
+  const problems: Problem[] = [];
+  for (const o of objects) {
+    const level = o.namespace ? levels.get(o.namespace) : undefined;
+    if (!level || level === 'privileged') continue;
+    const workflow = ['WorkflowTemplate', 'CronWorkflow', 'Workflow'].includes(o.object.kind ?? '') && groupOf(o.object.apiVersion) === 'argoproj.io';
+    const violations = [...new Set((workflow ? workflowPods(o.object, executor) : podSpecs(o.object)).flatMap((pod) => podSecurityViolations(pod, level)))];
+    if (!violations.length) continue;
+    problems.push({
+      check: 'security',
+      severity: 'error',
+      object: describe(o),
+      message: `its pods break the ${level} Pod Security level of namespace ${o.namespace}, so admission refuses them: ${violations.slice(0, 4).join('; ')}${violations.length > 4 ? `; and ${violations.length - 4} more` : ''}`,
+      hint: workflow
+        ? 'restricted environments need workflow pods that run as non-root without privilege escalation (siteforge sets this for spec.components.namespaces.podSecurity: restricted); or lower the level'
+        : `lower spec.components.namespaces.podSecurity, or change the workload's securityContext`,
+    });
+  }
+  return problems;
+};
+
 /** No admin UI open without authentication. */
 const security: Check = ({ objects }) => {
   const problems: Problem[] = [];
@@ -629,6 +694,7 @@ export const CHECKS: readonly { name: string; check: Check }[] = [
   { name: 'Harbor reachable and trusted by the node mirrors', check: mirrors },
   { name: 'secrets decrypted before they are applied', check: decryption },
   { name: 'no unauthenticated admin UI', check: security },
+  { name: 'pods meet their namespace\'s Pod Security level', check: podSecurity },
 ];
 
 export const runChecks = (ctx: CheckContext): Problem[] => CHECKS.flatMap((c) => c.check(ctx));

@@ -15,6 +15,7 @@ import { normaliseImage, runChecks, CHECKS, type NodeTrust, type Problem } from 
 export interface VerifyOptions {
   readonly outDir?: string;
   readonly chartCache?: string;
+  readonly manifestCache?: string;
   readonly identities: readonly string[];
 }
 
@@ -55,7 +56,7 @@ export async function verifySite(site: SiteModel, specPath: string, opts: Verify
   // A progress line on a terminal only: logs and pipes get the report alone.
   const tty = process.stderr.isTTY && !process.env.NO_COLOR && !process.env.CI;
   const progress = tty ? (done: number, total: number, release: string) => process.stderr.write(`\rrendering ${done}/${total}: ${release}\u001b[K${done === total ? '\r\u001b[K' : ''}`) : undefined;
-  const rendered = await renderDeployedSite(site, { outDir, helm: tool('helm'), kubectl: tool('kubectl'), chartCache: opts.chartCache && resolve(opts.chartCache), identities: opts.identities, progress });
+  const rendered = await renderDeployedSite(site, { outDir, helm: tool('helm'), kubectl: tool('kubectl'), chartCache: opts.chartCache && resolve(opts.chartCache), manifestCache: opts.manifestCache && resolve(opts.manifestCache), identities: opts.identities, progress });
   const listed = await readFile(join(outDir, 'images.txt'), 'utf8').catch(() => '');
   const imageList = new Set(listed.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean).map(normaliseImage));
   const nodeTrust = await readNodeTrust(outDir);

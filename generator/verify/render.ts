@@ -12,7 +12,7 @@ import { parseAllDocuments, parse } from 'yaml';
 import type { SiteModel } from '../model/site.ts';
 import { siteReleases, type Release } from '../model/releases.ts';
 import { helmValuesSecrets, siteSecrets } from '../secrets/store.ts';
-import { upstreamVersion } from '../components/upstream.ts';
+import { upstreamKustomization, upstreamVersion } from '../components/upstream.ts';
 import { decryptYaml } from '../sops/document.ts';
 import { UserError } from '../spec/diagnostics.ts';
 import { mapLimited } from '../tools/concurrency.ts';
@@ -57,6 +57,8 @@ export interface RenderOptions {
   readonly kubectl?: string;
   /** Directory of upstream chart archives (<name>-<version>.tgz); else each wrapper's charts/. */
   readonly chartCache?: string;
+  /** Directory of upstream kustomize trees as release archives (<name>-<version>.tar.gz, e.g. a tag's source archive). */
+  readonly manifestCache?: string;
   readonly identities: readonly string[];
   /** Called as each release is rendered (a progress line on a terminal). */
   readonly progress?: (done: number, total: number, release: string) => void;
@@ -172,6 +174,39 @@ async function renderRelease(site: SiteModel, r: Release, opts: RenderOptions, w
   return { rendered: { release: r, upstream, objects: objects.length, placeholders }, objects };
 }
 
+/**
+ * A release deployed from an upstream kustomize directory (no chart upstream): the tree at the
+ * pinned tag from an archive in the manifest cache, built with kubectl kustomize, every
+ * namespaced object in the release namespace (Flux's targetNamespace, Argo CD's destination).
+ * Null when no manifest cache was given.
+ */
+async function renderKustomizeRelease(r: Release, opts: RenderOptions, work: string): Promise<{ rendered: RenderedRelease; objects: SourcedObject[] } | null> {
+  if (!opts.manifestCache) return null;
+  const k = upstreamKustomization(r.def.kustomization!);
+  const bare = k.version.replace(/^v/, '');
+  const names = [...new Set([`${k.name}-${k.version}`, `${k.name}-${bare}`, `${k.name}-v${bare}`])].flatMap((n) => [`${n}.tar.gz`, `${n}.tgz`]);
+  const archive = names.map((n) => join(opts.manifestCache!, n)).find((p) => existsSync(p));
+  if (!archive) {
+    throw new UserError(
+      `the upstream manifests of ${r.name} (${k.git} at ${k.version}) are not in ${opts.manifestCache}`,
+      `put the tag's source archive there as ${names[0]} (for example \`git archive --prefix=${k.name}-${k.version}/ -o ${names[0]} ${k.version}\` in a clone)`,
+    );
+  }
+  const into = join(work, `${r.name}-manifests`);
+  await mkdir(into, { recursive: true });
+  await run('tar', ['-xzf', archive, '-C', into, '--no-same-owner', '--no-same-permissions']);
+  const [top] = (await readdir(into, { withFileTypes: true })).filter((e) => e.isDirectory());
+  const dir = join(into, top?.name ?? '', k.path);
+  if (!top || !existsSync(join(dir, 'kustomization.yaml'))) throw new UserError(`${archive} has no ${k.path}/kustomization.yaml under one top directory`, `use the source archive of ${k.git} at ${k.version}`);
+  const key = await dirKey(dir);
+  const text = kustomizeCache.get(key) ?? await run(opts.kubectl ?? 'kubectl', ['kustomize', dir]).catch((e: Error) => {
+    throw new UserError(`kubectl kustomize ${k.path} of ${r.name} failed: ${e.message}`, `the archive must hold ${k.git} at ${k.version}`);
+  });
+  kustomizeCache.set(key, text);
+  const objects: SourcedObject[] = objectsOf(text).map((object) => ({ object, source: r.name, release: r, namespace: CLUSTER_SCOPED_KINDS.has(object.kind!) ? undefined : r.namespace }));
+  return { rendered: { release: r, upstream: `${k.name} ${k.version} (kustomize ${k.path})`, objects: objects.length, placeholders: false }, objects };
+}
+
 /** CustomResourceDefinitions in the YAML files of a chart archive (outside templates/). */
 const chartCrdCache = new Map<string, K8sObject[]>();
 
@@ -229,13 +264,12 @@ export async function renderDeployedSite(site: SiteModel, opts: RenderOptions): 
   const work = await mkdtemp(join(tmpdir(), 'siteforge-verify-'));
   try {
     const { releases } = siteReleases(site);
-    const helmReleases = releases.filter((r) => r.chartPath);
     let done = 0;
-    const rendered = await mapLimited(helmReleases, 2, async (r) => {
-      const result = await renderRelease(site, r, opts, work);
-      opts.progress?.(++done, helmReleases.length, r.name);
+    const rendered = (await mapLimited(releases, 2, async (r) => {
+      const result = r.chartPath ? await renderRelease(site, r, opts, work) : await renderKustomizeRelease(r, opts, work);
+      opts.progress?.(++done, releases.length, r.name);
       return result;
-    });
+    })).filter((x) => x !== null);
     const objects: SourcedObject[] = rendered.flatMap((x) => x.objects);
     // The GitOps tree as Flux/Argo CD reads it (kustomize), SOPS Secrets included (their metadata is plain).
     const encryptedResourceDirs: string[] = [];
@@ -265,7 +299,7 @@ export async function renderDeployedSite(site: SiteModel, opts: RenderOptions): 
         objects.push({ object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: s.def.name, namespace: s.namespace } }, source: s.manifestPath, namespace: s.namespace });
       }
     }
-    const skipped = releases.filter((r) => !r.chartPath).map((r) => ({ name: r.name, reason: `kustomize release (${r.def.kustomization}): rendered by its GitOps object from the upstream tag, not here` }));
+    const skipped = releases.filter((r) => !r.chartPath && !rendered.some((x) => x.rendered.release === r)).map((r) => ({ name: r.name, reason: `kustomize release (${r.def.kustomization}) from the upstream tag: pass --manifests DIR holding its source archive to render it` }));
     return { releases: rendered.map((x) => x.rendered), objects, skipped, encryptedResourceDirs };
   } finally {
     await rm(work, { recursive: true, force: true });
