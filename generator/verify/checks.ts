@@ -93,7 +93,7 @@ const namespaces: Check = ({ objects, site }) => {
   // helmfile (createNamespace) and Flux/Argo CD (install/sync options) create each release's namespace.
   for (const o of objects) if (o.release) known.add(o.release.namespace);
   for (const env of site.environments) known.add(env.namespace);
-  return objects
+  const problems: Problem[] = objects
     .filter((o) => o.object.kind && !CLUSTER_SCOPED.has(o.object.kind) && o.namespace && !known.has(o.namespace))
     .map((o) => ({
       check: 'namespace',
@@ -102,6 +102,26 @@ const namespaces: Check = ({ objects, site }) => {
       message: `its namespace ${o.namespace} is created by nothing in the site`,
       hint: 'the release that owns this object must create its namespace, or the namespaces component must list it',
     }));
+  // Ordering: a release putting objects into a namespace that only another release's Namespace object
+  // creates (not its own release namespace) must come after that release.
+  const { graph } = siteReleases(site);
+  const createdBy = new Map<string, SourcedObject>();
+  for (const n of of(objects, 'Namespace')) if (n.release) createdBy.set(n.object.metadata?.name ?? '', n);
+  const reported = new Set<string>();
+  for (const o of objects) {
+    const creator = o.namespace ? createdBy.get(o.namespace) : undefined;
+    if (!o.release || !creator?.release || o.release === creator.release || o.release.namespace === o.namespace) continue;
+    if (needsTransitively(graph.needs, o.release.name, creator.release.name) || reported.has(`${o.release.name}/${o.namespace}`)) continue;
+    reported.add(`${o.release.name}/${o.namespace}`);
+    problems.push({
+      check: 'ordering',
+      severity: 'error',
+      object: describe(o),
+      message: `its namespace ${o.namespace} comes from release ${creator.release.name}, which is not deployed before release ${o.release.name}`,
+      hint: `the component of ${o.release.name} must depend on the one of ${creator.release.name} (catalog dependsOn)`,
+    });
+  }
+  return problems;
 };
 
 /** Every custom resource has its CRD in the site (or from the GitOps engine's own install). */
@@ -338,21 +358,64 @@ const images: Check = ({ objects, imageList }) => {
   return problems;
 };
 
-/** Labels every node of the site carries (its own, and the ones the kubelet sets). */
+/** The labels a node carries: its own, and the ones the kubelet (and the GPU operator's feature discovery) set. */
+function labelsOf(n: SiteModel['nodes'][number]): Record<string, string> {
+  return {
+    ...n.labels,
+    'kubernetes.io/hostname': n.name,
+    'kubernetes.io/os': 'linux',
+    'kubernetes.io/arch': 'amd64',
+    ...(n.gpus?.vendor === 'nvidia' ? { 'nvidia.com/gpu.present': 'true' } : {}),
+  };
+}
+
+/** Labels the nodes of the site carry, with every value each key takes. */
 function nodeLabels(site: SiteModel): Map<string, Set<string>> {
   const labels = new Map<string, Set<string>>();
-  const add = (k: string, v: string) => labels.set(k, (labels.get(k) ?? new Set()).add(v));
-  for (const n of site.nodes) {
-    for (const [k, v] of Object.entries(n.labels)) add(k, v);
-    add('kubernetes.io/hostname', n.name);
-    add('kubernetes.io/os', 'linux');
-    add('kubernetes.io/arch', 'amd64');
-    if (n.gpus?.vendor === 'nvidia') add('nvidia.com/gpu.present', 'true');
-  }
+  for (const n of site.nodes) for (const [k, v] of Object.entries(labelsOf(n))) labels.set(k, (labels.get(k) ?? new Set()).add(v));
   return labels;
 }
 
-/** WorkflowTemplates and CronWorkflows: their service account, claims and node selectors exist. */
+interface Taint {
+  readonly key: string;
+  readonly value: string;
+  readonly effect: string;
+}
+
+/** A spec taint `key[=value]:Effect`. */
+function parseTaint(text: string): Taint {
+  const [kv = '', effect = ''] = text.split(':');
+  const [k = '', value = ''] = kv.split('=');
+  return { key: k, value, effect };
+}
+
+/** Whether a pod's tolerations tolerate a taint (the scheduler's rule). */
+function tolerates(tolerations: readonly Record<string, any>[], taint: Taint): boolean {
+  return tolerations.some((t) => {
+    if (t.effect && t.effect !== taint.effect) return false;
+    if (t.operator === 'Exists') return !t.key || t.key === taint.key;
+    return t.key === taint.key && String(t.value ?? '') === taint.value;
+  });
+}
+
+/** Whether the rules of a Role/ClusterRole let a subject do a verb on a resource of a group. */
+function grants(rules: readonly Record<string, any>[], group: string, resource: string, verb: string): boolean {
+  const has = (list: unknown, want: string) => Array.isArray(list) && (list.includes(want) || list.includes('*'));
+  return rules.some((r) => has(r.apiGroups, group) && has(r.resources, resource) && has(r.verbs, verb));
+}
+
+/** The RBAC rules bound to a ServiceAccount: RoleBindings in its namespace and ClusterRoleBindings. */
+function rulesOf(objects: readonly SourcedObject[], namespace: string, account: string): Record<string, any>[] {
+  const bound = (b: SourcedObject) => ((b.object as any).subjects ?? []).some((x: any) => x.kind === 'ServiceAccount' && x.name === account && (x.namespace ?? b.namespace) === namespace);
+  const roleRules = (kind: string, name: string, ns?: string) =>
+    objects.filter((r) => r.object.kind === kind && r.object.metadata?.name === name && (kind === 'ClusterRole' || r.namespace === ns)).flatMap((r) => ((r.object as any).rules ?? []) as Record<string, any>[]);
+  return [
+    ...of(objects, 'RoleBinding').filter((b) => b.namespace === namespace && bound(b)).flatMap((b) => roleRules((b.object as any).roleRef?.kind, (b.object as any).roleRef?.name, namespace)),
+    ...of(objects, 'ClusterRoleBinding').filter(bound).flatMap((b) => roleRules('ClusterRole', (b.object as any).roleRef?.name)),
+  ];
+}
+
+/** WorkflowTemplates and CronWorkflows: their service account (with the executor's RBAC), claims, node selectors and tolerations fit the site. */
 const workflows: Check = ({ objects, site }) => {
   const accounts = new Set(of(objects, 'ServiceAccount').map((o) => key(o.namespace, o.object.metadata?.name)));
   const claimNames = new Set(of(objects, 'PersistentVolumeClaim').map((o) => key(o.namespace, o.object.metadata?.name)));
@@ -363,11 +426,37 @@ const workflows: Check = ({ objects, site }) => {
     const sa = spec.serviceAccountName;
     if (sa && !accounts.has(key(o.namespace, sa))) {
       problems.push({ check: 'workflows', severity: 'error', object: describe(o), message: `runs as ServiceAccount ${o.namespace}/${sa}, which nothing in the site creates`, hint: 'argoWorkflows creates the workflow ServiceAccount (with its RBAC) in every environment namespace' });
+    } else if (sa && o.object.kind !== 'CronWorkflow' && !['create', 'patch'].every((verb) => grants(rulesOf(objects, o.namespace ?? '', sa), 'argoproj.io', 'workflowtaskresults', verb))) {
+      // Argo's executor (the wait container) reports each step's outputs as a WorkflowTaskResult with the pod's own account.
+      problems.push({
+        check: 'workflows',
+        severity: 'error',
+        object: describe(o),
+        message: `runs as ServiceAccount ${o.namespace}/${sa}, which no Role or ClusterRole binding lets create and patch workflowtaskresults, so every step fails when the executor reports its result`,
+        hint: 'argoWorkflows binds the executor\'s Role to the workflow ServiceAccount (workflow.rbac.create) in every namespace of controller.workflowNamespaces',
+      });
     }
     for (const v of (spec.volumes ?? []) as { persistentVolumeClaim?: { claimName?: string } }[]) {
       const claim = v.persistentVolumeClaim?.claimName;
       if (claim && !claimNames.has(key(o.namespace, claim))) {
         problems.push({ check: 'workflows', severity: 'error', object: describe(o), message: `mounts PersistentVolumeClaim ${o.namespace}/${claim}, which the site does not create in that namespace`, hint: 'list the volume under spec.storage.volumes (exposed to this environment)' });
+      }
+    }
+    // Where each step's pod can run: the nodes its selector matches, less those with a taint it does not tolerate.
+    for (const t of ((spec.templates ?? []) as Record<string, any>[]).filter((t) => t.container || t.script)) {
+      const selector: Record<string, string> = { ...(spec.nodeSelector ?? {}), ...(t.nodeSelector ?? {}) };
+      const tolerations: Record<string, any>[] = [...(spec.tolerations ?? []), ...(t.tolerations ?? [])];
+      const candidates = site.nodes.filter((n) => Object.entries(selector).every(([k, v]) => labelsOf(n)[k] === String(v)));
+      const blocked = candidates.map((n) => ({ n, taint: n.taints.map(parseTaint).find((x) => (x.effect === 'NoSchedule' || x.effect === 'NoExecute') && !tolerates(tolerations, x)) }));
+      if (candidates.length && blocked.every((b) => b.taint)) {
+        const taints = [...new Set(blocked.map((b) => `${b.taint!.key}${b.taint!.value ? `=${b.taint!.value}` : ''}:${b.taint!.effect}`))];
+        problems.push({
+          check: 'workflows',
+          severity: 'error',
+          object: describe(o),
+          message: `step template ${t.name} can only land on ${candidates.map((c) => c.name).join(', ')}, tainted ${taints.join(', ')}, which it does not tolerate, so its pods never schedule`,
+          hint: 'give the workflow a toleration for the pool\'s taint, or select untainted nodes (spec.nodes[].taints)',
+        });
       }
     }
     const selectors = [spec.nodeSelector, ...((spec.templates ?? []) as { nodeSelector?: Record<string, string> }[]).map((t) => t.nodeSelector)].filter(Boolean) as Record<string, string>[];
