@@ -659,6 +659,40 @@ const builtInSchemas: Check = ({ objects, kubernetes }) => {
   return problems;
 };
 
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+/** Kinds whose names are path segments (RBAC), and kinds whose names are DNS labels. */
+const PATH_SEGMENT_NAMED = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding']);
+const DNS_LABEL_NAMED = new Set(['Namespace', 'Service']);
+
+/** Why the API server would refuse an object's name or labels (null: it takes them). */
+function metadataProblem(o: K8sObject): string | null {
+  const name = o.metadata?.name;
+  const kind = o.kind ?? '';
+  if (typeof name !== 'string' || !name) return 'metadata.name is missing';
+  if (PATH_SEGMENT_NAMED.has(kind)) {
+    if (name === '.' || name === '..' || /[/%]/.test(name)) return `name ${JSON.stringify(name)} is not a valid path segment`;
+  } else if (DNS_LABEL_NAMED.has(kind)) {
+    if (name.length > 63 || !DNS_LABEL.test(name)) return `name ${JSON.stringify(name)} is not a DNS-1123 label (lowercase letters, digits, "-", at most 63)`;
+  } else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+    return `name ${JSON.stringify(name)} is not a DNS-1123 subdomain (lowercase letters, digits, "-", ".", at most 253)`;
+  }
+  for (const [k, v] of Object.entries(o.metadata?.labels ?? {})) {
+    const [prefix, base] = k.includes('/') ? [k.slice(0, k.lastIndexOf('/')), k.slice(k.lastIndexOf('/') + 1)] : ['', k];
+    if ((prefix && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) || base.length > 63 || !LABEL_NAME.test(base)) return `label key ${JSON.stringify(k)} is not a qualified name`;
+    if (typeof v !== 'string' || v.length > 63 || (v !== '' && !LABEL_NAME.test(v))) return `label ${k} has the invalid value ${JSON.stringify(v)} (at most 63 letters, digits, "-", "_", ".")`;
+  }
+  return null;
+}
+
+/** Every object's name and labels are ones the API server accepts. */
+const names: Check = ({ objects }) =>
+  objects.flatMap((o) => {
+    const problem = metadataProblem(o.object);
+    return problem ? [{ check: 'schema', severity: 'error' as const, object: describe(o), message: `the API server would refuse it: ${problem}`, hint: 'the name or label comes from the spec or a wrapper chart value; correct it there' }] : [];
+  });
+
 /** Compiled CRD schemas by content: compiled once per process however many trees it verifies. */
 const compiledSchemas = new Map<string, Validate>();
 const schemaIds = new WeakMap<object, string>();
@@ -772,6 +806,7 @@ export function normaliseImage(image: string): string {
 export const CHECKS: readonly { name: string; check: Check }[] = [
   { name: 'namespaces exist', check: namespaces },
   { name: 'custom resources have their CRDs', check: crds },
+  { name: 'names and labels are valid', check: names },
   { name: 'built-in objects match the Kubernetes API schemas (strict)', check: builtInSchemas },
   { name: 'custom resources match their CRD schemas (strict)', check: schemas },
   { name: 'claims bind', check: claims },
