@@ -53,6 +53,15 @@ const expected: Record<string, string[]> = {
     '17:5 warning spec.workflows: workflows are defined but argoWorkflows is not enabled, so nothing runs them',
     '17:36 error spec.workflows[0].environment: environment "prdo" is not in spec.environments',
   ],
+  'workflow-step-unknown-dependency': ['27:39 error spec.workflows[0].steps[1].dependencies[0]: step "test" depends on "biuld", which is not a step of workflow "nightly"'],
+  'workflow-step-cycle': ['26:9 error spec.workflows[0].steps: the steps of workflow "nightly" depend on each other in a cycle: a → c → b → a'],
+  'workflow-step-rules': [
+    '26:48 error spec.workflows[0].steps[0].resources.gpus: step "cuda-tests" asks for GPUs, and no node of the site has any, so it never schedules',
+    '27:33 error spec.workflows[0].steps[1].script: step "probe" has a script and a command or args',
+    '28:64 error spec.workflows[0].steps[2].volumes[0].readOnly: volume "software" is read-only (spec.storage.volumes), so a step cannot mount it read-write',
+    '28:79 error spec.workflows[0].steps[2].volumes[1].name: step "install" mounts volume "scratch", which is not exposed to environment "prod"',
+    '30:18 error spec.workflows[0].steps[4].name: duplicate step name "build"',
+  ],
   'wrong-api-version': ['1:13 error apiVersion: the string "siteforge/v1" is not allowed'],
   'wrong-kind': ['2:7 error kind: the string "Cluster" is not allowed'],
   'wrong-type-enabled': ['17:23 error spec.components.harbor.enabled: expected true or false, got the string "yes please"'],
@@ -73,6 +82,8 @@ const guidance: Record<string, string[]> = {
   'unknown-node-field': ['hint: known fields here: name, address, role, extraAddresses, labels, taints, gpus'],
   'version-wrong-distribution': ['expected: a rke2 release such as v1.31.4+rke2r1'],
   'syntax-tab-indent': ['hint: YAML indentation must use spaces, not tabs'],
+  'workflow-step-unknown-dependency': ['expected: one of build', 'hint: did you mean `build`?'],
+  'workflow-step-rules': ['first used at spec.workflows[0].steps[3]', 'expected: one of software'],
 };
 
 const DIAGNOSTIC = /^(\S+):(\d+):(\d+): (error|warning): (.*)$/;

@@ -72,7 +72,7 @@ t.test('a site whose environments enforce the restricted Pod Security level veri
   t.equal(res.code, 0, res.stdout);
   t.same(JSON.parse(res.stdout).problems, []);
   const values = parse(await readFile(join(dir, 'environments/dev/workflows.yaml'), 'utf8'));
-  t.same(values.podSecurityContext, { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+  t.same(values.workflows[0].spec.securityContext, { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
 });
 
 t.test('the report a reviewer reads: per release, the checks, the count', async (t) => {

@@ -8,6 +8,8 @@ import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
 import { ingressFor } from './web.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
+import { workflowSteps, type StepModel } from '../model/workflows.ts';
+import type { WorkflowSpec } from '../spec/schema.ts';
 
 export const ARGO_SSO_SECRET = 'argo-server-sso';
 export const ARGO_ARTIFACTS_SECRET = 'argo-artifacts-s3';
@@ -17,64 +19,21 @@ export const WORKFLOW_SERVICE_ACCOUNT = 'argo-workflow';
 /** The user the argoexec image runs as (Argo's executor containers). */
 const ARGOEXEC_USER = 8737;
 
+// The WorkflowTemplate's spec comes whole from the environment values (built from the spec by
+// workflowSpec below): Helm prints it, and Argo expressions such as {{inputs.parameters.step}}
+// are data to Helm, never templated by it.
 const WORKFLOWS_TEMPLATE = `{{- range .Values.workflows }}
 ---
 ${helmObject('argoproj.io/v1alpha1', 'WorkflowTemplate', { name: '{{ .name | quote }}', namespace: '{{ $.Values.namespace | quote }}', inRange: true })}
 spec:
-  serviceAccountName: {{ $.Values.serviceAccount | quote }}
-  entrypoint: pipeline
-  {{- with $.Values.podSecurityContext }}
-  securityContext:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- with $.Values.volumes }}
-  volumes:
-    {{- range . }}
-    - name: {{ .name | quote }}
-      persistentVolumeClaim:
-        claimName: {{ .name | quote }}
-        readOnly: {{ .readOnly }}
-    {{- end }}
-  {{- end }}
-  templates:
-    - name: pipeline
-      steps:
-        {{- range .steps }}
-        - - name: {{ . | quote }}
-            template: run-step
-            arguments:
-              parameters:
-                - name: step
-                  value: {{ . | quote }}
-        {{- end }}
-    - name: run-step
-      inputs:
-        parameters:
-          - name: step
-      container:
-        name: main
-        image: {{ .image | quote }}
-        args:
-          - {{ "{{inputs.parameters.step}}" | quote }}
-        {{- with $.Values.containerSecurityContext }}
-        securityContext:
-          {{- toYaml . | nindent 10 }}
-        {{- end }}
-        {{- with $.Values.volumes }}
-        volumeMounts:
-          {{- range . }}
-          - name: {{ .name | quote }}
-            mountPath: {{ printf "/mnt/%s" .name | quote }}
-            readOnly: {{ .readOnly }}
-          {{- end }}
-        {{- end }}
+  {{- toYaml .spec | nindent 2 }}
 {{- if .schedule }}
 ---
 ${helmObject('argoproj.io/v1alpha1', 'CronWorkflow', { name: '{{ .name | quote }}', namespace: '{{ $.Values.namespace | quote }}', inRange: true })}
 spec:
   schedules:
     - {{ .schedule | quote }}
-  concurrencyPolicy: Forbid
+  concurrencyPolicy: {{ .concurrencyPolicy | quote }}
   startingDeadlineSeconds: 600
   successfulJobsHistoryLimit: 5
   failedJobsHistoryLimit: 5
@@ -87,33 +46,114 @@ spec:
 
 const WORKFLOWS_SCHEMA = {
   type: 'object',
-  required: ['namespace', 'serviceAccount', 'volumes', 'workflows'],
+  required: ['namespace', 'workflows'],
   additionalProperties: false,
   properties: {
     namespace: { type: 'string' },
-    serviceAccount: { type: 'string' },
-    podSecurityContext: { type: 'object' },
-    containerSecurityContext: { type: 'object' },
-    volumes: {
-      type: 'array',
-      items: { type: 'object', required: ['name', 'readOnly'], additionalProperties: false, properties: { name: { type: 'string' }, readOnly: { type: 'boolean' } } },
-    },
     workflows: {
       type: 'array',
       items: {
         type: 'object',
-        required: ['name', 'image', 'steps'],
+        required: ['name', 'spec', 'concurrencyPolicy'],
         additionalProperties: false,
         properties: {
           name: { type: 'string' },
-          image: { type: 'string' },
           schedule: { type: 'string' },
-          steps: { type: 'array', minItems: 1, items: { type: 'string' } },
+          concurrencyPolicy: { enum: ['Allow', 'Forbid', 'Replace'] },
+          spec: { type: 'object', required: ['entrypoint', 'templates'] },
         },
       },
     },
   },
 };
+
+/** A spec taint or toleration `key[=value]:Effect` as a Kubernetes toleration. */
+function toleration(text: string): Record<string, string> {
+  const [kv = '', effect = ''] = text.split(':');
+  const [key = '', value] = kv.split('=');
+  return value === undefined ? { key, operator: 'Exists', effect } : { key, operator: 'Equal', value, effect };
+}
+
+interface WorkflowContext {
+  readonly serviceAccount: string;
+  /** The environment's volumes (name, readOnly). */
+  readonly volumes: readonly { name: string; readOnly: boolean }[];
+  /** Pod and container security contexts for restricted namespaces ({} elsewhere). */
+  readonly podSecurityContext?: Record<string, unknown>;
+  readonly containerSecurityContext?: Record<string, unknown>;
+  /** Taints of the site's GPU nodes: a step asking for GPUs tolerates them. */
+  readonly gpuTaints: readonly string[];
+}
+
+/** The Argo container of a step: image, command/args or script, environment, resources, mounts. */
+function stepContainer(step: StepModel, ctx: WorkflowContext): Record<string, unknown> {
+  const mounts = (step.volumes ?? ctx.volumes.map((v): { name: string; readOnly?: boolean } => ({ name: v.name }))).map((m) => {
+    const volume = ctx.volumes.find((v) => v.name === m.name);
+    return { name: m.name, mountPath: `/mnt/${m.name}`, readOnly: Boolean(volume?.readOnly || m.readOnly) };
+  });
+  const r = step.resources;
+  const amounts: Record<string, string | number> = {
+    ...(r?.cpu !== undefined ? { cpu: r.cpu } : {}),
+    ...(r?.memory !== undefined ? { memory: r.memory } : {}),
+  };
+  const limits = { ...amounts, ...(r?.gpus ? { 'nvidia.com/gpu': r.gpus } : {}) };
+  return {
+    name: 'main',
+    image: step.image,
+    ...(step.command ? { command: [...step.command] } : step.script !== undefined ? { command: ['bash'] } : {}),
+    ...(step.args ? { args: [...step.args] } : {}),
+    ...(step.script !== undefined ? { source: step.script } : {}),
+    ...(Object.keys(step.env).length ? { env: Object.entries(step.env).map(([name, value]) => ({ name, value })) } : {}),
+    // Requests equal to limits: the Guaranteed QoS class, so the static CPU manager pins whole cores.
+    ...(Object.keys(limits).length ? { resources: { requests: { ...amounts, ...(r?.gpus ? { 'nvidia.com/gpu': r.gpus } : {}) }, limits } } : {}),
+    ...(mounts.length ? { volumeMounts: mounts } : {}),
+    ...(ctx.containerSecurityContext ? { securityContext: ctx.containerSecurityContext } : {}),
+  };
+}
+
+/** The WorkflowTemplate spec of one workflow: steps in order, or a DAG with one template per step. */
+export function workflowSpec(w: WorkflowSpec, ctx: WorkflowContext): Record<string, unknown> {
+  const { dag, steps } = workflowSteps(w);
+  const retry = (n: number | undefined) => (n !== undefined && n > 0 ? { retryStrategy: { limit: n } } : {});
+  const templates: Record<string, unknown>[] = dag
+    ? [
+        { name: 'pipeline', dag: { tasks: steps.map((s) => ({ name: s.name, template: `step-${s.name}`, ...(s.dependencies.length ? { dependencies: [...s.dependencies] } : {}) })) } },
+        ...steps.map((s) => {
+          const gpu = Boolean(s.resources?.gpus);
+          const nodeSelector = { ...s.nodeSelector, ...(gpu ? { 'nvidia.com/gpu.present': 'true' } : {}) };
+          const tolerations = [...new Set([...s.tolerations, ...(gpu ? ctx.gpuTaints : [])])].map(toleration);
+          return {
+            name: `step-${s.name}`,
+            ...retry(s.retries ?? w.retries),
+            ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
+            ...(tolerations.length ? { tolerations } : {}),
+            [s.script !== undefined ? 'script' : 'container']: stepContainer(s, ctx),
+          };
+        }),
+      ]
+    : [
+        { name: 'pipeline', steps: steps.map((s) => [{ name: s.name, template: 'run-step', arguments: { parameters: [{ name: 'step', value: s.name }] } }]) },
+        {
+          name: 'run-step',
+          ...retry(w.retries),
+          inputs: { parameters: [{ name: 'step' }] },
+          container: stepContainer({ ...steps[0]!, image: w.image, args: ['{{inputs.parameters.step}}'] }, ctx),
+        },
+      ];
+  const used = new Set(steps.flatMap((s) => (s.volumes ?? ctx.volumes).map((v) => v.name)));
+  const volumes = ctx.volumes.filter((v) => used.has(v.name)).map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: v.name, readOnly: v.readOnly } }));
+  const parameters = Object.entries(w.parameters ?? {});
+  return {
+    serviceAccountName: ctx.serviceAccount,
+    entrypoint: 'pipeline',
+    ...(ctx.podSecurityContext ? { securityContext: ctx.podSecurityContext } : {}),
+    ...(parameters.length ? { arguments: { parameters: parameters.map(([name, value]) => ({ name, value })) } } : {}),
+    ...(w.ttlSecondsAfterFinished !== undefined ? { ttlStrategy: { secondsAfterCompletion: w.ttlSecondsAfterFinished } } : {}),
+    ...(w.podGC ? { podGC: { strategy: w.podGC } } : {}),
+    ...(volumes.length ? { volumes } : {}),
+    templates,
+  };
+}
 
 export const argoWorkflows = defineComponent({
   name: 'argoWorkflows',
@@ -206,6 +246,7 @@ export const argoWorkflows = defineComponent({
     const workflowSecurity = restricted
       ? { podSecurityContext: { runAsNonRoot: true, runAsUser: settings.runAsUser, runAsGroup: settings.runAsUser, ...runtimeDefault }, containerSecurityContext: noEscalation }
       : {};
+    const gpuTaints = [...new Set(site.nodes.filter((n) => n.gpus).flatMap((n) => n.taints))].sort();
     const executor = restricted ? { executor: { securityContext: { runAsNonRoot: true, runAsUser: ARGOEXEC_USER, ...runtimeDefault, ...noEscalation } } } : {};
     const ingress = ingressFor(site, `argo.${site.domain}`, 'argo-server-tls');
     // Each environment's workflows mount the volumes exposed to that environment.
@@ -254,18 +295,18 @@ export const argoWorkflows = defineComponent({
         description: 'WorkflowTemplates and CronWorkflows of one environment',
         scope: 'environment',
         after: ['argo-workflows'],
-        values: { namespace: 'default', serviceAccount: WORKFLOW_SERVICE_ACCOUNT, volumes: [], workflows: [] },
+        values: { namespace: 'default', workflows: [] },
         valuesSchema: WORKFLOWS_SCHEMA,
         templates: { 'workflows.yaml': WORKFLOWS_TEMPLATE },
-        environmentValues: (env) => ({
-          namespace: env.namespace,
-          serviceAccount: WORKFLOW_SERVICE_ACCOUNT,
-          ...workflowSecurity,
-          volumes: volumes(env.name),
-          workflows: site.workflows
-            .filter((w) => w.environment === env.name)
-            .map((w) => ({ name: w.name, image: w.image, ...(w.schedule ? { schedule: w.schedule } : {}), steps: w.steps })),
-        }),
+        environmentValues: (env) => {
+          const ctx: WorkflowContext = { serviceAccount: WORKFLOW_SERVICE_ACCOUNT, volumes: volumes(env.name), ...workflowSecurity, gpuTaints };
+          return {
+            namespace: env.namespace,
+            workflows: site.workflows
+              .filter((w) => w.environment === env.name)
+              .map((w) => ({ name: w.name, ...(w.schedule ? { schedule: w.schedule } : {}), concurrencyPolicy: w.concurrencyPolicy ?? 'Forbid', spec: workflowSpec(w, ctx) })),
+          };
+        },
       },
     ];
   },

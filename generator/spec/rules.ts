@@ -8,6 +8,7 @@ import { didYouMean } from './suggest.ts';
 import { isString, list } from './guards.ts';
 import { catalog, componentNames } from '../components/catalog.ts';
 import { DNS_NAME_PATTERN } from './formats.ts';
+import { dependencyCycle, stepName } from '../model/workflows.ts';
 
 export interface RuleContext {
   readonly spec: SiteSpec;
@@ -192,8 +193,61 @@ const workflows: Rule = (ctx) => {
         hint: didYouMean(w.environment, envs) ?? 'add it to spec.environments or pick an existing one',
       });
     }
+    workflowStepRules(ctx, w, i);
   });
 };
+
+/** A workflow's steps: unique names, dependencies that exist and form no cycle, GPUs the site has, volumes its environment has. */
+function workflowStepRules(ctx: RuleContext, w: any, i: number) {
+  const steps = list<any>(w?.steps);
+  if (!steps.every((s) => isString(s) || (s && typeof s === 'object' && isString(s.name)))) return; // the schema reports malformed steps
+  const at = (j: number, ...rest: PathSegment[]): PathSegment[] => ['spec', 'workflows', i, 'steps', j, ...(isString(steps[j]) ? [] : rest)];
+  const names = steps.map(stepName);
+  reportDuplicates(ctx, names.map((key, j) => ({ key, path: at(j, 'name') })), 'step name', 'step names become Argo task and template names and must be unique within a workflow');
+  const hasGpuNodes = list<any>(ctx.spec.spec?.nodes).some((n) => n?.gpus);
+  const volumes = list<any>(ctx.spec.spec?.storage?.volumes).filter((v) => !Array.isArray(v?.environments) || v.environments.includes(w?.environment));
+  steps.forEach((step, j) => {
+    if (isString(step)) return;
+    list<unknown>(step.dependencies).forEach((d, k) => {
+      if (isString(d) && !names.includes(d)) {
+        ctx.report('error', at(j, 'dependencies', k), `step ${show(step.name)} depends on ${show(d)}, which is not a step of workflow ${show(w.name)}`, {
+          expected: `one of ${names.filter((n) => n !== step.name).join(', ') || 'no other step'}`,
+          hint: didYouMean(d, names) ?? 'name a step of this workflow',
+        });
+      } else if (d === step.name) {
+        ctx.report('error', at(j, 'dependencies', k), `step ${show(step.name)} depends on itself`, { hint: 'remove it from its own dependencies' });
+      }
+    });
+    if (step.script !== undefined && (step.command !== undefined || step.args !== undefined)) {
+      ctx.report('error', at(j, 'script'), `step ${show(step.name)} has a script and a command or args`, { hint: 'a script step runs its script with bash; use either script, or command/args' });
+    }
+    if (step.resources?.gpus !== undefined && !hasGpuNodes) {
+      ctx.report('error', at(j, 'resources', 'gpus'), `step ${show(step.name)} asks for GPUs, and no node of the site has any, so it never schedules`, {
+        hint: 'declare the GPU nodes (spec.nodes[].gpus), or drop resources.gpus',
+      });
+    }
+    list<any>(step.volumes).forEach((v, k) => {
+      const volume = volumes.find((x) => x?.name === v?.name);
+      if (!isString(v?.name)) return;
+      if (!volume) {
+        const known = volumes.map((x) => x?.name).filter(isString);
+        ctx.report('error', at(j, 'volumes', k, 'name'), `step ${show(step.name)} mounts volume ${show(v.name)}, which is not exposed to environment ${show(w.environment)}`, {
+          expected: `one of ${known.join(', ') || 'no volume (spec.storage.volumes)'}`,
+          hint: didYouMean(v.name, known) ?? 'list it under spec.storage.volumes (with this environment)',
+        });
+      } else if (volume.readOnly === true && v.readOnly === false) {
+        ctx.report('error', at(j, 'volumes', k, 'readOnly'), `volume ${show(v.name)} is read-only (spec.storage.volumes), so a step cannot mount it read-write`, { hint: 'drop readOnly: false, or make the volume writable' });
+      }
+    });
+  });
+  const model = steps.map((s, j) => ({ name: stepName(s), dependencies: isString(s) ? (j > 0 ? [stepName(steps[j - 1])] : []) : list<unknown>(s.dependencies).filter(isString) }));
+  const cycle = steps.some((s) => !isString(s)) ? dependencyCycle(model) : [];
+  if (cycle.length) {
+    ctx.report('error', ['spec', 'workflows', i, 'steps'], `the steps of workflow ${show(w.name)} depend on each other in a cycle: ${cycle.join(' → ')}`, {
+      hint: 'a step may only depend on steps that can finish without it; remove one dependency of the cycle',
+    });
+  }
+}
 
 const volumes: Rule = (ctx) => {
   const vols = list<any>(ctx.spec.spec?.storage?.volumes);

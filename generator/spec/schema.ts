@@ -190,6 +190,50 @@ const StorageClass = Type.Object(
   strict,
 );
 
+/** Text for a container (an argument, a script, an environment value): anything printable, tabs and newlines. */
+const ContainerText = (maxLength: number, o: Record<string, unknown> = {}) =>
+  Type.String({ maxLength, pattern: '^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f]*$', expected: 'text without control characters (tabs and newlines are fine)', ...o });
+
+/** One step of a build as an object: its own image, command or script, environment, resources, placement and DAG dependencies. */
+export const WorkflowStepObject = Type.Object(
+  {
+    name: DnsLabel({ description: 'Step (DAG task) name, unique in the workflow.' }),
+    image: Type.Optional(ImageReference({ description: 'Default: the workflow\'s image.' })),
+    command: Type.Optional(Type.Array(ContainerText(4096), { minItems: 1, maxItems: 64, description: 'Entrypoint (default: the image\'s).' })),
+    args: Type.Optional(Type.Array(ContainerText(4096), { maxItems: 256, description: 'Arguments (default: the step name, as for a step given by name).' })),
+    script: Type.Optional(ContainerText(65536, { description: 'A shell script (Argo script template, run by /bin/bash); instead of command/args.' })),
+    env: Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), ContainerText(4096), {
+      additionalProperties: false,
+      default: {},
+      expectedKey: 'an environment variable name: letters, digits and "_", not starting with a digit',
+      description: 'Environment variables.',
+    }),
+    dependencies: Type.Array(DnsLabel(), { default: [], description: 'Steps that must finish first; steps without dependencies start at once, in parallel.' }),
+    resources: Type.Optional(
+      Type.Object(
+        {
+          cpu: Type.Optional(Quantity({ description: 'CPU request and limit, e.g. 8 or 500m.' })),
+          memory: Type.Optional(Quantity({ description: 'Memory request and limit, e.g. 32Gi.' })),
+          gpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'NVIDIA GPUs (nvidia.com/gpu); the step then runs on GPU nodes and tolerates their taints.' })),
+        },
+        strict,
+      ),
+    ),
+    nodeSelector: Type.Record(LabelKey(), LabelValue(), { additionalProperties: false, expectedKey: LabelKey().expected, default: {}, description: 'Node labels the step\'s pod requires.' }),
+    tolerations: Type.Array(Taint({ expected: 'a taint to tolerate, key[=value]:Effect, e.g. hpc/pool=gpu:NoSchedule' }), { default: [], description: 'Node taints the step tolerates.' }),
+    volumes: Type.Optional(
+      Type.Array(Type.Object({ name: DnsLabel(), readOnly: Type.Optional(Type.Boolean()) }, strict), {
+        description: 'The environment volumes this step mounts at /mnt/<name> (default: all of them); readOnly: true mounts a writable volume read-only.',
+      }),
+    ),
+    retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, description: 'Retries of a failed step.' })),
+  },
+  strict,
+);
+
+/** A step: a name (run with the workflow image, after the step before it) or an object. */
+const WorkflowStep = Type.Unsafe<string | Static<typeof WorkflowStepObject>>({ if: { type: 'string' }, then: DnsLabel(), else: WorkflowStepObject });
+
 const Workflow = Type.Object(
   {
     name: DnsLabel(),
@@ -202,7 +246,20 @@ const Workflow = Type.Object(
       }),
     ),
     image: ImageReference(),
-    steps: Type.Array(DnsLabel(), { minItems: 1 }),
+    steps: Type.Array(WorkflowStep, {
+      minItems: 1,
+      description: 'Steps by name (run in order with the workflow image, the name as argument) or as objects (a DAG: see WorkflowStepObject).',
+    }),
+    parameters: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,63}$' }), ContainerText(1024), {
+      additionalProperties: false,
+      default: {},
+      expectedKey: 'a parameter name: letters, digits, "_" and "-"',
+      description: 'Workflow parameters with their default values, used in steps as {{workflow.parameters.<name>}} (e.g. image-tag).',
+    }),
+    concurrencyPolicy: OneOf(['Forbid', 'Allow', 'Replace'], { default: 'Forbid', description: 'Scheduled runs: what a new run does while the previous one still runs.' }),
+    ttlSecondsAfterFinished: Type.Optional(Type.Integer({ minimum: 0, maximum: 31536000, description: 'Delete a finished workflow after this many seconds (its logs stay in the artifact repository, if any).' })),
+    podGC: Type.Optional(OneOf(['OnPodCompletion', 'OnPodSuccess', 'OnWorkflowCompletion', 'OnWorkflowSuccess'], { description: 'When Argo deletes the step pods.' })),
+    retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, description: 'Retries of a failed step (a step\'s own retries win).' })),
   },
   strict,
 );
@@ -285,6 +342,7 @@ export type NodeSpec = SiteSpec['spec']['nodes'][number];
 export type VolumeSpec = SiteSpec['spec']['storage']['volumes'][number];
 export type StorageClassSpec = SiteSpec['spec']['storage']['classes'][number];
 export type WorkflowSpec = SiteSpec['spec']['workflows'][number];
+export type WorkflowStepSpec = Static<typeof WorkflowStepObject>;
 
 /**
  * Required in what a person writes: a property with a default is filled in by validation, so it

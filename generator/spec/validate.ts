@@ -45,6 +45,8 @@ export function validateSpec(loaded: LoadedSpec): ValidationResult {
   const schemaErrors: { keyword: string; diagnostic: Diagnostic }[] = [];
   const seen = new Set<string>();
   for (const err of validate.errors ?? []) {
+    // "must match the then/else schema" only restates the branch's own errors, reported beside it.
+    if (err.keyword === 'if') continue;
     const d = schemaDiagnostic(loaded, err);
     const key = `${d.line}:${d.col}:${d.path}:${d.message}`;
     if (!seen.has(key)) {

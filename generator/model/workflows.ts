@@ -1,0 +1,80 @@
+// The steps of a build-factory workflow, one shape for both spellings of spec.workflows[].steps:
+// names (today's form: run in order with the workflow image, the name as argument) and objects
+// (a DAG: own image, command or script, environment, resources, placement, dependencies).
+import type { WorkflowSpec, WorkflowStepSpec } from '../spec/schema.ts';
+
+export interface StepModel {
+  readonly name: string;
+  readonly image: string;
+  readonly command?: readonly string[];
+  readonly args?: readonly string[];
+  readonly script?: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly dependencies: readonly string[];
+  readonly resources?: WorkflowStepSpec['resources'];
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  readonly tolerations: readonly string[];
+  /** Volumes mounted (default: every volume of the environment). */
+  readonly volumes?: readonly { name: string; readOnly?: boolean }[];
+  readonly retries?: number;
+}
+
+export interface WorkflowSteps {
+  /** false: every step is a name, run one after another (steps); true: a DAG of tasks. */
+  readonly dag: boolean;
+  readonly steps: readonly StepModel[];
+}
+
+/**
+ * The steps of a workflow. In a DAG, a step given by name keeps its meaning: it runs with the
+ * workflow image and its name as argument, after the step listed before it.
+ */
+export function workflowSteps(w: Pick<WorkflowSpec, 'image' | 'steps'>): WorkflowSteps {
+  const dag = w.steps.some((s) => typeof s !== 'string');
+  const steps = w.steps.map((s, i): StepModel => {
+    const previous = i > 0 ? stepName(w.steps[i - 1]!) : undefined;
+    if (typeof s === 'string') return { name: s, image: w.image, args: [s], env: {}, dependencies: previous ? [previous] : [], nodeSelector: {}, tolerations: [] };
+    return {
+      name: s.name,
+      image: s.image ?? w.image,
+      ...(s.command ? { command: s.command } : {}),
+      ...(s.script === undefined ? { args: s.args ?? (s.command ? [] : [s.name]) } : {}),
+      ...(s.script !== undefined ? { script: s.script } : {}),
+      env: s.env ?? {},
+      dependencies: s.dependencies ?? [],
+      ...(s.resources ? { resources: s.resources } : {}),
+      nodeSelector: s.nodeSelector ?? {},
+      tolerations: s.tolerations ?? [],
+      ...(s.volumes ? { volumes: s.volumes } : {}),
+      ...(s.retries !== undefined ? { retries: s.retries } : {}),
+    };
+  });
+  return { dag, steps };
+}
+
+export const stepName = (s: WorkflowSpec['steps'][number]): string => (typeof s === 'string' ? s : s.name);
+
+/** Steps on a dependency cycle (empty when the DAG has none), found by depth-first search. */
+export function dependencyCycle(steps: readonly { name: string; dependencies: readonly string[] }[]): string[] {
+  const byName = new Map(steps.map((s) => [s.name, s]));
+  const state = new Map<string, 'open' | 'done'>();
+  const trail: string[] = [];
+  const visit = (name: string): string[] => {
+    if (state.get(name) === 'done') return [];
+    if (state.get(name) === 'open') return [...trail.slice(trail.indexOf(name)), name];
+    state.set(name, 'open');
+    trail.push(name);
+    for (const d of byName.get(name)?.dependencies ?? []) {
+      const cycle = byName.has(d) ? visit(d) : [];
+      if (cycle.length) return cycle;
+    }
+    trail.pop();
+    state.set(name, 'done');
+    return [];
+  };
+  for (const s of steps) {
+    const cycle = visit(s.name);
+    if (cycle.length) return cycle;
+  }
+  return [];
+}

@@ -1,0 +1,57 @@
+// The build factory's workflows as Argo runs them: steps by name stay a sequence; step objects
+// make a DAG whose parallel branches, GPU step (resources, node selection, the pool's taint
+// tolerated) and mounts are read back from the WorkflowTemplate helm renders with the real chart,
+// validated against Argo's schema (@kubernetes-models/argo-workflows).
+import t from 'tap';
+import { join } from 'node:path';
+import { generatedSite } from './helpers/cli.ts';
+import { runTool } from './helpers/tools.ts';
+import { parseManifests, validateDocument } from './helpers/k8s.ts';
+
+const out = await generatedSite('site.yaml', { commit: false });
+
+async function rendered(release: string, env: string) {
+  const res = await runTool('helm', ['template', release, join(out, 'charts/workflows'), '--namespace', `${env}-hpc4`, '-f', join(out, 'charts/workflows/values.yaml'), '-f', join(out, `environments/${env}/workflows.yaml`)]);
+  if (res.code !== 0) throw new Error(res.stderr);
+  return parseManifests(res.stdout);
+}
+
+t.test('a DAG: two parallel branches, then a GPU step that tolerates the GPU pool', async (t) => {
+  const docs = await rendered('workflows-dev', 'dev');
+  const tpl = docs.find((d) => d.kind === 'WorkflowTemplate' && d.metadata.name === 'spack-stack') as any;
+  t.ok(tpl, 'WorkflowTemplate spack-stack');
+  t.same(await validateDocument(tpl), [], 'valid against Argo\'s WorkflowTemplate schema');
+  const tasks = tpl.spec.templates.find((x: { name: string }) => x.name === 'pipeline').dag.tasks;
+  const deps = Object.fromEntries(tasks.map((x: { name: string; dependencies?: string[] }) => [x.name, x.dependencies ?? []]));
+  t.same(deps, { concretize: [], compilers: ['concretize'], mpi: ['concretize'], 'cuda-tests': ['compilers', 'mpi'] }, 'compilers and mpi run in parallel after concretize');
+  const byName = (name: string) => tpl.spec.templates.find((x: { name: string }) => x.name === name);
+  const gpu = byName('step-cuda-tests');
+  t.same(gpu.script.resources.limits, { cpu: '8', memory: '32Gi', 'nvidia.com/gpu': 1 });
+  t.same(gpu.script.resources.requests, gpu.script.resources.limits, 'requests equal limits (Guaranteed: the static CPU manager pins cores)');
+  t.same(gpu.nodeSelector, { 'nvidia.com/gpu.present': 'true' });
+  t.same(gpu.tolerations, [{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'present', effect: 'NoSchedule' }], 'the GPU nodes\' taint from the spec');
+  t.match(gpu.script.source, /spack -e "\$SPACK_ENV" test run cuda/);
+  t.same(gpu.script.env, [{ name: 'SPACK_ENV', value: '{{workflow.parameters.spack-env}}' }], 'Argo expressions pass helm untouched');
+  t.same(byName('step-concretize').container.args, ['concretize', '{{workflow.parameters.spack-env}}']);
+  t.same(byName('step-mpi').container.volumeMounts, [{ name: 'builds', mountPath: '/mnt/builds', readOnly: false }], 'a step mounts only the volumes it names');
+  t.notOk(byName('step-compilers').tolerations, 'CPU steps tolerate nothing');
+  t.same(tpl.spec.arguments.parameters, [{ name: 'spack-env', value: 'hpc4-2026' }]);
+  t.same([tpl.spec.ttlStrategy, tpl.spec.podGC, byName('step-mpi').retryStrategy], [{ secondsAfterCompletion: 604800 }, { strategy: 'OnPodSuccess' }, { limit: 1 }]);
+});
+
+t.test('steps by name stay one sequence with the workflow image; the cron policy follows the spec', async (t) => {
+  const docs = await rendered('workflows-dev', 'dev');
+  const tpl = docs.find((d) => d.kind === 'WorkflowTemplate' && d.metadata.name === 'spack-tests') as any;
+  t.same(await validateDocument(tpl), []);
+  t.same(tpl.spec.templates[0].steps.map((g: { name: string }[]) => g.map((s) => s.name)), [['compiler-tests'], ['mpi-compiler-tests'], ['runtime-tests']], 'one step per group: in order');
+  t.equal(tpl.spec.templates[1].container.image, 'harbor.hpc4.example.edu/library/spack:latest');
+  const cron = docs.find((d) => d.kind === 'CronWorkflow' && d.metadata.name === 'spack-tests') as any;
+  t.equal(cron.spec.concurrencyPolicy, 'Forbid');
+});
+
+t.test('helm lint passes for the workflows chart with each environment\'s values', async (t) => {
+  for (const env of ['dev', 'prod']) {
+    const lint = await runTool('helm', ['lint', join(out, 'charts/workflows'), '-f', join(out, `environments/${env}/workflows.yaml`)]);
+    t.equal(lint.code, 0, `${env}: ${lint.stdout}${lint.stderr}`);
+  }
+});
