@@ -63,6 +63,24 @@ t.test('the MPI operator is rendered from its upstream tag as the generated CI f
   t.same(json.skipped, []);
 });
 
+t.test('cluster components tolerate spec.placement: a site with tainted servers verifies clean', async (t) => {
+  // Every cluster component's pods must fit a node: verify's scheduling check proves each chart's toleration paths.
+  const dir = await tempDir();
+  await writeFile(join(dir, 'site.yaml'), await readFile('test/fixtures/sites/tainted-servers.yaml', 'utf8'));
+  t.equal((await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit'])).code, 0);
+  const res = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--json']);
+  t.equal(res.code, 0, res.stdout);
+  t.same(JSON.parse(res.stdout).problems, []);
+  const inventory = parse(await readFile(join(dir, 'ansible/inventory/hosts.yaml'), 'utf8'));
+  t.same(inventory.all.children.cluster.children.servers.hosts.cp1.node_taints, ['CriticalAddonsOnly=true:NoExecute'], 'the server is tainted by the Ansible output');
+  // Without the placement tolerations, the same site does not deploy.
+  await writeFile(join(dir, 'site.yaml'), (await readFile(join(dir, 'site.yaml'), 'utf8')).replace('  placement:\n    serverTaints: ["CriticalAddonsOnly=true:NoExecute"]\n', '  placement: {}\n').replace('{name: cp1, address: 172.16.0.10, role: server}', '{name: cp1, address: 172.16.0.10, role: server, taints: ["CriticalAddonsOnly=true:NoExecute"]}'));
+  t.equal((await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit'])).code, 0);
+  const bare = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--json']);
+  t.equal(bare.code, 1);
+  t.ok(JSON.parse(bare.stdout).problems.filter((p: { check: string }) => p.check === 'scheduling').length >= 10, 'without them, the components fit no node');
+});
+
 t.test('a site whose environments enforce the restricted Pod Security level verifies clean', async (t) => {
   // Workflow pods and Argo's executor containers get the restricted security context the namespaces demand.
   const dir = await tempDir();

@@ -9,6 +9,7 @@ import { helmObject } from './labels.ts';
 import { ingressFor } from './web.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
 import { workflowSteps, type StepModel } from '../model/workflows.ts';
+import { tolerationFor } from '../model/taints.ts';
 import type { WorkflowSpec } from '../spec/schema.ts';
 
 export const ARGO_SSO_SECRET = 'argo-server-sso';
@@ -67,13 +68,6 @@ const WORKFLOWS_SCHEMA = {
   },
 };
 
-/** A spec taint or toleration `key[=value]:Effect` as a Kubernetes toleration. */
-function toleration(text: string): Record<string, string> {
-  const [kv = '', effect = ''] = text.split(':');
-  const [key = '', value] = kv.split('=');
-  return value === undefined ? { key, operator: 'Exists', effect } : { key, operator: 'Equal', value, effect };
-}
-
 interface WorkflowContext {
   readonly serviceAccount: string;
   /** The environment's volumes (name, readOnly). */
@@ -121,7 +115,7 @@ export function workflowSpec(w: WorkflowSpec, ctx: WorkflowContext): Record<stri
         ...steps.map((s) => {
           const gpu = Boolean(s.resources?.gpus);
           const nodeSelector = { ...s.nodeSelector, ...(gpu ? { 'nvidia.com/gpu.present': 'true' } : {}) };
-          const tolerations = [...new Set([...s.tolerations, ...(gpu ? ctx.gpuTaints : [])])].map(toleration);
+          const tolerations = [...new Set([...s.tolerations, ...(gpu ? ctx.gpuTaints : [])])].map(tolerationFor);
           return {
             name: `step-${s.name}`,
             ...retry(s.retries ?? w.retries),
@@ -273,6 +267,12 @@ export const argoWorkflows = defineComponent({
         scope: 'cluster',
         namespace: 'argo',
         upstream: { chart: 'argo-workflows' },
+        // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
+        podTolerations: {
+          'controller.tolerations': [],
+          'server.tolerations': [],
+          'crds.upgradeJob.tolerations': [],
+        },
         values: {
           'argo-workflows': {
             singleNamespace: false,

@@ -59,6 +59,13 @@ export const certManager = defineComponent({
       scope: 'cluster',
       namespace: 'cert-manager',
       upstream: { chart: 'cert-manager' },
+      // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
+      podTolerations: {
+        'tolerations': [],
+        'webhook.tolerations': [],
+        'cainjector.tolerations': [],
+        'startupapicheck.tolerations': [],
+      },
       values: { 'cert-manager': { crds: { enabled: true, keep: true } } },
     },
     {

@@ -44,6 +44,10 @@ export const externalDns = defineComponent({
       scope: 'cluster',
       namespace: 'external-dns',
       upstream: { chart: 'external-dns' },
+      // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
+      podTolerations: {
+        'tolerations': [],
+      },
       values: {
         'external-dns': {
           provider: { name: 'rfc2136' },

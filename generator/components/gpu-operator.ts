@@ -35,6 +35,13 @@ export const gpuOperator = defineComponent({
         scope: 'cluster',
         namespace: 'gpu-operator',
         upstream: { chart: 'gpu-operator' },
+        // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
+        podTolerations: {
+          'operator.tolerations': [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Equal', value: '', effect: 'NoSchedule' }],
+          'node-feature-discovery.master.tolerations': [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Equal', value: '', effect: 'NoSchedule' }],
+          'node-feature-discovery.worker.tolerations': [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Equal', value: '', effect: 'NoSchedule' }, { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+          'node-feature-discovery.gc.tolerations': [],
+        },
         values: {
           'gpu-operator': {
             // The operator image at the pinned release, whatever tag the chart's source defaults to.

@@ -89,6 +89,18 @@ export const harbor = defineComponent({
         scope: 'cluster',
         namespace: 'harbor',
         upstream: { chart: 'harbor' },
+        // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
+        podTolerations: {
+          'nginx.tolerations': [],
+          'portal.tolerations': [],
+          'core.tolerations': [],
+          'jobservice.tolerations': [],
+          'registry.tolerations': [],
+          'trivy.tolerations': [],
+          'exporter.tolerations': [],
+          'database.internal.tolerations': [],
+          'redis.internal.tolerations': [],
+        },
         values: {
           certificate: { enabled: certificate, host, secretName: TLS_SECRET, issuer: CLUSTER_ISSUER },
           harbor: {

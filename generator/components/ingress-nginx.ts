@@ -23,6 +23,12 @@ export const ingressNginx = defineComponent({
         scope: 'cluster',
         namespace: 'ingress-nginx',
         upstream: { chart: 'ingress-nginx' },
+        // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
+        podTolerations: {
+          'controller.tolerations': [],
+          'controller.admissionWebhooks.patch.tolerations': [],
+          'defaultBackend.tolerations': [],
+        },
         values: {
           'ingress-nginx': {
             controller: {

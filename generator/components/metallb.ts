@@ -43,6 +43,12 @@ export const metallb = defineComponent({
       scope: 'cluster',
       namespace: 'metallb-system',
       upstream: { chart: 'metallb' },
+      // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
+      podTolerations: {
+        'controller.tolerations': [],
+        'speaker.tolerations': [],
+        'frr-k8s.frrk8s.tolerations': [],
+      },
       values: { metallb: { speaker: { frr: { enabled: false } } } },
     },
     {

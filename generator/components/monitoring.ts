@@ -48,6 +48,18 @@ export const monitoring = defineComponent({
         scope: 'cluster',
         namespace: 'monitoring',
         upstream: { chart: 'kube-prometheus-stack' },
+        // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
+        podTolerations: {
+          'prometheusOperator.tolerations': [],
+          'prometheusOperator.admissionWebhooks.patch.tolerations': [],
+          'prometheusOperator.admissionWebhooks.deployment.tolerations': [],
+          'prometheus.prometheusSpec.tolerations': [],
+          'alertmanager.alertmanagerSpec.tolerations': [],
+          'grafana.tolerations': [],
+          'kube-state-metrics.tolerations': [],
+          'prometheus-node-exporter.tolerations': [{ effect: 'NoSchedule', operator: 'Exists' }],
+          'crds.upgradeJob.tolerations': [],
+        },
         values: {
           'kube-prometheus-stack': {
             grafana: {

@@ -125,6 +125,15 @@ export const networkOperator = defineComponent({
         scope: 'cluster',
         namespace: 'nvidia-network-operator',
         upstream: { chart: 'network-operator' },
+        // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
+        podTolerations: {
+          'operator.tolerations': [{ key: 'node-role.kubernetes.io/master', operator: 'Equal', value: '', effect: 'NoSchedule' }, { key: 'node-role.kubernetes.io/control-plane', operator: 'Equal', value: '', effect: 'NoSchedule' }],
+          'node-feature-discovery.master.tolerations': [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Equal', value: '', effect: 'NoSchedule' }],
+          'node-feature-discovery.worker.tolerations': [{ key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' }, { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }, { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+          'node-feature-discovery.gc.tolerations': [],
+          'sriov-network-operator.operator.tolerations': [{ key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' }, { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
+          'maintenance-operator-chart.operator.tolerations': [{ key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' }, { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
+        },
         values: {
           'network-operator': {
             // With the GPU Operator enabled its node-feature-discovery serves both operators.

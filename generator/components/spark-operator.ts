@@ -16,6 +16,12 @@ export const sparkOperator = defineComponent({
       scope: 'cluster',
       namespace: 'spark-operator',
       upstream: { chart: 'spark-operator' },
+      // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
+      podTolerations: {
+        'controller.tolerations': [],
+        'webhook.tolerations': [],
+        'hook.tolerations': [],
+      },
       values: {
         'spark-operator': {
           spark: { jobNamespaces: site.environments.map((e) => e.namespace) },

@@ -198,6 +198,10 @@ export const storage = defineComponent({
         scope: 'cluster',
         namespace: 'kube-system',
         upstream: { chart: 'csi-driver-nfs' },
+        // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
+        podTolerations: {
+          'controller.tolerations': [{ key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' }, { key: 'node-role.kubernetes.io/controlplane', operator: 'Exists', effect: 'NoSchedule' }, { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }, { key: 'CriticalAddonsOnly', operator: 'Exists', effect: 'NoSchedule' }],
+        },
         values: {
           'csi-driver-nfs': {
             kubeletDir: KUBELET_DIR[site.distribution.type],

@@ -70,6 +70,12 @@ export interface ReleaseDef {
    * rather than the chart: releases using them must come after this one (verify checks it).
    */
   readonly providesCrds?: readonly string[];
+  /**
+   * Where the upstream chart takes pod tolerations (dotted paths under its values key), each with
+   * the chart's own default list at the pinned version, which siteforge keeps when it adds the
+   * site's cluster tolerations (spec.placement).
+   */
+  readonly podTolerations?: Readonly<Record<string, readonly Record<string, string>[]>>;
   /** Container images the release runs, for mirroring into Harbor (image:tag). */
   readonly images?: readonly string[];
 }

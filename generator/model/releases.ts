@@ -5,6 +5,7 @@ import type { ComponentName } from '../components/catalog.ts';
 import { RELEASE_LAYERS, type ReleaseDef, type ReleaseLayer } from '../components/types.ts';
 import { buildDependencyGraph, type DependencyGraph } from './graph.ts';
 import { upstreamChart } from '../components/upstream.ts';
+import { tolerationFor } from './taints.ts';
 import type { EnvironmentModel, SiteModel } from './site.ts';
 
 export interface Release {
@@ -55,6 +56,25 @@ export function upstreamRepositories(site: SiteModel): UpstreamRepository[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * A cluster component's release with the site's cluster tolerations (spec.placement) added at
+ * every place its upstream chart takes pod tolerations, after the chart's own defaults.
+ */
+function withPlacement(site: SiteModel, def: ReleaseDef): ReleaseDef {
+  if (!site.clusterTolerations.length || !def.podTolerations || !def.upstream || def.scope !== 'cluster') return def;
+  const key = def.upstream.alias ?? def.upstream.chart;
+  const values = structuredClone(def.values ?? {}) as Record<string, any>;
+  const root = (values[key] ??= {}) as Record<string, any>;
+  for (const [path, defaults] of Object.entries(def.podTolerations)) {
+    const parts = path.split('.');
+    let node = root;
+    for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Record<string, any>;
+    const last = parts.at(-1)!;
+    node[last] = [...((node[last] as Record<string, string>[] | undefined) ?? defaults), ...site.clusterTolerations.map(tolerationFor)];
+  }
+  return { ...def, values };
+}
+
 export function siteReleases(site: SiteModel): SiteReleases {
   const cached = cache.get(site);
   if (cached) return cached;
@@ -62,7 +82,7 @@ export function siteReleases(site: SiteModel): SiteReleases {
     const override = (c.settings as { chartVersion?: string }).chartVersion;
     return c.module.releases(site, c.settings as never).map((def) => ({
       component: c.name,
-      def: override && def.upstream ? { ...def, upstream: { ...def.upstream, version: override } } : def,
+      def: withPlacement(site, override && def.upstream ? { ...def, upstream: { ...def.upstream, version: override } } : def),
     }));
   });
   const enabled = new Set(site.components.map((c) => c.name as string));

@@ -40,6 +40,8 @@ export interface SiteModel {
   readonly bootstrapServer: NodeModel;
   readonly kubelet: SiteSpec['spec']['kubelet'];
   readonly nodeSetup: SiteSpec['spec']['nodeSetup'];
+  /** Taints every cluster component tolerates: the server taints, then the further ones, without repeats. */
+  readonly clusterTolerations: readonly string[];
   readonly volumes: readonly VolumeSpec[];
   readonly storageClasses: readonly StorageClassSpec[];
   /** The class marked default, if any: components that need dynamic storage use it unless told otherwise. */
@@ -67,7 +69,7 @@ export function buildSiteModel(spec: SiteSpec, specPath: string): SiteModel {
     ...n,
     labels: sortedRecord(n.labels),
     extraAddresses: sortedRecord(n.extraAddresses),
-    taints: [...new Set(n.taints)].sort(byCodeUnit),
+    taints: [...new Set([...n.taints, ...(n.role === 'server' ? spec.spec.placement.serverTaints : [])])].sort(byCodeUnit),
     bootstrap: n === firstServer,
   }));
   const servers = nodes.filter((n) => n.role === 'server');
@@ -89,6 +91,7 @@ export function buildSiteModel(spec: SiteSpec, specPath: string): SiteModel {
     bootstrapServer: servers[0]!,
     kubelet: spec.spec.kubelet,
     nodeSetup: spec.spec.nodeSetup,
+    clusterTolerations: [...new Set([...spec.spec.placement.serverTaints, ...spec.spec.placement.tolerations])],
     volumes: spec.spec.storage.volumes,
     storageClasses: spec.spec.storage.classes,
     defaultStorageClass: spec.spec.storage.classes.find((c) => c.default),

@@ -291,6 +291,16 @@ export const SiteSchema = Type.Object(
         nodes: Type.Array(Node, { minItems: 1 }),
         kubelet: Type.Optional(Kubelet),
         nodeSetup: NodeSetup,
+        placement: Type.Object(
+          {
+            serverTaints: Type.Array(Taint(), {
+              default: [],
+              description: 'Taints on every server (control-plane) node, e.g. CriticalAddonsOnly=true:NoExecute; the cluster components tolerate them, build pods do not.',
+            }),
+            tolerations: Type.Array(Taint(), { default: [], description: 'Further node taints every cluster component tolerates (e.g. a dedicated infrastructure pool).' }),
+          },
+          { ...strict, default: {}, description: 'Where cluster components run.' },
+        ),
         storage: Type.Object(
           {
             volumes: Type.Array(Volume, { default: [] }),

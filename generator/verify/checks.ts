@@ -8,6 +8,7 @@ import { siteReleases } from '../model/releases.ts';
 import { harborHostname } from '../components/harbor.ts';
 import { publishedAnnotation } from '../secrets/types.ts';
 import { validateBuiltIn, type KubernetesSchema } from './kubernetes-schema.ts';
+import { parseTaint, repels, tolerates } from '../model/taints.ts';
 import { podSecurityViolations, type PodSecurityLevel } from './pod-security.ts';
 import { parse as parseYaml } from 'yaml';
 import { contains, parseCidr, parseIpv4, parseRange } from '../spec/net.ts';
@@ -358,9 +359,11 @@ const images: Check = ({ objects, imageList }) => {
   return problems;
 };
 
-/** The labels a node carries: its own, and the ones the kubelet (and the GPU operator's feature discovery) set. */
+/** The labels a node carries: its own, the ones the kubelet and the distribution set, and the GPU operator's feature discovery's. */
 function labelsOf(n: SiteModel['nodes'][number]): Record<string, string> {
+  const controlPlane: Record<string, string> = n.role === 'server' ? { 'node-role.kubernetes.io/control-plane': 'true', 'node-role.kubernetes.io/master': 'true', 'node-role.kubernetes.io/etcd': 'true' } : {};
   return {
+    ...controlPlane,
     ...n.labels,
     'kubernetes.io/hostname': n.name,
     'kubernetes.io/os': 'linux',
@@ -374,28 +377,6 @@ function nodeLabels(site: SiteModel): Map<string, Set<string>> {
   const labels = new Map<string, Set<string>>();
   for (const n of site.nodes) for (const [k, v] of Object.entries(labelsOf(n))) labels.set(k, (labels.get(k) ?? new Set()).add(v));
   return labels;
-}
-
-interface Taint {
-  readonly key: string;
-  readonly value: string;
-  readonly effect: string;
-}
-
-/** A spec taint `key[=value]:Effect`. */
-function parseTaint(text: string): Taint {
-  const [kv = '', effect = ''] = text.split(':');
-  const [k = '', value = ''] = kv.split('=');
-  return { key: k, value, effect };
-}
-
-/** Whether a pod's tolerations tolerate a taint (the scheduler's rule). */
-function tolerates(tolerations: readonly Record<string, any>[], taint: Taint): boolean {
-  return tolerations.some((t) => {
-    if (t.effect && t.effect !== taint.effect) return false;
-    if (t.operator === 'Exists') return !t.key || t.key === taint.key;
-    return t.key === taint.key && String(t.value ?? '') === taint.value;
-  });
 }
 
 /** Whether the rules of a Role/ClusterRole let a subject do a verb on a resource of a group. */
@@ -414,6 +395,61 @@ function rulesOf(objects: readonly SourcedObject[], namespace: string, account: 
     ...of(objects, 'ClusterRoleBinding').filter(bound).flatMap((b) => roleRules('ClusterRole', (b.object as any).roleRef?.name)),
   ];
 }
+
+/** Nodes that run pods: every RKE2 node; k0s controllers only when they are workers too (a site without agents). */
+function podNodes(site: SiteModel): SiteModel['nodes'] {
+  return site.distribution.type === 'k0s' && site.agents.length ? site.agents : site.nodes;
+}
+
+/** Whether a node satisfies one required node-affinity term (every expression). */
+function matchesTerm(labels: Record<string, string>, term: { matchExpressions?: { key: string; operator: string; values?: string[] }[] }): boolean {
+  return (term.matchExpressions ?? []).every((e) => {
+    const v = labels[e.key];
+    switch (e.operator) {
+      case 'In': return v !== undefined && (e.values ?? []).includes(v);
+      case 'NotIn': return v === undefined || !(e.values ?? []).includes(v);
+      case 'Exists': return v !== undefined;
+      case 'DoesNotExist': return v === undefined;
+      case 'Gt': return v !== undefined && Number(v) > Number(e.values?.[0]);
+      case 'Lt': return v !== undefined && Number(v) < Number(e.values?.[0]);
+      default: return true;
+    }
+  });
+}
+
+/** Why a pod spec cannot run on a node (null: it can). */
+function unfitReason(pod: Record<string, any>, node: SiteModel['nodes'][number]): string | null {
+  const labels = labelsOf(node);
+  for (const [k, v] of Object.entries((pod.nodeSelector ?? {}) as Record<string, string>)) if (labels[k] !== String(v)) return `no label ${k}=${v}`;
+  const terms = pod.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms as Record<string, any>[] | undefined;
+  if (terms?.length && !terms.some((t) => matchesTerm(labels, t))) return 'outside its required node affinity';
+  const taint = node.taints.find((t) => repels(parseTaint(t)) && !tolerates(pod.tolerations ?? [], parseTaint(t)));
+  return taint ? `taint ${taint}` : null;
+}
+
+/**
+ * Every workload has a node to run on: its node selector, required node affinity and
+ * tolerations against the nodes, labels and taints of the spec. A DaemonSet that fits no node
+ * runs nowhere; anything else stays Pending.
+ */
+const scheduling: Check = ({ objects, site }) => {
+  const nodes = podNodes(site);
+  const problems: Problem[] = [];
+  for (const o of objects) {
+    for (const pod of podSpecs(o.object)) {
+      const reasons = nodes.map((n) => ({ n, why: unfitReason(pod, n) }));
+      if (!nodes.length || reasons.some((r) => r.why === null)) continue;
+      problems.push({
+        check: 'scheduling',
+        severity: 'error',
+        object: describe(o),
+        message: `its pods fit no node of the site, so they ${o.object.kind === 'DaemonSet' ? 'run nowhere' : 'stay Pending'}: ${reasons.slice(0, 4).map((r) => `${r.n.name} (${r.why})`).join(', ')}${reasons.length > 4 ? `, and ${reasons.length - 4} more` : ''}`,
+        hint: 'give the component tolerations for the nodes\' taints (spec.placement.tolerations), or relax spec.nodes[].taints and labels',
+      });
+    }
+  }
+  return problems;
+};
 
 /** WorkflowTemplates and CronWorkflows: their service account (with the executor's RBAC), claims, node selectors and tolerations fit the site. */
 const workflows: Check = ({ objects, site }) => {
@@ -446,10 +482,10 @@ const workflows: Check = ({ objects, site }) => {
     for (const t of ((spec.templates ?? []) as Record<string, any>[]).filter((t) => t.container || t.script)) {
       const selector: Record<string, string> = { ...(spec.nodeSelector ?? {}), ...(t.nodeSelector ?? {}) };
       const tolerations: Record<string, any>[] = [...(spec.tolerations ?? []), ...(t.tolerations ?? [])];
-      const candidates = site.nodes.filter((n) => Object.entries(selector).every(([k, v]) => labelsOf(n)[k] === String(v)));
-      const blocked = candidates.map((n) => ({ n, taint: n.taints.map(parseTaint).find((x) => (x.effect === 'NoSchedule' || x.effect === 'NoExecute') && !tolerates(tolerations, x)) }));
+      const candidates = podNodes(site).filter((n) => Object.entries(selector).every(([k, v]) => labelsOf(n)[k] === String(v)));
+      const blocked = candidates.map((n) => ({ n, taint: n.taints.find((x) => repels(parseTaint(x)) && !tolerates(tolerations, parseTaint(x))) }));
       if (candidates.length && blocked.every((b) => b.taint)) {
-        const taints = [...new Set(blocked.map((b) => `${b.taint!.key}${b.taint!.value ? `=${b.taint!.value}` : ''}:${b.taint!.effect}`))];
+        const taints = [...new Set(blocked.map((b) => b.taint!))];
         problems.push({
           check: 'workflows',
           severity: 'error',
@@ -814,6 +850,7 @@ export const CHECKS: readonly { name: string; check: Check }[] = [
   { name: 'LoadBalancer addresses', check: addresses },
   { name: 'ingress hosts and issuers', check: ingresses },
   { name: 'images listed', check: images },
+  { name: 'workloads schedule', check: scheduling },
   { name: 'workflows resolve', check: workflows },
   { name: 'Harbor reachable and trusted by the node mirrors', check: mirrors },
   { name: 'secrets decrypted before they are applied', check: decryption },
