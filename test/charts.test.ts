@@ -128,7 +128,8 @@ for (const spec of SITES) {
         t.equal(pvc?.spec.volumeName, pv?.metadata.name, `${env}/${v.name}: claim bound to its volume`);
         if (v.type === 'nfs') t.equal(pv?.spec.csi?.readOnly ?? pv?.spec.nfs?.readOnly, Boolean(v.readOnly), `${env}/${v.name}: readOnly at the volume source`);
       }
-      const flows = (site.spec.workflows ?? []).filter((w: { environment: string }) => w.environment === env);
+      // Workflows whose steps are names (a sequence through run-step); DAG workflows are read back in workflows.test.ts.
+      const flows = (site.spec.workflows ?? []).filter((w: { environment: string; steps: unknown[] }) => w.environment === env && w.steps.every((s) => typeof s === 'string'));
       const wdocs = rendered.get(`workflows-${env}`) ?? [];
       for (const w of flows) {
         const tpl = wdocs.find((d) => d.kind === 'WorkflowTemplate' && d.metadata.name === w.name) as any;

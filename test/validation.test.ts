@@ -29,6 +29,8 @@ const expected: Record<string, string[]> = {
   'duplicate-node-address': ['14:30 error spec.nodes[1].address: duplicate node address "172.16.0.10"'],
   'duplicate-node-name': ['14:14 error spec.nodes[1].name: duplicate node name "node1"'],
   'empty-file': ['1:1 error the file is empty'],
+  'harbor-unreachable': ['19:13 error spec.components.harbor: Harbor would be reachable only inside the cluster (ClusterIP), while the nodes pull through its mirrors and builds push to it'],
+  'harbor-address-outside-pool': ['20:67 error spec.components.harbor.loadBalancerIP: 172.16.0.250 is outside every MetalLB pool (172.16.0.200-172.16.0.210)'],
   'many-errors': [
     '8:11 error spec.distribution.type: the string "rke" is not allowed',
     '11:18 error spec.distribution.serviceCIDR: 10.42.0.0/24 overlaps clusterCIDR 10.42.0.0/16',

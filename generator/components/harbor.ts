@@ -1,7 +1,9 @@
 // Harbor: the site's container registry and the pull-through cache for the nodes (proxy-cache
 // projects dockerhub, ghcr, quay, k8s, nvcr). Every credential comes from an existing Secret.
 import { Type } from '@sinclair/typebox';
-import { ChartVersion, DnsName, DnsSubdomain, Enabled, Quantity } from '../spec/formats.ts';
+import { ChartVersion, DnsName, DnsSubdomain, Enabled, Ipv4, OneOf, Quantity } from '../spec/formats.ts';
+import { contains, parseCidr, parseIpv4, parseRange } from '../spec/net.ts';
+import { list } from '../spec/guards.ts';
 import { requireStorageClass, storageClassFor } from './storage.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import type { SiteModel } from '../model/site.ts';
@@ -22,6 +24,9 @@ export const HARBOR_SECRETS = {
 } as const;
 
 const TLS_SECRET = 'harbor-tls';
+
+/** Harbor's nginx image at the pinned chart's appVersion (used when Harbor is exposed as a LoadBalancer). */
+const HARBOR_NGINX_IMAGE = 'docker.io/goharbor/nginx-photon:v2.15.1';
 
 const CERTIFICATE_TEMPLATE = `{{- if .Values.certificate.enabled }}
 ${helmObject('cert-manager.io/v1', 'Certificate', { name: 'harbor', namespace: '{{ .Release.Namespace | quote }}' })}
@@ -47,6 +52,11 @@ export const harbor = defineComponent({
       hostname: Type.Optional(DnsName({ description: 'Registry host name (default harbor.<domain>).' })),
       storageClass: Type.Optional(DnsSubdomain({ description: 'StorageClass for registry and database volumes.' })),
       registrySize: Quantity({ default: '500Gi' }),
+      expose: OneOf(['auto', 'ingress', 'loadBalancer'], {
+        default: 'auto',
+        description: 'How nodes and builds reach Harbor: through the ingress (ingressNginx), or a MetalLB LoadBalancer address of its own; auto: the ingress when there is one, else a LoadBalancer.',
+      }),
+      loadBalancerIP: Type.Optional(Ipv4({ description: 'With expose loadBalancer: the address from a MetalLB pool (default: one MetalLB picks); point the DNS name at it, or let externalDns do it.' })),
     },
     { additionalProperties: false },
   ),
@@ -70,6 +80,31 @@ export const harbor = defineComponent({
   },
   check: (ctx, settings) => {
     requireStorageClass(ctx, 'harbor', settings, 'images, its database, redis, job logs and scan data');
+    const components = ctx.spec.spec?.components ?? {};
+    const ingress = components.ingressNginx?.enabled === true;
+    const metallb = components.metallb?.enabled === true;
+    const expose = (settings as { expose?: unknown } | undefined)?.expose ?? 'auto';
+    const at = ['spec', 'components', 'harbor', 'expose'];
+    if (expose === 'auto' && !ingress && !metallb) {
+      ctx.report('error', ['spec', 'components', 'harbor'], 'Harbor would be reachable only inside the cluster (ClusterIP), while the nodes pull through its mirrors and builds push to it', {
+        expected: 'spec.components.ingressNginx or spec.components.metallb enabled',
+        hint: 'enable the ingress (ingressNginx) or give the site MetalLB addresses: Harbor then gets an address the nodes reach',
+      });
+    } else if (expose === 'ingress' && !ingress) {
+      ctx.report('error', at, 'expose ingress needs spec.components.ingressNginx', { hint: 'enable ingressNginx, or use expose: loadBalancer with MetalLB' });
+    } else if (expose === 'loadBalancer' && !metallb) {
+      ctx.report('error', at, 'expose loadBalancer needs MetalLB (spec.components.metallb) to give Harbor an address', { hint: 'enable metallb with addresses, or use expose: ingress' });
+    }
+    const ip = (settings as { loadBalancerIP?: unknown } | undefined)?.loadBalancerIP;
+    if (typeof ip === 'string') {
+      const lb = expose === 'loadBalancer' || (expose === 'auto' && !ingress && metallb);
+      if (!lb) ctx.report('error', ['spec', 'components', 'harbor', 'loadBalancerIP'], 'loadBalancerIP is set, and Harbor is exposed through the ingress', { hint: 'set expose: loadBalancer, or drop loadBalancerIP' });
+      const n = parseIpv4(ip);
+      const pools = list<unknown>(components.metallb?.addresses).filter((a): a is string => typeof a === 'string');
+      if (lb && n !== null && pools.length && !pools.some((text) => { const r = parseCidr(text) ?? parseRange(text); return r !== null && contains(r, n); })) {
+        ctx.report('error', ['spec', 'components', 'harbor', 'loadBalancerIP'], `${ip} is outside every MetalLB pool (${pools.join(', ')})`, { hint: 'choose an address inside spec.components.metallb.addresses' });
+      }
+    }
     if (ctx.spec.spec?.components?.certManager?.enabled !== true) {
       ctx.report('warning', ['spec', 'components', 'harbor'], 'without certManager, Harbor signs its own certificate, and no node trusts it: containerd refuses the pull-through mirrors and direct pulls', {
         hint: 'enable spec.components.certManager: siteforge then makes the site CA, cert-manager issues Harbor\'s certificate from it and the Ansible output installs it on every node',
@@ -78,7 +113,11 @@ export const harbor = defineComponent({
   },
   releases(site, settings): ReleaseDef[] {
     const host = harborHostname(site);
-    const viaIngress = site.componentSettings.ingressNginx.enabled;
+    const viaIngress = harborExposure(site) === 'ingress';
+    const dns = site.componentSettings.externalDns.enabled ? { 'external-dns.alpha.kubernetes.io/hostname': host } : {};
+    const loadBalancer = {
+      annotations: { ...(settings.loadBalancerIP ? { 'metallb.io/loadBalancerIPs': settings.loadBalancerIP } : {}), ...dns },
+    };
     const certificate = site.componentSettings.certManager.enabled;
     const className = storageClassFor(site, settings.storageClass);
     const storageClass = className ? { storageClass: className } : {};
@@ -105,11 +144,11 @@ export const harbor = defineComponent({
           certificate: { enabled: certificate, host, secretName: TLS_SECRET, issuer: CLUSTER_ISSUER },
           harbor: {
             expose: {
-              type: viaIngress ? 'ingress' : site.componentSettings.metallb.enabled ? 'loadBalancer' : 'clusterIP',
+              type: harborExposure(site),
               tls: certificate
                 ? { enabled: true, certSource: 'secret', secret: { secretName: TLS_SECRET } }
                 : { enabled: true, certSource: 'auto', auto: { commonName: host } },
-              ...(viaIngress ? { ingress: { hosts: { core: host }, className: INGRESS_CLASS } } : {}),
+              ...(viaIngress ? { ingress: { hosts: { core: host }, className: INGRESS_CLASS } } : { loadBalancer }),
             },
             externalURL: `https://${host}`,
             existingSecretAdminPassword: HARBOR_SECRETS.admin,
@@ -149,10 +188,19 @@ export const harbor = defineComponent({
           },
         },
         templates: { 'certificate.yaml': CERTIFICATE_TEMPLATE },
+        // Without the ingress, Harbor's own nginx terminates TLS behind the LoadBalancer (the pinned chart's appVersion).
+        ...(viaIngress ? {} : { images: [HARBOR_NGINX_IMAGE] }),
       },
     ];
   },
 });
+
+/** How Harbor is exposed: the ingress, or a MetalLB LoadBalancer address (validation refuses anything else when Harbor is on). */
+export function harborExposure(site: SiteModel): 'ingress' | 'loadBalancer' | 'clusterIP' {
+  const { expose } = site.componentSettings.harbor;
+  if (expose !== 'auto') return expose;
+  return site.componentSettings.ingressNginx.enabled ? 'ingress' : site.componentSettings.metallb.enabled ? 'loadBalancer' : 'clusterIP';
+}
 
 /** The registry host name: the spec's, or harbor.<domain>. */
 export function harborHostname(site: SiteModel): string {

@@ -4,6 +4,7 @@ import type { SiteModel } from '../model/site.ts';
 import { siteReleases } from '../model/releases.ts';
 import { upstreamImages } from '../components/upstream.ts';
 import { textFile, type GeneratedFile } from './files.ts';
+import { workflowSteps } from '../model/workflows.ts';
 
 export function renderImageList(site: SiteModel): GeneratedFile[] {
   const { definitions } = siteReleases(site);
@@ -14,7 +15,9 @@ export function renderImageList(site: SiteModel): GeneratedFile[] {
     for (const image of source ? upstreamImages(source) : []) add(image, def.name);
     for (const image of def.images ?? []) add(image, def.name);
   }
-  if (site.componentSettings.argoWorkflows.enabled) for (const w of site.workflows) add(w.image, `workflow ${w.name}`);
+  if (site.componentSettings.argoWorkflows.enabled) {
+    for (const w of site.workflows) for (const step of workflowSteps(w).steps) add(step.image, `workflow ${w.name}`);
+  }
   const body = [...lines.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([image, by]) => `${image}  # ${[...by].sort().join(', ')}`);
