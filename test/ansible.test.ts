@@ -61,6 +61,27 @@ t.test('rolling changes: every node is drained before its distribution role rest
   }
 });
 
+t.test('the API endpoint: nodes join it, kubectl uses its name, k0s workers are pointed at it', async (t) => {
+  // The host variables as a playbook in ansible/ sees them (its group_vars).
+  const hostvars = async (out: string) => {
+    const res = await runTool('ansible-inventory', ['-i', 'ansible/inventory/hosts.yaml', '--playbook-dir', 'ansible', '--list'], { cwd: out });
+    return (JSON.parse(res.stdout) as { _meta: { hostvars: Record<string, Record<string, any>> } })._meta.hostvars;
+  };
+  const out = await generatedSite('site.yaml', { commit: false });
+  const vars = (await hostvars(out))['k8s-gpu1']!;
+  t.equal(vars.cluster_join_address, '10.40.0.10', 'joins go to the virtual IP');
+  t.equal(vars.cluster_api_endpoint, 'k8s.hpc4.example.edu', 'the kubeconfig names the endpoint');
+  t.same(vars.rke2_kube_vip, { address: '10.40.0.10', interface: 'eth0', image: 'ghcr.io/kube-vip/kube-vip:v1.2.2' });
+  t.match(await readFile(join(out, 'images.txt'), 'utf8'), /^ghcr\.io\/kube-vip\/kube-vip:v1\.2\.2 {2}# the API endpoint \(kube-vip\)$/m, 'the kube-vip image is mirrored with the rest');
+  const dir = await tempDir();
+  await writeFile(join(dir, 'k0s.yaml'), (await readFile('examples/k0s-gpu.yaml', 'utf8')).replace('    tlsSANs: [api.gpufarm.example.org]', '    tlsSANs: [api.gpufarm.example.org]\n    apiEndpoint: {type: external, address: 192.168.50.9, hostname: api.gpufarm.example.org}'));
+  const k0s = await hostvars(await generatedSite(join(dir, 'k0s.yaml'), { commit: false }));
+  const config = k0s.ctl1!.k0s_cluster_config as { spec: { api: { externalAddress: string; sans: string[] } } };
+  t.equal(config.spec.api.externalAddress, '192.168.50.9', 'k0s join tokens point at the load balancer');
+  t.same(config.spec.api.sans.slice(0, 2), ['api.gpufarm.example.org', '192.168.50.9']);
+  t.equal(k0s.gpu1!.cluster_join_address, '192.168.50.9');
+});
+
 t.test('changing one node changes only that node\'s lines', async (t) => {
   const out = await generatedSite('site.yaml');
   const manifest = () => readFile(join(out, '.siteforge/manifest.json'), 'utf8').then((s) => JSON.parse(s).files as Record<string, string>);

@@ -10,6 +10,11 @@ const DIR = 'test/fixtures/invalid';
 
 /** fixture → every diagnostic as "line:col severity path: message", in output order. */
 const expected: Record<string, string[]> = {
+  'api-endpoint-rules': ['12:43 error spec.distribution.apiEndpoint.address: 172.16.0.201 lies inside the MetalLB pool 172.16.0.200-172.16.0.210'],
+  'api-endpoint-node-address': [
+    '12:25 error spec.distribution.apiEndpoint.type: kubeVip is generated for RKE2 only',
+    '12:43 error spec.distribution.apiEndpoint.address: 172.16.0.10 is the address of node "node1"',
+  ],
   'bad-cidr-prefix': ['11:18 error spec.distribution.serviceCIDR: the string "10.43.0.0/33" is not valid'],
   'bad-cron': [
     '17:5 warning spec.workflows: workflows are defined but argoWorkflows is not enabled, so nothing runs them',

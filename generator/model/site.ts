@@ -31,8 +31,10 @@ export interface SiteModel {
   /** File name of the spec, as written in the "generated from" headers. */
   readonly specFile: string;
   readonly distribution: SiteSpec['spec']['distribution'] & {
-    /** User tlsSANs plus every server address and extra address, deduplicated, in spec order. */
+    /** The API endpoint's name and address, the user tlsSANs, every server address and extra address, deduplicated, in that order. */
     readonly allTlsSANs: readonly string[];
+    /** Where nodes join and kubectl connects: the API endpoint's address, else the first server's. */
+    readonly joinAddress: string;
   };
   readonly nodes: readonly NodeModel[];
   readonly servers: readonly NodeModel[];
@@ -73,7 +75,9 @@ export function buildSiteModel(spec: SiteSpec, specPath: string): SiteModel {
     bootstrap: n === firstServer,
   }));
   const servers = nodes.filter((n) => n.role === 'server');
+  const endpoint = spec.spec.distribution.apiEndpoint;
   const sans = [
+    ...(endpoint ? [...(endpoint.hostname ? [endpoint.hostname] : []), endpoint.address] : []),
     ...spec.spec.distribution.tlsSANs,
     ...servers.flatMap((s) => [s.address, ...Object.values(s.extraAddresses)]),
   ];
@@ -84,7 +88,7 @@ export function buildSiteModel(spec: SiteSpec, specPath: string): SiteModel {
     name,
     domain: spec.spec.domain,
     specFile: basename(specPath),
-    distribution: { ...spec.spec.distribution, allTlsSANs: [...new Set(sans)] },
+    distribution: { ...spec.spec.distribution, allTlsSANs: [...new Set(sans)], joinAddress: endpoint?.address ?? servers[0]!.address },
     nodes,
     servers,
     agents: nodes.filter((n) => n.role === 'agent'),

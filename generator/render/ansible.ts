@@ -33,6 +33,9 @@ const HARBOR_PROXY_PROJECTS: Readonly<Record<string, string>> = {
 
 export const K0S_WORKER_PROFILE = 'hpc-numa';
 
+/** kube-vip, pinned: the API endpoint's virtual IP on RKE2 servers (also listed in images.txt). */
+export const KUBE_VIP_IMAGE = 'ghcr.io/kube-vip/kube-vip:v1.2.2';
+
 function hostVars(node: NodeModel): Record<string, unknown> {
   const vars: Record<string, unknown> = { ansible_host: node.address, node_ip: node.address, node_role: node.role };
   if (Object.keys(node.labels).length) vars.node_labels = node.labels;
@@ -104,7 +107,8 @@ function k0sRegistryMirrors(site: SiteModel, ca: string | null): Record<string, 
 function k0sClusterConfig(site: SiteModel): Record<string, unknown> {
   const kubelet = kubeletSettings(site);
   const spec: Record<string, unknown> = {
-    api: { sans: site.distribution.allTlsSANs },
+    // Workers join, and join tokens point, at the external load balancer when the site has one.
+    api: { ...(site.distribution.apiEndpoint ? { externalAddress: site.distribution.apiEndpoint.address } : {}), sans: site.distribution.allTlsSANs },
     network: {
       provider: site.distribution.cni ?? 'kuberouter',
       podCIDR: site.distribution.clusterCIDR,
@@ -141,8 +145,8 @@ function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
     cluster_cidr: d.clusterCIDR,
     service_cidr: d.serviceCIDR,
     tls_sans: d.allTlsSANs,
-    cluster_join_address: site.bootstrapServer.address,
-    cluster_api_endpoint: d.tlsSANs[0] ?? site.bootstrapServer.address,
+    cluster_join_address: d.joinAddress,
+    cluster_api_endpoint: d.apiEndpoint ? (d.apiEndpoint.hostname ?? d.apiEndpoint.address) : (d.tlsSANs[0] ?? site.bootstrapServer.address),
     prepare_admin_user: site.nodeSetup.adminUser,
     prepare_admin_ssh_keys: site.nodeSetup.sshAuthorizedKeys,
     prepare_firewall: firewallMode(site),
@@ -162,6 +166,7 @@ function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
       rke2_numa_policy: kubelet,
       rke2_registry_mirrors: registryMirrors(site),
       rke2_registry_configs: registryConfigs(site, ca),
+      ...(d.apiEndpoint?.type === 'kubeVip' ? { rke2_kube_vip: { address: d.apiEndpoint.address, interface: d.apiEndpoint.interface ?? 'eth0', image: KUBE_VIP_IMAGE } } : {}),
       rke2_airgap: airgap(site),
       rke2_etcd_snapshots: { 'etcd-snapshot-schedule-cron': d.backup.schedule, 'etcd-snapshot-retention': d.backup.retention },
     });

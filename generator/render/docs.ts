@@ -31,6 +31,8 @@ function runbook(site: SiteModel): GeneratedFile {
       secrets: siteSecrets(site).map((s) => `${s.namespace}/${s.def.name}`),
       siteCa: site.componentSettings.certManager.enabled ? `cert-manager/${site.componentSettings.certManager.caSecret}` : '',
       siteCaName: site.componentSettings.certManager.caSecret,
+      apiEndpoint: site.distribution.apiEndpoint ? `${site.distribution.apiEndpoint.hostname ? `${site.distribution.apiEndpoint.hostname} (${site.distribution.apiEndpoint.address})` : site.distribution.apiEndpoint.address}` : '',
+      kubeVip: site.distribution.apiEndpoint?.type === 'kubeVip',
     }),
   );
 }

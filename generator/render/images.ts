@@ -5,6 +5,7 @@ import { siteReleases } from '../model/releases.ts';
 import { upstreamImages } from '../components/upstream.ts';
 import { textFile, type GeneratedFile } from './files.ts';
 import { workflowSteps } from '../model/workflows.ts';
+import { KUBE_VIP_IMAGE } from './ansible.ts';
 
 export function renderImageList(site: SiteModel): GeneratedFile[] {
   const { definitions } = siteReleases(site);
@@ -15,6 +16,7 @@ export function renderImageList(site: SiteModel): GeneratedFile[] {
     for (const image of source ? upstreamImages(source) : []) add(image, def.name);
     for (const image of def.images ?? []) add(image, def.name);
   }
+  if (site.distribution.apiEndpoint?.type === 'kubeVip') add(KUBE_VIP_IMAGE, 'the API endpoint (kube-vip)');
   if (site.componentSettings.argoWorkflows.enabled) {
     for (const w of site.workflows) for (const step of workflowSteps(w).steps) add(step.image, `workflow ${w.name}`);
   }

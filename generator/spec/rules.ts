@@ -3,7 +3,7 @@
 import type { SiteSpec } from './schema.ts';
 import { show, type PathSegment, type Severity } from './diagnostics.ts';
 import { checkAgeRecipient } from './age-recipient.ts';
-import { contains, formatIpv4, overlaps, parseCidr, parseIpv4, type Cidr } from './net.ts';
+import { contains, formatIpv4, overlaps, parseCidr, parseIpv4, parseRange, type Cidr } from './net.ts';
 import { didYouMean } from './suggest.ts';
 import { isString, list } from './guards.ts';
 import { catalog, componentNames } from '../components/catalog.ts';
@@ -121,6 +121,7 @@ const networks: Rule = (ctx) => {
       }
     }
   });
+  apiEndpointRules(ctx, dist, podAndService);
   list<unknown>(dist.tlsSANs).forEach((san, i) => {
     if (isString(san) && parseIpv4(san) === null && !new RegExp(DNS_NAME_PATTERN).test(san)) {
       ctx.report('error', [...base, 'tlsSANs', i], `${show(san)} is neither an IPv4 address nor a DNS name`, {
@@ -129,6 +130,32 @@ const networks: Rule = (ctx) => {
     }
   });
 };
+
+/** The API endpoint is an address of its own: no node's, outside MetalLB's pools and the pod/service ranges; kube-vip on RKE2 only. */
+function apiEndpointRules(ctx: RuleContext, dist: any, ranges: readonly (readonly [string, Cidr | null])[]) {
+  const endpoint = dist?.apiEndpoint;
+  const ip = isString(endpoint?.address) ? parseIpv4(endpoint.address) : null;
+  const at: PathSegment[] = ['spec', 'distribution', 'apiEndpoint'];
+  if (endpoint?.type === 'kubeVip' && dist?.type === 'k0s') {
+    ctx.report('error', [...at, 'type'], 'kubeVip is generated for RKE2 only', { hint: 'for k0s, put a load balancer in front of the controllers and use type: external' });
+  }
+  if (ip === null) return;
+  list<any>(ctx.spec.spec?.nodes).forEach((node) => {
+    for (const a of [node?.address, ...Object.values(node?.extraAddresses ?? {})]) {
+      if (isString(a) && parseIpv4(a) === ip) ctx.report('error', [...at, 'address'], `${endpoint.address} is the address of node ${show(node?.name)}`, { hint: 'the API endpoint needs an address no node has, so it can move between servers' });
+    }
+  });
+  for (const [name, range] of ranges) {
+    if (range && contains(range, ip)) ctx.report('error', [...at, 'address'], `${endpoint.address} lies inside ${name} ${dist[name]}`, { hint: 'use an address on the servers\' network' });
+  }
+  const metallb = ctx.spec.spec?.components?.metallb as { enabled?: boolean; addresses?: unknown } | undefined;
+  if (metallb?.enabled === true) {
+    for (const text of list<unknown>(metallb.addresses).filter(isString)) {
+      const range = parseCidr(text) ?? parseRange(text);
+      if (range && contains(range, ip)) ctx.report('error', [...at, 'address'], `${endpoint.address} lies inside the MetalLB pool ${text}`, { hint: 'MetalLB would hand the API address to a Service; keep it out of spec.components.metallb.addresses' });
+    }
+  }
+}
 
 const distributionVersion: Rule = (ctx) => {
   const dist = (ctx.spec.spec?.distribution ?? {}) as any;

@@ -3,7 +3,7 @@
 // TypeScript type of a validated spec (SiteSpec). Static defaults live here, nowhere else.
 import { Type, type Static, type TObject, type TOptional } from '@sinclair/typebox';
 import { catalog } from '../components/catalog.ts';
-import { BranchName, Cidr, DnsLabel, DnsSubdomain, DnsName, GIT_URL_PATTERN, HostName, HttpUrl, ImageReference, Ipv4, LabelKey, LabelValue, OneOf, Quantity, SafeAbsolutePath, Taint, UserName } from './formats.ts';
+import { BranchName, Cidr, DnsLabel, DnsSubdomain, DnsName, GIT_URL_PATTERN, HostName, HttpUrl, ImageReference, InterfaceName, Ipv4, LabelKey, LabelValue, OneOf, Quantity, SafeAbsolutePath, Taint, UserName } from './formats.ts';
 
 export const API_VERSION = 'siteforge/v1alpha1';
 export const KIND = 'Site';
@@ -24,6 +24,19 @@ const Distribution = Type.Object(
       default: [],
       description: 'Extra API server SANs; every server address and extra address is added too.',
     }),
+    apiEndpoint: Type.Optional(
+      Type.Object(
+        {
+          type: OneOf(['kubeVip', 'external'], {
+            description: 'kubeVip: a virtual IP that kube-vip (a static pod on every server, ARP) keeps on a healthy server (RKE2); external: a load balancer you run, forwarding 6443 (and 9345 for RKE2) to every server.',
+          }),
+          address: Ipv4({ description: 'The API address nodes join and kubectl uses; outside node addresses, MetalLB pools and the pod/service ranges.' }),
+          hostname: Type.Optional(DnsName({ description: 'DNS name of the address (kubeconfig uses it; added to the TLS SANs).' })),
+          interface: Type.Optional(InterfaceName({ description: 'kubeVip: the servers\' interface on the address\'s network (default eth0).' })),
+        },
+        { ...strict, description: 'An API endpoint that survives the loss of any one server.' },
+      ),
+    ),
     cni: Type.Optional(
       Type.String({
         pattern: '^[a-z0-9-]+(,[a-z0-9-]+)*$',

@@ -43,7 +43,12 @@ t.test('RKE2 check-mode run renders the server and agent configuration', async (
   for (const [host, s] of Object.entries(report.stats)) t.same([s.failures, s.unreachable], [0, 0], `${host} stats`);
 
   const server = parse(rendered(report, 'Write the RKE2 configuration', 'k8s-master1'));
-  t.same(server['tls-san'], ['k8s.hpc4.example.edu', '10.40.0.11', '10.44.0.11', '10.40.0.12', '10.44.0.12', '10.40.0.13', '10.44.0.13']);
+  t.same(server['tls-san'], ['k8s.hpc4.example.edu', '10.40.0.10', '10.40.0.11', '10.44.0.11', '10.40.0.12', '10.44.0.12', '10.40.0.13', '10.44.0.13'], 'the API endpoint first, then every server address');
+  // The API endpoint's virtual IP: kube-vip as a static pod on the servers, holding 10.40.0.10 on eth0.
+  const vip = parse(rendered(report, 'Write the kube-vip static pod', 'k8s-master1'));
+  t.equal(vip.spec.containers[0].image, 'ghcr.io/kube-vip/kube-vip:v1.2.2');
+  t.same(Object.fromEntries(vip.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value])).address, '10.40.0.10');
+  t.equal(Object.fromEntries(vip.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value])).vip_interface, 'eth0');
   t.equal(server['cluster-cidr'], '10.140.0.0/16');
   t.equal(server['service-cidr'], '10.144.0.0/16');
   t.equal(server['node-ip'], '10.40.0.11');
@@ -56,7 +61,8 @@ t.test('RKE2 check-mode run renders the server and agent configuration', async (
 
   const agentText = rendered(report, 'Write the RKE2 configuration', 'k8s-gpu1');
   const agent = parse(agentText);
-  t.equal(agent.server, 'https://10.40.0.11:9345');
+  t.equal(agent.server, 'https://10.40.0.10:9345', 'agents join through the API endpoint, not the first server');
+  t.notOk(report.plays.flatMap((p) => p.tasks).find((x) => x.task.name.endsWith('Write the kube-vip static pod'))?.hosts['k8s-gpu1']?.diff, 'agents run no kube-vip');
   t.equal(agent['token-file'], '/etc/rancher/rke2/join-token', 'the token is referenced by file');
   t.notOk('etcd-snapshot-schedule-cron' in agent, 'agents run no etcd');
   t.notMatch(agentText, /^token:/m, 'no token value in the configuration');
