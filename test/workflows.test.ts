@@ -31,12 +31,26 @@ t.test('a DAG: two parallel branches, then a GPU step that tolerates the GPU poo
   t.same(gpu.nodeSelector, { 'nvidia.com/gpu.present': 'true' });
   t.same(gpu.tolerations, [{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'present', effect: 'NoSchedule' }], 'the GPU nodes\' taint from the spec');
   t.match(gpu.script.source, /spack -e "\$SPACK_ENV" test run cuda/);
-  t.same(gpu.script.env, [{ name: 'SPACK_ENV', value: '{{workflow.parameters.spack-env}}' }], 'Argo expressions pass helm untouched');
+  t.same(gpu.script.env[0], { name: 'SPACK_ENV', value: '{{workflow.parameters.spack-env}}' }, 'Argo expressions pass helm untouched');
   t.same(byName('step-concretize').container.args, ['concretize', '{{workflow.parameters.spack-env}}']);
-  t.same(byName('step-mpi').container.volumeMounts, [{ name: 'builds', mountPath: '/mnt/builds', readOnly: false }], 'a step mounts only the volumes it names');
+  t.same(byName('step-mpi').container.volumeMounts.filter((m: { name: string }) => m.name !== 'site-ca'), [{ name: 'builds', mountPath: '/mnt/builds', readOnly: false }], 'a step mounts only the volumes it names (and the site CA)');
   t.notOk(byName('step-compilers').tolerations, 'CPU steps tolerate nothing');
   t.same(tpl.spec.arguments.parameters, [{ name: 'spack-env', value: 'hpc4-2026' }]);
   t.same([tpl.spec.ttlStrategy, tpl.spec.podGC, byName('step-mpi').retryStrategy], [{ secondsAfterCompletion: 604800 }, { strategy: 'OnPodSuccess' }, { limit: 1 }]);
+});
+
+t.test('build steps trust the site CA where container tools look for Harbor\'s', async (t) => {
+  const docs = await rendered('workflows-dev', 'dev');
+  const cert = docs.find((d) => d.kind === 'Certificate') as any;
+  t.same([cert?.metadata.namespace, cert?.spec.secretName, cert?.spec.issuerRef], ['dev-hpc4', 'site-ca-bundle', { name: 'site-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' }], 'a certificate from the site CA issuer: its Secret\'s ca.crt is the site CA');
+  const tpl = docs.find((d) => d.kind === 'WorkflowTemplate' && d.metadata.name === 'spack-stack') as any;
+  t.same(tpl.spec.volumes.find((v: { name: string }) => v.name === 'site-ca'), { name: 'site-ca', secret: { secretName: 'site-ca-bundle', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+  for (const step of tpl.spec.templates.filter((x: { container?: unknown; script?: unknown }) => x.container || x.script)) {
+    const c = step.container ?? step.script;
+    const paths = c.volumeMounts.filter((m: { name: string }) => m.name === 'site-ca').map((m: { mountPath: string }) => m.mountPath);
+    t.same(paths, ['/etc/containers/certs.d/harbor.hpc4.example.edu/ca.crt', '/etc/docker/certs.d/harbor.hpc4.example.edu/ca.crt', '/etc/siteforge/site-ca.crt'], `${step.name}: buildah/podman/skopeo, docker, and a plain path`);
+    t.ok(c.env.some((e: { name: string; value: string }) => e.name === 'SITEFORGE_CA_FILE' && e.value === '/etc/siteforge/site-ca.crt'), `${step.name}: SITEFORGE_CA_FILE`);
+  }
 });
 
 t.test('steps by name stay one sequence with the workflow image; the cron policy follows the spec', async (t) => {

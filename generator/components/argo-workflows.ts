@@ -7,6 +7,8 @@ import { volumesOf } from './storage.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
 import { ingressFor } from './web.ts';
+import { CLUSTER_ISSUER } from './cert-manager.ts';
+import { harborHostname } from './harbor.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
 import { workflowSteps, type StepModel } from '../model/workflows.ts';
 import { tolerationFor } from '../model/taints.ts';
@@ -17,13 +19,33 @@ export const ARGO_ARTIFACTS_SECRET = 'argo-artifacts-s3';
 
 export const WORKFLOW_SERVICE_ACCOUNT = 'argo-workflow';
 
+/** The Secret (from a site CA certificate) whose ca.crt build steps trust, and where they find it. */
+const TRUST_SECRET = 'site-ca-bundle';
+const TRUST_VOLUME = 'site-ca';
+const SITE_CA_FILE = '/etc/siteforge/site-ca.crt';
+
 /** The user the argoexec image runs as (Argo's executor containers). */
 const ARGOEXEC_USER = 8737;
 
 // The WorkflowTemplate's spec comes whole from the environment values (built from the spec by
 // workflowSpec below): Helm prints it, and Argo expressions such as {{inputs.parameters.step}}
 // are data to Helm, never templated by it.
-const WORKFLOWS_TEMPLATE = `{{- range .Values.workflows }}
+const WORKFLOWS_TEMPLATE = `{{- if .Values.trust }}
+# The site CA for the build pods: a certificate from the site CA issuer, whose Secret's ca.crt the
+# steps mount where container tools look for Harbor's CA.
+${helmObject('cert-manager.io/v1', 'Certificate', { name: '{{ .Values.trust.secretName | quote }}', namespace: '{{ .Values.namespace | quote }}' })}
+spec:
+  secretName: {{ .Values.trust.secretName | quote }}
+  commonName: {{ printf "%s site CA bundle" .Values.namespace | quote }}
+  dnsNames:
+    - {{ printf "ca-bundle.%s.svc" .Values.namespace | quote }}
+  duration: 8760h
+  issuerRef:
+    name: {{ .Values.trust.issuer | quote }}
+    kind: ClusterIssuer
+    group: cert-manager.io
+{{- end }}
+{{- range .Values.workflows }}
 ---
 ${helmObject('argoproj.io/v1alpha1', 'WorkflowTemplate', { name: '{{ .name | quote }}', namespace: '{{ $.Values.namespace | quote }}', inRange: true })}
 spec:
@@ -51,6 +73,12 @@ const WORKFLOWS_SCHEMA = {
   additionalProperties: false,
   properties: {
     namespace: { type: 'string' },
+    trust: {
+      type: 'object',
+      required: ['secretName', 'issuer'],
+      additionalProperties: false,
+      properties: { secretName: { type: 'string' }, issuer: { type: 'string' } },
+    },
     workflows: {
       type: 'array',
       items: {
@@ -77,6 +105,8 @@ interface WorkflowContext {
   readonly containerSecurityContext?: Record<string, unknown>;
   /** Taints of the site's GPU nodes: a step asking for GPUs tolerates them. */
   readonly gpuTaints: readonly string[];
+  /** The site CA for the steps (a Secret with ca.crt in the namespace) and the registry host it is for. */
+  readonly trust?: { readonly secretName: string; readonly registry: string };
 }
 
 /** The Argo container of a step: image, command/args or script, environment, resources, mounts. */
@@ -91,16 +121,21 @@ function stepContainer(step: StepModel, ctx: WorkflowContext): Record<string, un
     ...(r?.memory !== undefined ? { memory: r.memory } : {}),
   };
   const limits = { ...amounts, ...(r?.gpus ? { 'nvidia.com/gpu': r.gpus } : {}) };
+  // The site CA where container tools (buildah, podman, skopeo; docker) look for Harbor's CA, and at one plain path.
+  const trustMounts = ctx.trust
+    ? [`/etc/containers/certs.d/${ctx.trust.registry}/ca.crt`, `/etc/docker/certs.d/${ctx.trust.registry}/ca.crt`, SITE_CA_FILE].map((mountPath) => ({ name: TRUST_VOLUME, mountPath, subPath: 'ca.crt', readOnly: true }))
+    : [];
+  const env = [...Object.entries(step.env).map(([name, value]) => ({ name, value })), ...(ctx.trust ? [{ name: 'SITEFORGE_CA_FILE', value: SITE_CA_FILE }] : [])];
   return {
     name: 'main',
     image: step.image,
     ...(step.command ? { command: [...step.command] } : step.script !== undefined ? { command: ['bash'] } : {}),
     ...(step.args ? { args: [...step.args] } : {}),
     ...(step.script !== undefined ? { source: step.script } : {}),
-    ...(Object.keys(step.env).length ? { env: Object.entries(step.env).map(([name, value]) => ({ name, value })) } : {}),
+    ...(env.length ? { env } : {}),
     // Requests equal to limits: the Guaranteed QoS class, so the static CPU manager pins whole cores.
     ...(Object.keys(limits).length ? { resources: { requests: { ...amounts, ...(r?.gpus ? { 'nvidia.com/gpu': r.gpus } : {}) }, limits } } : {}),
-    ...(mounts.length ? { volumeMounts: mounts } : {}),
+    ...(mounts.length || trustMounts.length ? { volumeMounts: [...mounts, ...trustMounts] } : {}),
     ...(ctx.containerSecurityContext ? { securityContext: ctx.containerSecurityContext } : {}),
   };
 }
@@ -135,7 +170,10 @@ export function workflowSpec(w: WorkflowSpec, ctx: WorkflowContext): Record<stri
         },
       ];
   const used = new Set(steps.flatMap((s) => (s.volumes ?? ctx.volumes).map((v) => v.name)));
-  const volumes = ctx.volumes.filter((v) => used.has(v.name)).map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: v.name, readOnly: v.readOnly } }));
+  const volumes = [
+    ...ctx.volumes.filter((v) => used.has(v.name)).map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: v.name, readOnly: v.readOnly } })),
+    ...(ctx.trust ? [{ name: TRUST_VOLUME, secret: { secretName: ctx.trust.secretName, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] : []),
+  ];
   const parameters = Object.entries(w.parameters ?? {});
   return {
     serviceAccountName: ctx.serviceAccount,
@@ -241,6 +279,8 @@ export const argoWorkflows = defineComponent({
       ? { podSecurityContext: { runAsNonRoot: true, runAsUser: settings.runAsUser, runAsGroup: settings.runAsUser, ...runtimeDefault }, containerSecurityContext: noEscalation }
       : {};
     const gpuTaints = [...new Set(site.nodes.filter((n) => n.gpus).flatMap((n) => n.taints))].sort();
+    // Builds push to and pull from Harbor: with the site CA (cert-manager), they trust it.
+    const trust = site.componentSettings.certManager.enabled && site.componentSettings.harbor.enabled ? { secretName: TRUST_SECRET, registry: harborHostname(site) } : undefined;
     const executor = restricted ? { executor: { securityContext: { runAsNonRoot: true, runAsUser: ARGOEXEC_USER, ...runtimeDefault, ...noEscalation } } } : {};
     const ingress = ingressFor(site, `argo.${site.domain}`, 'argo-server-tls');
     // Each environment's workflows mount the volumes exposed to that environment.
@@ -291,7 +331,7 @@ export const argoWorkflows = defineComponent({
       {
         name: 'workflows',
         layer: 'apps',
-        afterComponents: ['storage'],
+        afterComponents: ['storage', 'certManager'],
         description: 'WorkflowTemplates and CronWorkflows of one environment',
         scope: 'environment',
         after: ['argo-workflows'],
@@ -299,9 +339,10 @@ export const argoWorkflows = defineComponent({
         valuesSchema: WORKFLOWS_SCHEMA,
         templates: { 'workflows.yaml': WORKFLOWS_TEMPLATE },
         environmentValues: (env) => {
-          const ctx: WorkflowContext = { serviceAccount: WORKFLOW_SERVICE_ACCOUNT, volumes: volumes(env.name), ...workflowSecurity, gpuTaints };
+          const ctx: WorkflowContext = { serviceAccount: WORKFLOW_SERVICE_ACCOUNT, volumes: volumes(env.name), ...workflowSecurity, gpuTaints, ...(trust ? { trust } : {}) };
           return {
             namespace: env.namespace,
+            ...(trust ? { trust: { secretName: trust.secretName, issuer: CLUSTER_ISSUER } } : {}),
             workflows: site.workflows
               .filter((w) => w.environment === env.name)
               .map((w) => ({ name: w.name, ...(w.schedule ? { schedule: w.schedule } : {}), concurrencyPolicy: w.concurrencyPolicy ?? 'Forbid', spec: workflowSpec(w, ctx) })),

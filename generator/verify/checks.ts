@@ -261,7 +261,7 @@ const references: Check = ({ objects }) => {
   const missing = (o: SourcedObject, kind: string, name: string, hint: string) =>
     problems.push({ check: 'reference', severity: 'error', object: describe(o), message: `references ${kind} ${o.namespace}/${name}, which nothing in the site creates`, hint });
   for (const o of objects) {
-    for (const pod of podSpecs(o.object)) {
+    for (const pod of podsOf(o)) {
       const sa = pod.serviceAccountName ?? pod.serviceAccount;
       if (sa && sa !== 'default' && !accounts.has(key(o.namespace, sa))) missing(o, 'ServiceAccount', sa, 'the chart must create it (serviceAccount.create) or the site must');
       for (const s of pod.imagePullSecrets ?? []) if (s?.name && !secrets.has(key(o.namespace, s.name))) missing(o, 'Secret', s.name, 'create the pull secret in this namespace (spec.components.harbor pull secrets)');
@@ -347,8 +347,7 @@ const images: Check = ({ objects, imageList }) => {
   const problems: Problem[] = [];
   const seen = new Set<string>();
   for (const o of objects) {
-    const workflow = ['WorkflowTemplate', 'CronWorkflow', 'Workflow'].includes(o.object.kind ?? '') && groupOf(o.object.apiVersion) === 'argoproj.io';
-    for (const pod of workflow ? workflowPods(o.object, {}) : podSpecs(o.object)) {
+    for (const pod of podsOf(o)) {
       for (const c of containersOf(pod)) {
         if (!c.image) continue; // Argo's executor containers: the controller's image, listed with its chart
         const image = normaliseImage(String(c.image));
@@ -762,6 +761,11 @@ function workflowPods(o: K8sObject, executor: Record<string, any>): Record<strin
   return pods;
 }
 
+const isWorkflow = (o: K8sObject) => ['WorkflowTemplate', 'CronWorkflow', 'Workflow'].includes(o.kind ?? '') && groupOf(o.apiVersion) === 'argoproj.io';
+
+/** The pod specs an object makes: a workload's template, or the pods Argo creates for a workflow's steps. */
+const podsOf = (o: SourcedObject, executor: Record<string, any> = {}) => (isWorkflow(o.object) ? workflowPods(o.object, executor) : podSpecs(o.object));
+
 /** The executor settings of the Argo Workflows controller (its ConfigMap's config), as the controller reads them. */
 function argoExecutor(objects: readonly SourcedObject[]): Record<string, any> {
   for (const o of of(objects, 'ConfigMap')) {
@@ -791,8 +795,8 @@ const podSecurity: Check = ({ objects }) => {
   for (const o of objects) {
     const level = o.namespace ? levels.get(o.namespace) : undefined;
     if (!level || level === 'privileged') continue;
-    const workflow = ['WorkflowTemplate', 'CronWorkflow', 'Workflow'].includes(o.object.kind ?? '') && groupOf(o.object.apiVersion) === 'argoproj.io';
-    const violations = [...new Set((workflow ? workflowPods(o.object, executor) : podSpecs(o.object)).flatMap((pod) => podSecurityViolations(pod, level)))];
+    const workflow = isWorkflow(o.object);
+    const violations = [...new Set(podsOf(o, executor).flatMap((pod) => podSecurityViolations(pod, level)))];
     if (!violations.length) continue;
     problems.push({
       check: 'security',
