@@ -4,7 +4,8 @@
 // validated against Argo's schema (@kubernetes-models/argo-workflows).
 import t from 'tap';
 import { join } from 'node:path';
-import { generatedSite } from './helpers/cli.ts';
+import { readFile, writeFile } from 'node:fs/promises';
+import { generatedSite, siteforge, tempDir } from './helpers/cli.ts';
 import { runTool } from './helpers/tools.ts';
 import { parseManifests, validateDocument } from './helpers/k8s.ts';
 
@@ -58,7 +59,7 @@ t.test('steps by name stay one sequence with the workflow image; the cron policy
   const tpl = docs.find((d) => d.kind === 'WorkflowTemplate' && d.metadata.name === 'spack-tests') as any;
   t.same(await validateDocument(tpl), []);
   t.same(tpl.spec.templates[0].steps.map((g: { name: string }[]) => g.map((s) => s.name)), [['compiler-tests'], ['mpi-compiler-tests'], ['runtime-tests']], 'one step per group: in order');
-  t.equal(tpl.spec.templates[1].container.image, 'harbor.hpc4.example.edu/library/spack:latest');
+  t.equal(tpl.spec.templates[1].container.image, 'harbor.hpc4.example.edu/library/spack:0.22.1');
   const cron = docs.find((d) => d.kind === 'CronWorkflow' && d.metadata.name === 'spack-tests') as any;
   t.equal(cron.spec.concurrencyPolicy, 'Forbid');
 });
@@ -68,4 +69,26 @@ t.test('helm lint passes for the workflows chart with each environment\'s values
     const lint = await runTool('helm', ['lint', join(out, 'charts/workflows'), '-f', join(out, `environments/${env}/workflows.yaml`)]);
     t.equal(lint.code, 0, `${env}: ${lint.stdout}${lint.stderr}`);
   }
+});
+
+t.test('images: latest and untagged images warn, foreign registries warn when nodes pull through Harbor, Renovate reads the pins', async (t) => {
+  const dir = await tempDir();
+  const spec = (await readFile('site.yaml', 'utf8'))
+    .replace('image: harbor.hpc4.example.edu/library/spack:0.22.1\n      steps: [compiler-tests', 'image: harbor.hpc4.example.edu/library/spack:latest\n      steps: [compiler-tests')
+    .replace('image: harbor.hpc4.example.edu/library/spack-cuda:0.22.1', 'image: registry.example.com/cuda/spack')
+    .replace('image: harbor.hpc4.example.edu/library/spack:0.22.1\n      parameters', 'image: docker.io/spack/ubuntu-jammy@sha256:' + 'a'.repeat(64) + '\n      parameters');
+  await writeFile(join(dir, 'site.yaml'), spec);
+  const res = await siteforge(['validate', join(dir, 'site.yaml')]);
+  t.equal(res.code, 0, 'warnings, not errors');
+  t.match(res.stderr, /site\.yaml:\d+:14: warning: spec\.workflows\[0\]\.image: image "harbor\.hpc4\.example\.edu\/library\/spack:latest" is not pinned \(latest\)/);
+  t.match(res.stderr, /spec\.workflows\[2\]\.steps\[3\]\.image: image "registry\.example\.com\/cuda\/spack" is not pinned \(no tag\)/);
+  t.match(res.stderr, /spec\.workflows\[2\]\.steps\[3\]\.image: image "registry\.example\.com\/cuda\/spack" comes from registry\.example\.com, which Harbor does not mirror/);
+  t.notMatch(res.stderr, /spack\/ubuntu-jammy/, 'a digest is a pin; docker.io is mirrored');
+  t.notMatch((await siteforge(['validate', 'site.yaml'])).stderr, /not pinned/, 'the example pins its images');
+
+  // Renovate's regex manager, as it applies matchStrings (JavaScript named groups, global), on the spec.
+  const manager = JSON.parse(await readFile('renovate.json', 'utf8')).customManagers.find((m: { description: string }) => /images pinned in the site spec/.test(m.description));
+  const found = [...(await readFile('site.yaml', 'utf8')).matchAll(new RegExp(manager.matchStrings[0], 'g'))].map((m) => `${m.groups!.depName}:${m.groups!.currentValue}`);
+  t.same([...new Set(found)].sort(), ['harbor.hpc4.example.edu/library/spack-cuda:0.22.1', 'harbor.hpc4.example.edu/library/spack:0.22.1']);
+  t.equal(manager.datasourceTemplate, 'docker');
 });

@@ -25,6 +25,15 @@ export const HARBOR_SECRETS = {
 
 const TLS_SECRET = 'harbor-tls';
 
+/** Public registries the nodes pull through Harbor proxy-cache projects of these names. */
+export const HARBOR_PROXY_PROJECTS: Readonly<Record<string, string>> = {
+  'docker.io': 'dockerhub',
+  'ghcr.io': 'ghcr',
+  'quay.io': 'quay',
+  'registry.k8s.io': 'k8s',
+  'nvcr.io': 'nvcr',
+};
+
 /** Harbor's nginx image at the pinned chart's appVersion (used when Harbor is exposed as a LoadBalancer). */
 const HARBOR_NGINX_IMAGE = 'docker.io/goharbor/nginx-photon:v2.15.1';
 

@@ -2,7 +2,7 @@
 // and bootstrap RKE2 or k0s (rebuild stages 2 and 3), plus k0sctl.yaml for k0s sites.
 import type { NodeModel, SiteModel } from '../model/site.ts';
 import { kubeletArgs, kubeletSettings } from '../model/kubelet.ts';
-import { harborHostname } from '../components/harbor.ts';
+import { HARBOR_PROXY_PROJECTS, harborHostname } from '../components/harbor.ts';
 import { siteCaId } from '../components/cert-manager.ts';
 import type { ResolvedSecrets } from '../secrets/store.ts';
 import { assetTree, renderDoc } from './assets.ts';
@@ -21,15 +21,6 @@ const FIREWALL_PORTS = {
     agent: ['179/tcp', '10250/tcp', '4789/udp', '30000-32767/tcp'],
   },
 } as const;
-
-/** Public registries mirrored through Harbor proxy-cache projects of these names. */
-const HARBOR_PROXY_PROJECTS: Readonly<Record<string, string>> = {
-  'docker.io': 'dockerhub',
-  'ghcr.io': 'ghcr',
-  'quay.io': 'quay',
-  'registry.k8s.io': 'k8s',
-  'nvcr.io': 'nvcr',
-};
 
 export const K0S_WORKER_PROFILE = 'hpc-numa';
 

@@ -191,6 +191,13 @@ function renovate(site: SiteModel): GeneratedFile {
       },
       {
         customType: 'regex',
+        description: 'Workflow and step images pinned in the site spec (tags; digests too)',
+        fileMatch: [`(^|/)${site.specFile.replace(/\./g, '\\.')}$`],
+        matchStrings: ['image:\\s*"?(?<depName>[a-z0-9][^\\s:@"]*(?::[0-9]+)?(?:/[^\\s:@"]+)+|[a-z0-9][^\\s:@/"]*):(?<currentValue>[A-Za-z0-9_][A-Za-z0-9_.-]*)(?:@(?<currentDigest>sha256:[a-f0-9]{64}))?"?'],
+        datasourceTemplate: 'docker',
+      },
+      {
+        customType: 'regex',
         description: 'Component chart versions pinned in the site spec (# renovate: registryUrl=... depName=...)',
         fileMatch: [`(^|/)${site.specFile.replace(/\./g, '\\.')}$`],
         matchStrings: ['#\\s*renovate:\\s*registryUrl=(?<registryUrl>\\S+)\\s+depName=(?<depName>\\S+)\\s*\\n\\s*chartVersion:\\s*(?<currentValue>\\S+)'],

@@ -9,6 +9,7 @@ import { isString, list } from './guards.ts';
 import { catalog, componentNames } from '../components/catalog.ts';
 import { DNS_NAME_PATTERN } from './formats.ts';
 import { dependencyCycle, stepName } from '../model/workflows.ts';
+import { HARBOR_PROXY_PROJECTS } from '../components/harbor.ts';
 
 export interface RuleContext {
   readonly spec: SiteSpec;
@@ -221,8 +222,45 @@ const workflows: Rule = (ctx) => {
       });
     }
     workflowStepRules(ctx, w, i);
+    imageRules(ctx, w, i);
   });
 };
+
+/** The registry an image reference names (docker.io when it names none). */
+function registryOf(image: string): string {
+  const first = image.split('/')[0]!;
+  return image.includes('/') && (/[.:]/.test(first) || first === 'localhost') ? first : 'docker.io';
+}
+
+/**
+ * Build images are pinned (a version tag or a digest, never latest or no tag: a build must be
+ * reproducible, and Renovate can only update a pin), and come from Harbor or a registry Harbor
+ * mirrors when the site runs Harbor (the nodes pull through it).
+ */
+function imageRules(ctx: RuleContext, w: any, i: number) {
+  const harbor = ctx.spec.spec?.components?.harbor as { enabled?: boolean; hostname?: unknown } | undefined;
+  const harborHost = harbor?.enabled === true ? (isString(harbor.hostname) ? harbor.hostname : `harbor.${ctx.spec.spec?.domain}`) : undefined;
+  const images: [PathSegment[], unknown][] = [
+    [['spec', 'workflows', i, 'image'], w?.image],
+    ...list<any>(w?.steps).flatMap((s, j): [PathSegment[], unknown][] => (s && typeof s === 'object' && s.image !== undefined ? [[['spec', 'workflows', i, 'steps', j, 'image'], s.image]] : [])),
+  ];
+  for (const [path, image] of images) {
+    if (!isString(image)) continue;
+    const [name = '', digest] = image.split('@');
+    const tag = /:([^/:]+)$/.exec(name)?.[1];
+    if (!digest && (tag === undefined || tag === 'latest')) {
+      ctx.report('warning', path, `image ${show(image)} is not pinned (${tag ? 'latest' : 'no tag'}): each run may build with a different image`, {
+        hint: `pin a version tag or a digest, e.g. ${name.replace(/:latest$/, '')}:<version> or @sha256:…; Renovate then proposes updates`,
+      });
+    }
+    const registry = registryOf(name);
+    if (harborHost && registry !== harborHost && !(registry in HARBOR_PROXY_PROJECTS)) {
+      ctx.report('warning', path, `image ${show(image)} comes from ${registry}, which Harbor does not mirror: every node pulls it from there directly`, {
+        hint: `push it to ${harborHost}, or pull it through a proxy-cache project (mirrored: ${Object.keys(HARBOR_PROXY_PROJECTS).join(', ')})`,
+      });
+    }
+  }
+}
 
 /** A workflow's steps: unique names, dependencies that exist and form no cycle, GPUs the site has, volumes its environment has. */
 function workflowStepRules(ctx: RuleContext, w: any, i: number) {
