@@ -92,3 +92,23 @@ t.test('images: latest and untagged images warn, foreign registries warn when no
   t.same([...new Set(found)].sort(), ['harbor.hpc4.example.edu/library/spack-cuda:0.22.1', 'harbor.hpc4.example.edu/library/spack:0.22.1']);
   t.equal(manager.datasourceTemplate, 'docker');
 });
+
+t.test('hostile step values stay data: YAML 1.1 words, Helm and Jinja braces, shell, reach the pod as written', async (t) => {
+  const dir = await tempDir();
+  const hostile = ['yes', 'on', '0o17', '12:30', '{{ .Release.Name }}', "{{ lookup('pipe', 'id') }}", '$(id)', '`id`', '; rm -rf /'];
+  const step = `        - name: hostile\n          env: {${hostile.map((v, i) => `V${i}: ${JSON.stringify(v)}`).join(', ')}}\n          args: [${hostile.map((v) => JSON.stringify(v)).join(', ')}]\n`;
+  await writeFile(join(dir, 'site.yaml'), (await readFile('site.yaml', 'utf8')).replace('        - {name: concretize,', `${step}        - {name: concretize,`));
+  const out = await generatedSite(join(dir, 'site.yaml'), { commit: false });
+  const res = await runTool('helm', ['template', 'w', join(out, 'charts/workflows'), '--namespace', 'dev-hpc4', '-f', join(out, `environments/dev/workflows.yaml`)]);
+  t.equal(res.code, 0, res.stderr);
+  const tpl = parseManifests(res.stdout).find((d) => d.kind === 'WorkflowTemplate' && d.metadata.name === 'spack-stack') as any;
+  const c = tpl.spec.templates.find((x: { name: string }) => x.name === 'step-hostile').container;
+  t.same(c.args, hostile, 'arguments arrive exactly as written');
+  t.same(c.env.filter((e: { name: string }) => e.name.startsWith('V')).map((e: { value: string }) => e.value), hostile, 'environment values too, strings all');
+  const bad = await siteforge(['validate', join(dir, 'site.yaml')]);
+  t.equal(bad.code, 0);
+  await writeFile(join(dir, 'site.yaml'), (await readFile(join(dir, 'site.yaml'), 'utf8')).replace('args: ["yes"', 'args: ["a\\u0000b", "yes"'));
+  const nul = await siteforge(['validate', join(dir, 'site.yaml')]);
+  t.equal(nul.code, 1, 'a control character is refused');
+  t.match(nul.stderr, /steps\[0\]\.args\[0\]: .* is not valid/);
+});
