@@ -31,7 +31,7 @@ for (const { spec } of SITES) {
     const firstServer = site.spec.nodes.find((n: { role: string }) => n.role === 'server').name;
     t.equal(group(inv, 'servers').hosts?.[0], firstServer, 'the first server is listed first (bootstrap)');
 
-    const playbooks = ['site.yml', 'upgrade.yml', 'reset.yml', 'remove-node.yml'].map((p) => `ansible/${p}`);
+    const playbooks = ['site.yml', 'upgrade.yml', 'reset.yml', 'restore.yml', 'remove-node.yml'].map((p) => `ansible/${p}`);
     const syntax = await runTool('ansible-playbook', ['-i', 'ansible/inventory/hosts.yaml', ...playbooks, '--syntax-check'], { cwd: out });
     t.equal(syntax.code, 0, `${syntax.stderr}${syntax.stdout}`);
     for (const p of playbooks) t.match(syntax.stdout, `playbook: ${p}`, `${p} passes the syntax check`);

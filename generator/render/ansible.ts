@@ -24,6 +24,11 @@ const FIREWALL_PORTS = {
 
 export const K0S_WORKER_PROFILE = 'hpc-numa';
 
+/** Where RKE2 servers keep their scheduled etcd snapshots (RKE2's default; restore.yml reads them there). */
+const RKE2_SNAPSHOT_DIR = '/var/lib/rancher/rke2/server/db/snapshots';
+/** Where k0s controllers keep their scheduled backups (restore.yml reads them there). */
+const K0S_BACKUP_DIR = '/var/lib/k0s-backups';
+
 /** kube-vip, pinned: the API endpoint's virtual IP on RKE2 servers (also listed in images.txt). */
 export const KUBE_VIP_IMAGE = 'ghcr.io/kube-vip/kube-vip:v1.2.2';
 
@@ -167,6 +172,7 @@ function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
       k0s_worker_profile: Object.keys(kubelet).length ? K0S_WORKER_PROFILE : '',
       k0s_controller_workers: site.agents.length === 0,
       k0s_registry_mirrors: k0sRegistryMirrors(site, ca),
+      k0s_backup: { schedule: d.backup.schedule, retention: d.backup.retention, dir: K0S_BACKUP_DIR },
       k0s_airgap: airgap(site),
     });
   }
@@ -316,6 +322,78 @@ function resetPlaybook(site: SiteModel): GeneratedFile {
   ]);
 }
 
+/**
+ * restore.yml: the cluster back from a backup of the first server (-e snapshot=<file name>, with a
+ * confirmation word). RKE2: every server stopped, the first reset to the snapshot
+ * (--cluster-reset), started and Ready; the others lose their etcd data and rejoin one at a time;
+ * agents restart. k0s: the first controller's data set aside and restored from the archive, then
+ * started; the other controllers are reset and rejoin through site.yml.
+ */
+function restorePlaybook(site: SiteModel): GeneratedFile {
+  const confirm = {
+    name: 'Refuse without a snapshot and the confirmation',
+    'ansible.builtin.assert': {
+      that: ["snapshot | default('') | length > 0", "'/' not in snapshot | default('')", "confirm_restore | default('') == 'restore-' ~ cluster_name"],
+      fail_msg: 'restore replaces the cluster state with a backup: -e snapshot=<file in the backup dir> -e confirm_restore=restore-{{ cluster_name }}',
+    },
+    run_once: true,
+  };
+  const rke2 = site.distribution.type === 'rke2';
+  const service = (state: string, name: string) => ({ name: `${state === 'stopped' ? 'Stop' : 'Start'} ${name}`, 'ansible.builtin.systemd_service': { name, state }, when: 'not ansible_check_mode' });
+  const ready = { name: 'Wait for this node to be Ready', 'ansible.builtin.command': { argv: "{{ cluster_kubectl + ['wait', '--for=condition=Ready', 'node/' ~ inventory_hostname, '--timeout=15m'] }}" }, delegate_to: "{{ groups['servers'][0] }}", changed_when: false, when: 'not ansible_check_mode' };
+  const plays = rke2
+    ? [
+        { name: 'Restore: check, then stop every server', hosts: 'servers', become: true, gather_facts: false, tags: ['restore'], tasks: [confirm, { name: 'The snapshot is on the first server', 'ansible.builtin.stat': { path: `${RKE2_SNAPSHOT_DIR}/{{ snapshot }}` }, register: 'restore_snapshot', delegate_to: "{{ groups['servers'][0] }}", run_once: true }, { name: 'Refuse a snapshot that is not there', 'ansible.builtin.assert': { that: ['restore_snapshot.stat.exists'], fail_msg: `no ${RKE2_SNAPSHOT_DIR}/{{ snapshot }} on {{ groups['servers'][0] }}` }, run_once: true }, service('stopped', 'rke2-server')] },
+        {
+          name: 'Restore: reset the first server to the snapshot',
+          hosts: 'servers[0]',
+          become: true,
+          gather_facts: false,
+          tags: ['restore'],
+          tasks: [
+            { name: 'Reset etcd to the snapshot', 'ansible.builtin.command': { argv: ['rke2', 'server', '--cluster-reset', `--cluster-reset-restore-path=${RKE2_SNAPSHOT_DIR}/{{ snapshot }}`] }, changed_when: true, when: 'not ansible_check_mode' },
+            service('started', 'rke2-server'),
+            ready,
+          ],
+        },
+        {
+          name: 'Restore: the other servers rejoin, one at a time',
+          hosts: 'servers[1:]',
+          become: true,
+          gather_facts: false,
+          serial: 1,
+          tags: ['restore'],
+          tasks: [{ name: 'Remove the etcd data the snapshot replaces', 'ansible.builtin.file': { path: '/var/lib/rancher/rke2/server/db', state: 'absent' } }, service('started', 'rke2-server'), ready],
+        },
+        { name: 'Restore: agents reconnect', hosts: 'agents', become: true, gather_facts: false, serial: site.distribution.upgrade.agentBatch, tags: ['restore'], tasks: [{ name: 'Restart rke2-agent', 'ansible.builtin.systemd_service': { name: 'rke2-agent', state: 'restarted' }, when: 'not ansible_check_mode' }, ready] },
+      ]
+    : [
+        { name: 'Restore: check, then stop every controller', hosts: 'servers', become: true, gather_facts: false, tags: ['restore'], tasks: [confirm, { name: 'The archive is on the first controller', 'ansible.builtin.stat': { path: `${K0S_BACKUP_DIR}/{{ snapshot }}` }, register: 'restore_archive', delegate_to: "{{ groups['servers'][0] }}", run_once: true }, { name: 'Refuse an archive that is not there', 'ansible.builtin.assert': { that: ['restore_archive.stat.exists'], fail_msg: `no ${K0S_BACKUP_DIR}/{{ snapshot }} on {{ groups['servers'][0] }}` }, run_once: true }, service('stopped', 'k0scontroller')] },
+        {
+          name: 'Restore: the first controller from the archive',
+          hosts: 'servers[0]',
+          become: true,
+          gather_facts: false,
+          tags: ['restore'],
+          tasks: [
+            { name: 'Set the current data aside', 'ansible.builtin.command': { argv: ['mv', '/var/lib/k0s', "/var/lib/k0s.before-restore-{{ lookup('pipe', 'date +%Y%m%d%H%M%S') }}"], removes: '/var/lib/k0s' }, when: 'not ansible_check_mode' },
+            { name: 'Restore the archive', 'ansible.builtin.command': { argv: ['/usr/local/bin/k0s', 'restore', `${K0S_BACKUP_DIR}/{{ snapshot }}`] }, changed_when: true, when: 'not ansible_check_mode' },
+            service('started', 'k0scontroller'),
+            { name: 'The API server is healthy', 'ansible.builtin.command': { argv: "{{ cluster_kubectl + ['get', '--raw', '/readyz'] }}" }, register: 'restore_readyz', retries: 60, delay: 10, until: "restore_readyz.rc == 0", changed_when: false, when: 'not ansible_check_mode' },
+          ],
+        },
+        {
+          name: 'Restore: the other controllers are reset (site.yml then rejoins them)',
+          hosts: 'servers[1:]',
+          become: true,
+          gather_facts: false,
+          tags: ['restore'],
+          tasks: [{ name: 'Reset this controller', 'ansible.builtin.command': { argv: ['/usr/local/bin/k0s', 'reset'] }, changed_when: true, when: 'not ansible_check_mode' }],
+        },
+      ];
+  return yamlFile(`${DIR}/restore.yml`, plays);
+}
+
 /** remove-node.yml: take one node out for good (-e node=<name>): drain, delete, leave etcd, uninstall. */
 function removeNodePlaybook(site: SiteModel): GeneratedFile {
   const leave =
@@ -417,6 +495,7 @@ export function renderAnsible(site: SiteModel, secrets: ResolvedSecrets): Genera
     ...roles(site),
     upgradePlaybook(site),
     resetPlaybook(site),
+    restorePlaybook(site),
     removeNodePlaybook(site),
     ...assetTree('ansible/tasks').map((f) => textFile(`${DIR}/tasks/${f.path}`, f.content)),
     ...(site.distribution.type === 'k0s' ? [k0sctl(site)] : []),

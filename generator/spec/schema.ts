@@ -50,11 +50,11 @@ const Distribution = Type.Object(
           default: '0 */6 * * *',
           pattern: '^[0-9A-Za-z*/,-]+( +[0-9A-Za-z*/,-]+){4}$',
           expected: 'a five-field cron schedule such as "0 */6 * * *"',
-          description: 'When RKE2 takes etcd snapshots (etcd-snapshot-schedule-cron).',
+          description: 'When the servers back the cluster up: RKE2 etcd snapshots (etcd-snapshot-schedule-cron), k0s backup (cron).',
         }),
-        retention: Type.Integer({ default: 28, minimum: 1, maximum: 1000, description: 'Snapshots kept per server.' }),
+        retention: Type.Integer({ default: 28, minimum: 1, maximum: 1000, description: 'Snapshots (RKE2) or archives (k0s) kept per server.' }),
       },
-      { ...strict, default: {}, description: 'etcd snapshots on every server (RKE2).' },
+      { ...strict, default: {}, description: 'Scheduled backups on every server; ansible/restore.yml restores one.' },
     ),
     upgrade: Type.Object(
       {

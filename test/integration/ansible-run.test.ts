@@ -144,3 +144,18 @@ t.test('reset.yml refuses without the site\'s confirmation word', async (t) => {
   t.equal(confirmed.code, 0, `confirmed (check mode: nothing uninstalled)\n${confirmed.stdout}${confirmed.stderr}`);
 });
 
+
+t.test('restore.yml refuses without a snapshot and its confirmation word, and a snapshot that is not there', async (t) => {
+  const out = await generatedSite('examples/minimal.yaml', { commit: false });
+  const inventory = join(out, 'restore-test-inventory.yaml');
+  await writeFile(inventory, stringify({ all: { vars: { ansible_connection: 'local', ansible_python_interpreter: '/usr/bin/python3' }, children: { cluster: { children: { servers: { hosts: { node1: {} } }, agents: { hosts: {} } } } } } }));
+  const run = (...extra: string[]) => runTool('ansible-playbook', ['-i', inventory, 'ansible/restore.yml', '--check', ...extra], { cwd: out, env: { ANSIBLE_BECOME_METHOD: 'su' } });
+  const refused = await run();
+  t.not(refused.code, 0, 'refused');
+  t.match(refused.stdout, /-e snapshot=<file in the backup dir> -e confirm_restore=restore-mini/);
+  const missing = await run('-e', 'snapshot=etcd-snapshot-none', '-e', 'confirm_restore=restore-mini');
+  t.not(missing.code, 0, 'refused: no such snapshot');
+  t.match(missing.stdout, /no \/var\/lib\/rancher\/rke2\/server\/db\/snapshots\/etcd-snapshot-none on node1/);
+  const traversal = await run('-e', 'snapshot=../../etc/shadow', '-e', 'confirm_restore=restore-mini');
+  t.not(traversal.code, 0, 'a path outside the snapshot directory is refused');
+});

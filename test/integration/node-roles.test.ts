@@ -18,8 +18,8 @@ import { runTool } from '../helpers/tools.ts';
 
 /** Root file systems are cached here between runs (debootstrap takes minutes). */
 const CACHE = process.env.SITEFORGE_ROOTFS_CACHE ?? '/var/cache/siteforge-tests';
-/** What a server image has beyond minbase: python3 (+ apt bindings, for Ansible), CA certificates, chrony, sudo. */
-const PACKAGES = ['python3', 'python3-apt', 'ca-certificates', 'chrony', 'sudo'];
+/** What a server image has beyond minbase: python3 (+ apt bindings, for Ansible), CA certificates, chrony, sudo, cron. */
+const PACKAGES = ['python3', 'python3-apt', 'ca-certificates', 'chrony', 'sudo', 'cron'];
 const ROOTFS = join(CACHE, `bookworm-minbase-${createHash('sha256').update(PACKAGES.join(',')).digest('hex').slice(0, 8)}`);
 
 /** A Debian bookworm minbase root with PACKAGES, made once by debootstrap and cached by its package list. */
@@ -71,7 +71,11 @@ for (const c of CASES) {
         hosts: 'servers',
         vars: { prepare_live: false, prepare_set_hostname: false, [`${c.role}_manage_service`]: false },
         roles: [{ role: 'prepare' }],
-        tasks: [{ name: 'Registry mirrors and trust', 'ansible.builtin.include_role': { name: c.role, tasks_from: 'registries.yml' } }],
+        tasks: [
+          { name: 'Registry mirrors and trust', 'ansible.builtin.include_role': { name: c.role, tasks_from: 'registries.yml' } },
+          // k0s controllers schedule their own backups (RKE2 schedules etcd snapshots in its config.yaml).
+          ...(c.role === 'k0s' ? [{ name: 'Scheduled backups', 'ansible.builtin.include_role': { name: 'k0s', tasks_from: 'backup.yml' } }] : []),
+        ],
       },
     ]));
     const play = async () => {
@@ -107,6 +111,23 @@ for (const c of CASES) {
     t.ok((await readFile(join(root, 'etc/ssl/certs/ca-certificates.crt'), 'utf8')).includes(body), 'update-ca-certificates put the site CA into the system bundle');
     t.match(await readFile(join(root, 'etc/sysctl.d/90-kubernetes.conf'), 'utf8'), /^net\.ipv4\.ip_forward = 1$/m);
     t.same((await readFile(join(root, 'etc/modules-load.d/kubernetes.conf'), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#')), ['br_netfilter', 'overlay'], 'one module per line, as systemd-modules-load reads it');
+    if (c.role === 'k0s') {
+      t.equal(await readFile(join(root, 'etc/cron.d/siteforge-k0s-backup'), 'utf8'), '# Managed by Ansible (siteforge k0s role): k0s backups on spec.distribution.backup.schedule\n0 */6 * * * root /usr/local/sbin/siteforge-k0s-backup\n', 'cron runs the backup on the spec\'s schedule');
+      const script = join(root, 'usr/local/sbin/siteforge-k0s-backup');
+      const lint = await runTool('shellcheck', ['-s', 'sh', script]);
+      t.equal(lint.code, 0, `shellcheck: ${lint.stdout}`);
+      // Retention, run for real in the root file system: k0s itself cannot be fetched here, so its
+      // binary is stood in for by true; the script keeps the 28 newest archives.
+      const archives = join(root, 'var/lib/k0s-backups');
+      for (let i = 0; i < 31; i++) await writeFile(join(archives, `k0s_backup_2026-11-${String(i).padStart(2, '0')}T00_00_00Z.tar.gz`), '');
+      const text = (await readFile(script, 'utf8')).replace("'/usr/local/bin/k0s' backup", 'true backup').replace('/usr/local/bin/k0s backup', 'true backup');
+      await writeFile(join(root, 'tmp/backup-test.sh'), text);
+      const run = await runTool('chroot', [root, '/bin/sh', '/tmp/backup-test.sh']);
+      t.equal(run.code, 0, run.stderr);
+      const kept = (await readdir(archives)).sort();
+      t.equal(kept.length, 28, 'the newest 28 kept');
+      t.equal(kept[0], 'k0s_backup_2026-11-03T00_00_00Z.tar.gz', 'the oldest removed');
+    }
     const harbor = c.role === 'rke2' ? 'harbor.hpc4.example.edu' : 'harbor.gpufarm.example.org';
     if (c.role === 'rke2') {
       const registries = parse(await readFile(join(root, 'etc/rancher/rke2/registries.yaml'), 'utf8'));
