@@ -6,7 +6,9 @@ import t from 'tap';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { generatedSite, siteforge, tempDir } from './helpers/cli.ts';
+import { decryptSops } from 'sops-age';
+import { generatedSite, ROOT, siteforge, tempDir } from './helpers/cli.ts';
+import { readIdentities } from '../generator/sops/age.ts';
 import { runTool } from './helpers/tools.ts';
 import { group, inventoryList } from './helpers/ansible.ts';
 
@@ -80,6 +82,26 @@ t.test('the API endpoint: nodes join it, kubectl uses its name, k0s workers are 
   t.equal(config.spec.api.externalAddress, '192.168.50.9', 'k0s join tokens point at the load balancer');
   t.same(config.spec.api.sans.slice(0, 2), ['api.gpufarm.example.org', '192.168.50.9']);
   t.equal(k0s.gpu1!.cluster_join_address, '192.168.50.9');
+});
+
+t.test('etcd snapshots to S3: RKE2 servers read the target from a SOPS Secret in kube-system', async (t) => {
+  const dir = await tempDir();
+  await writeFile(join(dir, 'site.yaml'), (await readFile('site.yaml', 'utf8')).replace('    apiEndpoint:', '    backup: {s3: {endpoint: "s3.hpc4.example.edu:9000", bucket: hpc4-etcd}}\n    apiEndpoint:'));
+  const out = await generatedSite(join(dir, 'site.yaml'), { commit: false });
+  const res = await runTool('ansible-inventory', ['-i', 'ansible/inventory/hosts.yaml', '--playbook-dir', 'ansible', '--host', 'k8s-master1'], { cwd: out });
+  t.match(JSON.parse(res.stdout).rke2_etcd_snapshots, { 'etcd-snapshot-schedule-cron': '0 */6 * * *', 'etcd-s3': true, 'etcd-s3-config-secret': 'etcd-s3-config' });
+  const text = await readFile(join(out, 'secrets/cluster/kube-system/etcd-s3-config.sops.yaml'), 'utf8');
+  const [identity] = await readIdentities(join(ROOT, 'test/fixtures/keys/example-site.agekey'));
+  const secret = (await decryptSops(text, { secretKey: identity!, fileType: 'yaml' })) as { metadata: { namespace: string }; stringData: Record<string, string> };
+  t.equal(secret.metadata.namespace, 'kube-system');
+  t.match(secret.stringData, { 'etcd-s3-endpoint': 's3.hpc4.example.edu:9000', 'etcd-s3-bucket': 'hpc4-etcd', 'etcd-s3-folder': 'hpc4', 'etcd-s3-insecure': 'false' });
+  t.match(secret.stringData['etcd-s3-secret-key'], /^[A-Za-z0-9]{40}$/, 'a generated secret key, encrypted');
+  t.notOk(text.includes(secret.stringData['etcd-s3-secret-key']!), 'never in clear');
+  const k0s = await tempDir();
+  await writeFile(join(k0s, 'k0s.yaml'), (await readFile('examples/k0s-gpu.yaml', 'utf8')).replace('    tlsSANs: [api.gpufarm.example.org]', '    tlsSANs: [api.gpufarm.example.org]\n    backup: {s3: {endpoint: s3.example.org, bucket: etcd}}'));
+  const refused = await siteforge(['validate', join(k0s, 'k0s.yaml')]);
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, /spec\.distribution\.backup\.s3: S3 upload of backups is generated for RKE2 only/);
 });
 
 t.test('changing one node changes only that node\'s lines', async (t) => {

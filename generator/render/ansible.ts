@@ -4,7 +4,7 @@ import type { NodeModel, SiteModel } from '../model/site.ts';
 import { kubeletArgs, kubeletSettings } from '../model/kubelet.ts';
 import { HARBOR_PROXY_PROJECTS, harborHostname } from '../components/harbor.ts';
 import { siteCaId } from '../components/cert-manager.ts';
-import type { ResolvedSecrets } from '../secrets/store.ts';
+import { ETCD_S3_SECRET, type ResolvedSecrets } from '../secrets/store.ts';
 import { assetTree, renderDoc } from './assets.ts';
 import { ansibleVarsFile, commentedYamlFile, textFile, yamlFile, type GeneratedFile } from './files.ts';
 
@@ -164,7 +164,12 @@ function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
       rke2_registry_configs: registryConfigs(site, ca),
       ...(d.apiEndpoint?.type === 'kubeVip' ? { rke2_kube_vip: { address: d.apiEndpoint.address, interface: d.apiEndpoint.interface ?? 'eth0', image: KUBE_VIP_IMAGE } } : {}),
       rke2_airgap: airgap(site),
-      rke2_etcd_snapshots: { 'etcd-snapshot-schedule-cron': d.backup.schedule, 'etcd-snapshot-retention': d.backup.retention },
+      rke2_etcd_snapshots: {
+        'etcd-snapshot-schedule-cron': d.backup.schedule,
+        'etcd-snapshot-retention': d.backup.retention,
+        // Uploads to S3 with the settings of a Secret in kube-system (applied, decrypted, by the GitOps engine).
+        ...(d.backup.s3 ? { 'etcd-s3': true, 'etcd-s3-config-secret': ETCD_S3_SECRET } : {}),
+      },
     });
   } else {
     Object.assign(all, {

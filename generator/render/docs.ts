@@ -33,6 +33,7 @@ function runbook(site: SiteModel): GeneratedFile {
       siteCaName: site.componentSettings.certManager.caSecret,
       apiEndpoint: site.distribution.apiEndpoint ? `${site.distribution.apiEndpoint.hostname ? `${site.distribution.apiEndpoint.hostname} (${site.distribution.apiEndpoint.address})` : site.distribution.apiEndpoint.address}` : '',
       kubeVip: site.distribution.apiEndpoint?.type === 'kubeVip',
+      etcdS3: site.distribution.backup.s3 ? `s3://${site.distribution.backup.s3.bucket}/${site.distribution.backup.s3.folder ?? site.name} at ${site.distribution.backup.s3.endpoint}` : '',
     }),
   );
 }

@@ -5,7 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { SiteModel } from '../model/site.ts';
 import type { Release } from '../model/releases.ts';
-import { publishedAnnotation, publishedId, type SecretDef } from './types.ts';
+import { fixed, publishedAnnotation, publishedId, random, type SecretDef } from './types.ts';
 import { generateValues } from './values.ts';
 import { decryptYaml, inspectSops, rekeyYaml } from '../sops/document.ts';
 import { readOwnedFile } from '../write/tree.ts';
@@ -36,8 +36,10 @@ const cache = new WeakMap<SiteModel, SecretInstance[]>();
 export function siteSecrets(site: SiteModel): SecretInstance[] {
   const cached = cache.get(site);
   if (cached) return cached;
-  const instances = site.components.flatMap((c) =>
-    (c.module.secrets?.(site, c.settings as never) ?? []).flatMap((def): SecretInstance[] => {
+  // The distribution's own secrets (etcd snapshot upload credentials), then each component's.
+  const sources = [{ name: 'distribution', defs: distributionSecrets(site) }, ...site.components.map((c) => ({ name: c.name, defs: c.module.secrets?.(site, c.settings as never) ?? [] }))];
+  const instances = sources.flatMap((c) =>
+    c.defs.flatMap((def): SecretInstance[] => {
       const at = (dir: string, sub: string, namespace: string, environment?: string): SecretInstance => ({
         def,
         component: c.name,
@@ -54,6 +56,32 @@ export function siteSecrets(site: SiteModel): SecretInstance[] {
   );
   cache.set(site, instances);
   return instances;
+}
+
+/** The name of the Secret RKE2 reads its etcd snapshot S3 settings from (etcd-s3-config-secret, kube-system). */
+export const ETCD_S3_SECRET = 'etcd-s3-config';
+
+/** Secrets of the cluster itself rather than a component: RKE2's S3 target for etcd snapshots. */
+function distributionSecrets(site: SiteModel): SecretDef[] {
+  const s3 = site.distribution.backup.s3;
+  if (!s3 || site.distribution.type !== 'rke2') return [];
+  return [
+    {
+      name: ETCD_S3_SECRET,
+      scope: 'cluster',
+      namespace: 'kube-system',
+      description: 'Where RKE2 uploads etcd snapshots (etcd-s3-config-secret); create the same access key pair on the S3 service',
+      data: {
+        'etcd-s3-endpoint': fixed(s3.endpoint),
+        'etcd-s3-bucket': fixed(s3.bucket),
+        'etcd-s3-folder': fixed(s3.folder ?? site.name),
+        ...(s3.region ? { 'etcd-s3-region': fixed(s3.region) } : {}),
+        'etcd-s3-insecure': fixed(String(s3.insecure)),
+        'etcd-s3-access-key': random(20),
+        'etcd-s3-secret-key': random(40),
+      },
+    },
+  ];
 }
 
 /** Secrets that carry helm values for a release (helm-secrets file, Flux valuesFrom, Argo CD secrets://). */

@@ -137,6 +137,9 @@ function apiEndpointRules(ctx: RuleContext, dist: any, ranges: readonly (readonl
   const endpoint = dist?.apiEndpoint;
   const ip = isString(endpoint?.address) ? parseIpv4(endpoint.address) : null;
   const at: PathSegment[] = ['spec', 'distribution', 'apiEndpoint'];
+  if (dist?.backup?.s3 && dist?.type === 'k0s') {
+    ctx.report('error', ['spec', 'distribution', 'backup', 's3'], 'S3 upload of backups is generated for RKE2 only', { hint: 'for k0s, copy /var/lib/k0s-backups off the controllers with the site\'s own backup tooling, and drop backup.s3' });
+  }
   if (endpoint?.type === 'kubeVip' && dist?.type === 'k0s') {
     ctx.report('error', [...at, 'type'], 'kubeVip is generated for RKE2 only', { hint: 'for k0s, put a load balancer in front of the controllers and use type: external' });
   }
@@ -157,6 +160,16 @@ function apiEndpointRules(ctx: RuleContext, dist: any, ranges: readonly (readonl
     }
   }
 }
+
+/** Node setup choices that weaken the nodes say so. */
+const nodeSetup: Rule = (ctx) => {
+  const setup = ctx.spec.spec?.nodeSetup as { selinux?: unknown } | undefined;
+  if (setup?.selinux === 'disabled') {
+    ctx.report('warning', ['spec', 'nodeSetup', 'selinux'], 'SELinux disabled: containers lose their confinement on RHEL-family nodes (a container escape reaches the host as root), and re-enabling it later relabels every file system', {
+      hint: 'prefer enforcing (RKE2 installs rke2-selinux) or permissive while you find what breaks; disabled takes effect at the next reboot',
+    });
+  }
+};
 
 const distributionVersion: Rule = (ctx) => {
   const dist = (ctx.spec.spec?.distribution ?? {}) as any;
@@ -562,6 +575,7 @@ export const crossFieldRules: readonly Rule[] = [
   recipients,
   environments,
   workflows,
+  nodeSetup,
   volumes,
   components,
 ];

@@ -53,6 +53,18 @@ const Distribution = Type.Object(
           description: 'When the servers back the cluster up: RKE2 etcd snapshots (etcd-snapshot-schedule-cron), k0s backup (cron).',
         }),
         retention: Type.Integer({ default: 28, minimum: 1, maximum: 1000, description: 'Snapshots (RKE2) or archives (k0s) kept per server.' }),
+        s3: Type.Optional(
+          Type.Object(
+            {
+              endpoint: Type.String({ pattern: '^[A-Za-z0-9.-]+(:[0-9]{1,5})?$', maxLength: 260, expected: 'an S3 endpoint host[:port] such as s3.example.edu:9000' }),
+              bucket: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', expected: 'an S3 bucket name: 3-63 lowercase letters, digits, "." and "-"' }),
+              folder: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$', maxLength: 200, expected: 'a folder such as hpc4/etcd (default: the site name)' })),
+              region: Type.Optional(Type.String({ pattern: '^[a-z0-9-]{1,40}$', expected: 'an S3 region such as us-east-1' })),
+              insecure: Type.Boolean({ default: false, description: 'Plain HTTP to the endpoint (never on a shared network).' }),
+            },
+            { ...strict, description: 'RKE2: also upload every snapshot to this S3-compatible target; the access key pair is generated and SOPS-encrypted (secrets/cluster/kube-system/etcd-s3-config).' },
+          ),
+        ),
       },
       { ...strict, default: {}, description: 'Scheduled backups on every server; ansible/restore.yml restores one.' },
     ),
@@ -153,7 +165,7 @@ const NodeSetup = Type.Object(
       default: 'auto',
       description: 'auto: off for RKE2 (it conflicts with canal), firewalld with the needed ports for k0s.',
     }),
-    selinux: OneOf(['enforcing', 'permissive', 'keep'], { default: 'enforcing', description: 'SELinux mode on RHEL-family nodes.' }),
+    selinux: OneOf(['enforcing', 'permissive', 'disabled', 'keep'], { default: 'enforcing', description: 'SELinux mode on RHEL-family nodes (disabled takes effect at the next reboot; a warning says what is lost).' }),
     timeServers: Type.Array(HostName(), { default: [], description: 'NTP servers for chrony; empty keeps the distribution pools.' }),
   },
   { ...strict, default: {}, description: 'Node preparation (Ansible stage 2).' },
