@@ -80,6 +80,18 @@ t.test('cluster components tolerate spec.placement: a site with tainted servers 
   t.ok(JSON.parse(bare.stdout).problems.filter((p: { check: string }) => p.check === 'scheduling').length >= 10, 'without them, the components fit no node');
 });
 
+t.test('a CIS-hardened RKE2 site verifies clean: restricted by default, the cluster components\' namespaces exempt', async (t) => {
+  const dir = await tempDir();
+  await writeFile(join(dir, 'site.yaml'), (await readFile('site.yaml', 'utf8')).replace('    apiEndpoint: {type: kubeVip', '    profile: cis\n    apiEndpoint: {type: kubeVip'));
+  t.equal((await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit'])).code, 0);
+  const res = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--json']);
+  t.equal(res.code, 0, res.stdout);
+  t.same(JSON.parse(res.stdout).problems, []);
+  const vars = parse(await readFile(join(dir, 'ansible/group_vars/all.yml'), 'utf8'), { customTags: [{ tag: '!unsafe', resolve: (v: string) => v }] });
+  t.equal(vars.rke2_profile, 'cis');
+  t.same(vars.rke2_pss_exemptions, ['argo', 'cert-manager', 'cis-operator-system', 'flux-system', 'gpu-operator', 'harbor', 'ingress-nginx', 'kube-system', 'metallb-system', 'monitoring', 'tigera-operator'], 'RKE2\'s own, the GitOps engine\'s and every cluster component\'s; no environment');
+});
+
 t.test('a site whose environments enforce the restricted Pod Security level verifies clean', async (t) => {
   // Workflow pods and Argo's executor containers get the restricted security context the namespaces demand.
   const dir = await tempDir();

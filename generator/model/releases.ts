@@ -128,3 +128,15 @@ export function siteReleases(site: SiteModel): SiteReleases {
   cache.set(site, result);
   return result;
 }
+
+/**
+ * Namespaces a CIS-hardened RKE2 cluster exempts from its restricted default Pod Security level:
+ * RKE2's own (kube-system, cis-operator-system, tigera-operator), the GitOps engine's, and every
+ * cluster component's (operators and node agents need host access). Environment namespaces are
+ * not exempt: their own labels set their level.
+ */
+export function podSecurityExemptions(site: SiteModel): string[] {
+  const own = ['kube-system', 'cis-operator-system', 'tigera-operator', site.gitops.engine === 'flux' ? 'flux-system' : 'argocd'];
+  const components = siteReleases(site).releases.filter((r) => !r.environment).map((r) => r.namespace);
+  return [...new Set([...own, ...components])].sort();
+}

@@ -1,6 +1,7 @@
 // Output family: ansible/ — inventory, group_vars, site.yml and the roles that prepare the nodes
 // and bootstrap RKE2 or k0s (rebuild stages 2 and 3), plus k0sctl.yaml for k0s sites.
 import type { NodeModel, SiteModel } from '../model/site.ts';
+import { podSecurityExemptions } from '../model/releases.ts';
 import { kubeletArgs, kubeletSettings } from '../model/kubelet.ts';
 import { HARBOR_PROXY_PROJECTS, harborHostname } from '../components/harbor.ts';
 import { siteCaId } from '../components/cert-manager.ts';
@@ -162,6 +163,7 @@ function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
       rke2_numa_policy: kubelet,
       rke2_registry_mirrors: registryMirrors(site),
       rke2_registry_configs: registryConfigs(site, ca),
+      ...(d.profile === 'cis' ? { rke2_profile: 'cis', rke2_pss_exemptions: podSecurityExemptions(site) } : {}),
       ...(d.apiEndpoint?.type === 'kubeVip' ? { rke2_kube_vip: { address: d.apiEndpoint.address, interface: d.apiEndpoint.interface ?? 'eth0', image: KUBE_VIP_IMAGE } } : {}),
       rke2_airgap: airgap(site),
       rke2_etcd_snapshots: {

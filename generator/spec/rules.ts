@@ -137,6 +137,9 @@ function apiEndpointRules(ctx: RuleContext, dist: any, ranges: readonly (readonl
   const endpoint = dist?.apiEndpoint;
   const ip = isString(endpoint?.address) ? parseIpv4(endpoint.address) : null;
   const at: PathSegment[] = ['spec', 'distribution', 'apiEndpoint'];
+  if (dist?.profile === 'cis' && dist?.type === 'k0s') {
+    ctx.report('error', ['spec', 'distribution', 'profile'], 'the CIS profile is generated for RKE2 only', { hint: 'k0s has no CIS profile switch; drop profile, or use RKE2' });
+  }
   if (dist?.backup?.s3 && dist?.type === 'k0s') {
     ctx.report('error', ['spec', 'distribution', 'backup', 's3'], 'S3 upload of backups is generated for RKE2 only', { hint: 'for k0s, copy /var/lib/k0s-backups off the controllers with the site\'s own backup tooling, and drop backup.s3' });
   }

@@ -24,6 +24,11 @@ const Distribution = Type.Object(
       default: [],
       description: 'Extra API server SANs; every server address and extra address is added too.',
     }),
+    profile: Type.Optional(
+      OneOf(['cis'], {
+        description: 'RKE2 hardening profile: the CIS benchmark (kernel parameters, an etcd user, restricted Pod Security by default with the cluster components\' namespaces exempt).',
+      }),
+    ),
     apiEndpoint: Type.Optional(
       Type.Object(
         {

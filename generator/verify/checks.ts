@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { Ajv } from 'ajv';
 import type { SiteModel } from '../model/site.ts';
-import { siteReleases } from '../model/releases.ts';
+import { podSecurityExemptions, siteReleases } from '../model/releases.ts';
 import { harborHostname } from '../components/harbor.ts';
 import { publishedAnnotation } from '../secrets/types.ts';
 import { validateBuiltIn, type KubernetesSchema } from './kubernetes-schema.ts';
@@ -784,16 +784,19 @@ function argoExecutor(objects: readonly SourcedObject[]): Record<string, any> {
  * Pods meet their namespace's Pod Security level (the PodSecurity admission controller refuses
  * them otherwise): workloads of every kind, and the pods Argo creates for workflows.
  */
-const podSecurity: Check = ({ objects }) => {
+const podSecurity: Check = ({ objects, site }) => {
   const levels = new Map<string, PodSecurityLevel>();
   for (const n of of(objects, 'Namespace')) {
     const level = n.object.metadata?.labels?.['pod-security.kubernetes.io/enforce'];
     if (level === 'baseline' || level === 'restricted' || level === 'privileged') levels.set(n.object.metadata!.name!, level);
   }
   const executor = argoExecutor(objects);
+  // Unlabelled namespaces take the cluster default: privileged, or under RKE2's CIS profile restricted unless exempt.
+  const exempt = new Set(podSecurityExemptions(site));
+  const clusterDefault = (ns: string): PodSecurityLevel => (site.distribution.profile === 'cis' && !exempt.has(ns) ? 'restricted' : 'privileged');
   const problems: Problem[] = [];
   for (const o of objects) {
-    const level = o.namespace ? levels.get(o.namespace) : undefined;
+    const level = o.namespace ? (levels.get(o.namespace) ?? clusterDefault(o.namespace)) : undefined;
     if (!level || level === 'privileged') continue;
     const workflow = isWorkflow(o.object);
     const violations = [...new Set(podsOf(o, executor).flatMap((pod) => podSecurityViolations(pod, level)))];
@@ -802,7 +805,7 @@ const podSecurity: Check = ({ objects }) => {
       check: 'security',
       severity: 'error',
       object: describe(o),
-      message: `its pods break the ${level} Pod Security level of namespace ${o.namespace}, so admission refuses them: ${violations.slice(0, 4).join('; ')}${violations.length > 4 ? `; and ${violations.length - 4} more` : ''}`,
+      message: `its pods break the ${level} Pod Security level of namespace ${o.namespace}${levels.has(o.namespace!) ? '' : ' (the CIS profile\'s cluster default)'}, so admission refuses them: ${violations.slice(0, 4).join('; ')}${violations.length > 4 ? `; and ${violations.length - 4} more` : ''}`,
       hint: workflow
         ? 'restricted environments need workflow pods that run as non-root without privilege escalation (siteforge sets this for spec.components.namespaces.podSecurity: restricted); or lower the level'
         : `lower spec.components.namespaces.podSecurity, or change the workload's securityContext`,
