@@ -5,6 +5,7 @@ import { loadSpecFile } from './spec/load.ts';
 import { validateSpec } from './spec/validate.ts';
 import type { Diagnostic } from './spec/diagnostics.ts';
 import { buildSiteModel, type SiteModel } from './model/site.ts';
+import { incompatibleCharts } from './model/compatibility.ts';
 import { renderSite } from './render/index.ts';
 import type { GeneratedFile } from './render/files.ts';
 import { applyWrite, assertWritableOutDir, isNoop, lockOutDir, planWrite, removeStaleTemporaries, type WritePlan } from './write/writer.ts';
@@ -24,7 +25,17 @@ export async function loadSite(specPath: string): Promise<LoadOutcome> {
   if (!loaded.ok) return loaded;
   const validated = validateSpec(loaded.spec);
   if (!validated.ok) return validated;
-  return { ok: true, site: buildSiteModel(validated.spec, specPath), diagnostics: validated.diagnostics };
+  const site = buildSiteModel(validated.spec, specPath);
+  // Compatibility is known once the model says which charts the site pins: warnings, at the version.
+  const compatibility = incompatibleCharts(site).map((c): Diagnostic => ({
+    severity: 'warning',
+    file: loaded.spec.file,
+    ...loaded.spec.position(['spec', 'distribution', 'version']),
+    path: 'spec.distribution.version',
+    message: `${c.component}: the pinned ${c.chart} chart declares Kubernetes ${c.constraint}, and the site runs ${site.distribution.version}`,
+    hint: `choose a distribution version inside that range, or pin another ${c.chart} version (spec.components.${c.component}.chartVersion)`,
+  }));
+  return { ok: true, site, diagnostics: [...validated.diagnostics, ...compatibility] };
 }
 
 export interface GenerateOptions {

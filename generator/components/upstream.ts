@@ -16,7 +16,7 @@ export interface UpstreamKustomization {
   readonly path: string;
 }
 
-type Entry = { repository?: string; git?: string; version: string; path?: string; images?: string[] };
+type Entry = { repository?: string; git?: string; version: string; path?: string; images?: string[]; kubeVersion?: string };
 
 const table = parse(readFileSync(UPSTREAM_CHARTS_FILE, 'utf8')) as Record<string, Entry>;
 
@@ -47,3 +47,6 @@ export const upstreamImages = (name: string): readonly string[] => entry(name).i
 
 /** The upstream chart version a release uses: its override, or the pin. */
 export const upstreamVersion = (upstream: { chart: string; version?: string }): string => upstream.version ?? upstreamChart(upstream.chart).version;
+
+/** The Kubernetes versions a pinned chart declares it supports (its Chart.yaml kubeVersion), if it declares any. */
+export const upstreamKubeVersion = (name: string): string | undefined => entry(name).kubeVersion;
