@@ -36,7 +36,7 @@ t.test('a volume named for one environment is claimed and mounted there only; ev
   const names = async (file: string, key: string) => (parse(await readFile(join(dir, file), 'utf8'))[key] as { name: string }[]).map((v) => v.name).sort();
   t.same(await names('environments/dev/storage.yaml', 'volumes'), ['scratch', 'software']);
   t.same(await names('environments/prod/storage.yaml', 'volumes'), ['software'], 'prod gets no claim for the dev-only volume');
-  const workflowVolumes = async (env: string) => (parse(await readFile(join(dir, `environments/${env}/workflows.yaml`), 'utf8')).workflows as { spec: { volumes?: { name: string }[] } }[]).flatMap((w) => (w.spec.volumes ?? []).map((v) => v.name)).sort();
+  const workflowVolumes = async (env: string) => (parse(await readFile(join(dir, `environments/${env}/workflows.yaml`), 'utf8')).workflows as { spec: { volumes?: { name: string; persistentVolumeClaim?: unknown }[] } }[]).flatMap((w) => (w.spec.volumes ?? []).filter((v) => v.persistentVolumeClaim).map((v) => v.name)).sort();
   t.same(await workflowVolumes('prod'), ['software'], 'prod workflows do not mount it');
   t.same(await workflowVolumes('dev'), ['scratch', 'software'], 'dev workflows mount both');
   const verify = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--json']);

@@ -19,6 +19,7 @@ const expected: Record<string, string[]> = {
   'bad-cron': [
     '17:5 warning spec.workflows: workflows are defined but argoWorkflows is not enabled, so nothing runs them',
     '17:52 error spec.workflows[0].schedule: schedule "daily": has 1 field, not five',
+    '17:68 warning spec.workflows[0].image: image "spack:latest" is not pinned (latest): each run may build with a different image',
   ],
   'bad-enum-distribution': ['8:11 error spec.distribution.type: the string "k3s" is not allowed'],
   'bad-ip': ['14:30 error spec.nodes[1].address: the string "172.16.0.300" is not valid'],
@@ -59,6 +60,7 @@ const expected: Record<string, string[]> = {
   'workflow-unknown-environment': [
     '17:5 warning spec.workflows: workflows are defined but argoWorkflows is not enabled, so nothing runs them',
     '17:36 error spec.workflows[0].environment: environment "prdo" is not in spec.environments',
+    '17:49 warning spec.workflows[0].image: image "spack:latest" is not pinned (latest): each run may build with a different image',
   ],
   'workflow-step-unknown-dependency': ['27:39 error spec.workflows[0].steps[1].dependencies[0]: step "test" depends on "biuld", which is not a step of workflow "nightly"'],
   'workflow-step-cycle': ['26:9 error spec.workflows[0].steps: the steps of workflow "nightly" depend on each other in a cycle: a → c → b → a'],
