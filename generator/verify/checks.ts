@@ -12,6 +12,7 @@ import { parseTaint, repels, tolerates } from '../model/taints.ts';
 import { podSecurityViolations, type PodSecurityLevel } from './pod-security.ts';
 import { parse as parseYaml } from 'yaml';
 import { contains, parseCidr, parseIpv4, parseRange } from '../spec/net.ts';
+import { DNS_LABEL_PATTERN, DNS_NAME_PATTERN, LABEL_VALUE, QUALIFIED_NAME } from '../spec/formats.ts';
 import { CLUSTER_SCOPED_KINDS as CLUSTER_SCOPED, type K8sObject, type SourcedObject } from './render.ts';
 
 export interface Problem {
@@ -696,9 +697,11 @@ const builtInSchemas: Check = ({ objects, kubernetes }) => {
   return problems;
 };
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+// The same name grammars the spec is validated with (spec/formats.ts).
+const DNS_LABEL = new RegExp(DNS_LABEL_PATTERN);
+const DNS_SUBDOMAIN = new RegExp(DNS_NAME_PATTERN);
+const LABEL_KEY = new RegExp(`^${QUALIFIED_NAME}$`);
+const LABEL_VALUE_TEXT = new RegExp(`^${LABEL_VALUE}$`);
 /** Kinds whose names are path segments (RBAC), and kinds whose names are DNS labels. */
 const PATH_SEGMENT_NAMED = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding']);
 const DNS_LABEL_NAMED = new Set(['Namespace', 'Service']);
@@ -712,13 +715,13 @@ function metadataProblem(o: K8sObject): string | null {
     if (name === '.' || name === '..' || /[/%]/.test(name)) return `name ${JSON.stringify(name)} is not a valid path segment`;
   } else if (DNS_LABEL_NAMED.has(kind)) {
     if (name.length > 63 || !DNS_LABEL.test(name)) return `name ${JSON.stringify(name)} is not a DNS-1123 label (lowercase letters, digits, "-", at most 63)`;
-  } else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+  } else if (!DNS_SUBDOMAIN.test(name)) {
     return `name ${JSON.stringify(name)} is not a DNS-1123 subdomain (lowercase letters, digits, "-", ".", at most 253)`;
   }
   for (const [k, v] of Object.entries(o.metadata?.labels ?? {})) {
-    const [prefix, base] = k.includes('/') ? [k.slice(0, k.lastIndexOf('/')), k.slice(k.lastIndexOf('/') + 1)] : ['', k];
-    if ((prefix && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) || base.length > 63 || !LABEL_NAME.test(base)) return `label key ${JSON.stringify(k)} is not a qualified name`;
-    if (typeof v !== 'string' || v.length > 63 || (v !== '' && !LABEL_NAME.test(v))) return `label ${k} has the invalid value ${JSON.stringify(v)} (at most 63 letters, digits, "-", "_", ".")`;
+    const slash = k.lastIndexOf('/');
+    if (!LABEL_KEY.test(k) || k.length - slash - 1 > 63 || slash > 253) return `label key ${JSON.stringify(k)} is not a qualified name`;
+    if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE_TEXT.test(v)) return `label ${k} has the invalid value ${JSON.stringify(v)} (at most 63 letters, digits, "-", "_", ".")`;
   }
   return null;
 }
