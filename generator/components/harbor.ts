@@ -2,7 +2,7 @@
 // projects dockerhub, ghcr, quay, k8s, nvcr). Every credential comes from an existing Secret.
 import { Type } from '@sinclair/typebox';
 import { ChartVersion, DnsName, DnsSubdomain, Enabled, Ipv4, OneOf, Quantity } from '../spec/formats.ts';
-import { contains, parseCidr, parseIpv4, parseRange } from '../spec/net.ts';
+import { parseIpv4, poolContaining } from '../spec/net.ts';
 import { list } from '../spec/guards.ts';
 import { requireStorageClass, storageClassFor } from './storage.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
@@ -110,7 +110,7 @@ export const harbor = defineComponent({
       if (!lb) ctx.report('error', ['spec', 'components', 'harbor', 'loadBalancerIP'], 'loadBalancerIP is set, and Harbor is exposed through the ingress', { hint: 'set expose: loadBalancer, or drop loadBalancerIP' });
       const n = parseIpv4(ip);
       const pools = list<unknown>(components.metallb?.addresses).filter((a): a is string => typeof a === 'string');
-      if (lb && n !== null && pools.length && !pools.some((text) => { const r = parseCidr(text) ?? parseRange(text); return r !== null && contains(r, n); })) {
+      if (lb && n !== null && pools.length && !poolContaining(n, pools)) {
         ctx.report('error', ['spec', 'components', 'harbor', 'loadBalancerIP'], `${ip} is outside every MetalLB pool (${pools.join(', ')})`, { hint: 'choose an address inside spec.components.metallb.addresses' });
       }
     }

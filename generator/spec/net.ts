@@ -52,3 +52,10 @@ export function parseRange(text: string): Ipv4Range | null {
 
 export const overlaps = (a: Ipv4Range, b: Ipv4Range) => a.first <= b.last && b.first <= a.last;
 export const contains = (r: Ipv4Range, ip: number) => r.first <= ip && ip <= r.last;
+
+/** The first address pool (a range or a CIDR, as MetalLB writes them) that holds ip, if any. */
+export const poolContaining = (ip: number, pools: readonly string[]): string | undefined =>
+  pools.find((text) => {
+    const range = parseRange(text);
+    return range !== null && contains(range, ip);
+  });

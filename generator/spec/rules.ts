@@ -3,7 +3,7 @@
 import type { SiteSpec } from './schema.ts';
 import { show, type PathSegment, type Severity } from './diagnostics.ts';
 import { checkAgeRecipient } from './age-recipient.ts';
-import { contains, formatIpv4, overlaps, parseCidr, parseIpv4, parseRange, type Cidr } from './net.ts';
+import { contains, formatIpv4, overlaps, parseCidr, parseIpv4, poolContaining, type Cidr } from './net.ts';
 import { didYouMean } from './suggest.ts';
 import { isString, list } from './guards.ts';
 import { catalog, componentNames } from '../components/catalog.ts';
@@ -157,10 +157,8 @@ function apiEndpointRules(ctx: RuleContext, dist: any, ranges: readonly (readonl
   }
   const metallb = ctx.spec.spec?.components?.metallb as { enabled?: boolean; addresses?: unknown } | undefined;
   if (metallb?.enabled === true) {
-    for (const text of list<unknown>(metallb.addresses).filter(isString)) {
-      const range = parseCidr(text) ?? parseRange(text);
-      if (range && contains(range, ip)) ctx.report('error', [...at, 'address'], `${endpoint.address} lies inside the MetalLB pool ${text}`, { hint: 'MetalLB would hand the API address to a Service; keep it out of spec.components.metallb.addresses' });
-    }
+    const pool = poolContaining(ip, list<unknown>(metallb.addresses).filter(isString));
+    if (pool) ctx.report('error', [...at, 'address'], `${endpoint.address} lies inside the MetalLB pool ${pool}`, { hint: 'MetalLB would hand the API address to a Service; keep it out of spec.components.metallb.addresses' });
   }
 }
 

@@ -11,7 +11,7 @@ import { validateBuiltIn, type KubernetesSchema } from './kubernetes-schema.ts';
 import { parseTaint, repels, tolerates } from '../model/taints.ts';
 import { podSecurityViolations, type PodSecurityLevel } from './pod-security.ts';
 import { parse as parseYaml } from 'yaml';
-import { contains, parseCidr, parseIpv4, parseRange } from '../spec/net.ts';
+import { parseIpv4, poolContaining } from '../spec/net.ts';
 import { DNS_LABEL_PATTERN, DNS_NAME_PATTERN, LABEL_VALUE, QUALIFIED_NAME } from '../spec/formats.ts';
 import { CLUSTER_SCOPED_KINDS as CLUSTER_SCOPED, type K8sObject, type SourcedObject } from './render.ts';
 
@@ -298,11 +298,7 @@ const addresses: Check = ({ objects }) => {
   const pools = of(objects, 'IPAddressPool').flatMap((p) => ((p.object.spec as any)?.addresses ?? []) as string[]);
   const inPool = (ip: string) => {
     const n = parseIpv4(ip);
-    if (n === null) return false;
-    return pools.some((text) => {
-      const range = parseCidr(text) ?? parseRange(text);
-      return range !== null && contains(range, n);
-    });
+    return n !== null && poolContaining(n, pools) !== undefined;
   };
   const problems: Problem[] = [];
   const taken = new Map<string, string>();
@@ -421,13 +417,23 @@ function matchesTerm(labels: Record<string, string>, term: { matchExpressions?: 
 
 /** Why a pod spec cannot run on a node (null: it can). */
 function unfitReason(pod: Record<string, any>, node: SiteModel['nodes'][number]): string | null {
+  const placement = placementMismatch(pod, node);
+  if (placement) return placement;
+  const taint = untoleratedTaint(pod, node);
+  return taint ? `taint ${taint}` : null;
+}
+
+/** Why a node is not one a pod spec selects (node selector, required node affinity); null when it is. */
+function placementMismatch(pod: Record<string, any>, node: SiteModel['nodes'][number]): string | null {
   const labels = labelsOf(node);
   for (const [k, v] of Object.entries((pod.nodeSelector ?? {}) as Record<string, string>)) if (labels[k] !== String(v)) return `no label ${k}=${v}`;
   const terms = pod.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms as Record<string, any>[] | undefined;
-  if (terms?.length && !terms.some((t) => matchesTerm(labels, t))) return 'outside its required node affinity';
-  const taint = node.taints.find((t) => repels(parseTaint(t)) && !tolerates(pod.tolerations ?? [], parseTaint(t)));
-  return taint ? `taint ${taint}` : null;
+  return terms?.length && !terms.some((t) => matchesTerm(labels, t)) ? 'outside its required node affinity' : null;
 }
+
+/** A NoSchedule/NoExecute taint of the node that the pod spec does not tolerate, if any. */
+const untoleratedTaint = (pod: Record<string, any>, node: SiteModel['nodes'][number]) =>
+  node.taints.find((t) => repels(parseTaint(t)) && !tolerates(pod.tolerations ?? [], parseTaint(t)));
 
 /**
  * Every workload has a node to run on: its node selector, required node affinity and
@@ -480,12 +486,11 @@ const workflows: Check = ({ objects, site }) => {
         problems.push({ check: 'workflows', severity: 'error', object: describe(o), message: `mounts PersistentVolumeClaim ${o.namespace}/${claim}, which the site does not create in that namespace`, hint: 'list the volume under spec.storage.volumes (exposed to this environment)' });
       }
     }
-    // Where each step's pod can run: the nodes its selector matches, less those with a taint it does not tolerate.
+    // Where each step's pod can run: the nodes it selects, less those with a taint it does not tolerate.
     for (const t of ((spec.templates ?? []) as Record<string, any>[]).filter((t) => t.container || t.script)) {
-      const selector: Record<string, string> = { ...(spec.nodeSelector ?? {}), ...(t.nodeSelector ?? {}) };
-      const tolerations: Record<string, any>[] = [...(spec.tolerations ?? []), ...(t.tolerations ?? [])];
-      const candidates = podNodes(site).filter((n) => Object.entries(selector).every(([k, v]) => labelsOf(n)[k] === String(v)));
-      const blocked = candidates.map((n) => ({ n, taint: n.taints.find((x) => repels(parseTaint(x)) && !tolerates(tolerations, parseTaint(x))) }));
+      const pod = workflowStepPod(spec, t, {});
+      const candidates = podNodes(site).filter((n) => placementMismatch(pod, n) === null);
+      const blocked = candidates.map((n) => ({ n, taint: untoleratedTaint(pod, n) }));
       if (candidates.length && blocked.every((b) => b.taint)) {
         const taints = [...new Set(blocked.map((b) => b.taint!))];
         problems.push({
@@ -749,19 +754,22 @@ const strictAjv = () => (ajv ??= new Ajv({ strict: false, allErrors: true, valid
 /** The pods Argo Workflows creates from a workflow object: each container/script template's main container, plus its executor's init and wait containers. */
 function workflowPods(o: K8sObject, executor: Record<string, any>): Record<string, any>[] {
   const spec = ((o.kind === 'CronWorkflow' ? (o.spec as any)?.workflowSpec : o.spec) ?? {}) as Record<string, any>;
-  const pods: Record<string, any>[] = [];
-  for (const t of (spec.templates ?? []) as Record<string, any>[]) {
-    const main = t.container ?? t.script;
-    if (!main) continue;
-    pods.push({
-      hostNetwork: spec.hostNetwork,
-      securityContext: t.securityContext ?? spec.securityContext,
-      volumes: [...(spec.volumes ?? []), ...(t.volumes ?? [])],
-      initContainers: [{ name: 'init', securityContext: executor.securityContext }],
-      containers: [{ ...main, name: main.name ?? 'main' }, { name: 'wait', securityContext: executor.securityContext }],
-    });
-  }
-  return pods;
+  return ((spec.templates ?? []) as Record<string, any>[]).filter((t) => t.container || t.script).map((t) => workflowStepPod(spec, t, executor));
+}
+
+/** The pod Argo creates for one container/script template: the workflow's settings with the template's own on top. */
+function workflowStepPod(spec: Record<string, any>, t: Record<string, any>, executor: Record<string, any>): Record<string, any> {
+  const main = t.container ?? t.script;
+  return {
+    hostNetwork: spec.hostNetwork,
+    securityContext: t.securityContext ?? spec.securityContext,
+    nodeSelector: { ...(spec.nodeSelector ?? {}), ...(t.nodeSelector ?? {}) },
+    tolerations: [...(spec.tolerations ?? []), ...(t.tolerations ?? [])],
+    affinity: t.affinity ?? spec.affinity,
+    volumes: [...(spec.volumes ?? []), ...(t.volumes ?? [])],
+    initContainers: [{ name: 'init', securityContext: executor.securityContext }],
+    containers: [{ ...main, name: main.name ?? 'main' }, { name: 'wait', securityContext: executor.securityContext }],
+  };
 }
 
 const isWorkflow = (o: K8sObject) => ['WorkflowTemplate', 'CronWorkflow', 'Workflow'].includes(o.kind ?? '') && groupOf(o.apiVersion) === 'argoproj.io';
