@@ -109,6 +109,7 @@ t.test('changing one node changes only that node\'s lines', async (t) => {
   const manifest = () => readFile(join(out, '.siteforge/manifest.json'), 'utf8').then((s) => JSON.parse(s).files as Record<string, string>);
   const m1 = await manifest();
   const a = (await readFile(join(out, 'ansible/inventory/hosts.yaml'), 'utf8')).split('\n');
+  const runbookBefore = (await readFile(join(out, 'RUNBOOK.md'), 'utf8')).split('\n');
   const spec = await readFile('site.yaml', 'utf8');
   const changed = spec.replace('address: 10.40.0.22', 'address: 10.40.0.23');
   t.not(changed, spec);
@@ -118,8 +119,14 @@ t.test('changing one node changes only that node\'s lines', async (t) => {
   t.equal(res.code, 0, res.stderr);
   const m2 = await manifest();
   const differing = Object.keys(m2).filter((p) => m1[p] !== m2[p]);
-  t.same(differing, ['ansible/inventory/hosts.yaml'], 'only the inventory changes');
-  const b = (await readFile(join(out, differing[0]!), 'utf8')).split('\n');
+  t.same(differing, ['RUNBOOK.md', 'ansible/inventory/hosts.yaml'], 'only the inventory changes, and the topology diagram');
+  const runbookAfter = (await readFile(join(out, 'RUNBOOK.md'), 'utf8')).split('\n');
+  t.same(
+    runbookBefore.flatMap((line, i) => (line !== runbookAfter[i] ? [[line.trim(), runbookAfter[i]!.trim()]] : [])),
+    [['node_k8s-gpu2["k8s-gpu2<br/>10.40.0.22"]', 'node_k8s-gpu2["k8s-gpu2<br/>10.40.0.23"]']],
+    'the diagram changes in that node\'s box only',
+  );
+  const b = (await readFile(join(out, 'ansible/inventory/hosts.yaml'), 'utf8')).split('\n');
   t.equal(a.length, b.length);
   const lines = a.flatMap((line, i) => (line !== b[i] ? [[line.trim(), b[i]!.trim()]] : []));
   t.same(lines, [

@@ -10,7 +10,7 @@ import { ingressFor } from './web.ts';
 import { CLUSTER_ISSUER } from './cert-manager.ts';
 import { harborHostname } from './harbor.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
-import { workflowSteps, type StepModel } from '../model/workflows.ts';
+import { workflowSteps, workflowVolumeNames, type StepModel } from '../model/workflows.ts';
 import { tolerationFor } from '../model/taints.ts';
 import type { WorkflowSpec } from '../spec/schema.ts';
 
@@ -169,7 +169,7 @@ export function workflowSpec(w: WorkflowSpec, ctx: WorkflowContext): Record<stri
           container: stepContainer({ ...steps[0]!, image: w.image, args: ['{{inputs.parameters.step}}'] }, ctx),
         },
       ];
-  const used = new Set(steps.flatMap((s) => (s.volumes ?? ctx.volumes).map((v) => v.name)));
+  const used = new Set(workflowVolumeNames(steps, ctx.volumes));
   const volumes = [
     ...ctx.volumes.filter((v) => used.has(v.name)).map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: v.name, readOnly: v.readOnly } })),
     ...(ctx.trust ? [{ name: TRUST_VOLUME, secret: { secretName: ctx.trust.secretName, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] : []),
@@ -195,7 +195,7 @@ export const argoWorkflows = defineComponent({
     {
       enabled: Enabled(false),
       chartVersion: ChartVersion(),
-      sso: Type.Object({ enabled: Type.Boolean({ default: false }) }, { additionalProperties: false, default: {} }),
+      sso: Type.Object({ enabled: Type.Boolean({ default: false, description: 'OIDC login for the server (authMode sso, tokens still accepted).' }) }, { additionalProperties: false, default: {}, description: 'Single sign-on for the Argo Workflows server.' }),
       server: Type.Object(
         {
           authMode: OneOf(['client', 'sso', 'server'], {
@@ -213,10 +213,10 @@ export const argoWorkflows = defineComponent({
             description: 'none: steps share data through the mounted volumes; s3: an S3 artifact repository.',
           }),
           endpoint: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.-]+(:[0-9]{1,5})?$', expected: 'an S3 endpoint host[:port] such as s3.example.edu:9000', description: 'S3 endpoint host:port.' })),
-          bucket: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', expected: 'an S3 bucket name: 3-63 lowercase letters, digits, "." and "-"' })),
-          insecure: Type.Boolean({ default: false }),
+          bucket: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', expected: 'an S3 bucket name: 3-63 lowercase letters, digits, "." and "-"', description: 'Bucket of the artifact repository.' })),
+          insecure: Type.Boolean({ default: false, description: 'Plain HTTP to the endpoint (never on a shared network).' }),
         },
-        { additionalProperties: false, default: {} },
+        { additionalProperties: false, default: {}, description: 'Where workflows keep artifacts and logs; the S3 key pair is a SOPS secret.' },
       ),
       runAsUser: Type.Integer({ minimum: 1, maximum: 2147483647, default: 1000, description: 'UID (and GID) workflow pods run as where the environment namespaces enforce the restricted Pod Security level (spec.components.namespaces.podSecurity); elsewhere the image\'s own user.' }),
     },

@@ -21,7 +21,7 @@ export const gpuOperator = defineComponent({
       enabled: Enabled(false),
       chartVersion: ChartVersion(),
       driverPreinstalled: Type.Boolean({ default: true, description: 'HPC nodes usually carry the NVIDIA driver already; true skips the operator-managed driver.' }),
-      migStrategy: OneOf(['none', 'single', 'mixed'], { default: 'none' }),
+      migStrategy: OneOf(['none', 'single', 'mixed'], { default: 'none', description: 'How MIG slices are advertised: none, single (all slices alike, as nvidia.com/gpu) or mixed (one resource per slice profile).' }),
     },
     { additionalProperties: false },
   ),

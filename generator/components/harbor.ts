@@ -60,7 +60,7 @@ export const harbor = defineComponent({
       chartVersion: ChartVersion(),
       hostname: Type.Optional(DnsName({ description: 'Registry host name (default harbor.<domain>).' })),
       storageClass: Type.Optional(DnsSubdomain({ description: 'StorageClass for registry and database volumes.' })),
-      registrySize: Quantity({ default: '500Gi' }),
+      registrySize: Quantity({ default: '500Gi', description: 'Size of the image store claim.' }),
       expose: OneOf(['auto', 'ingress', 'loadBalancer'], {
         default: 'auto',
         description: 'How nodes and builds reach Harbor: through the ingress (ingressNginx), or a MetalLB LoadBalancer address of its own; auto: the ingress when there is one, else a LoadBalancer.',

@@ -17,8 +17,8 @@ export const monitoring = defineComponent({
     {
       enabled: Enabled(false),
       chartVersion: ChartVersion(),
-      retention: Type.String({ default: '15d', pattern: '^[0-9]+(h|d|w|y)$', expected: 'a Prometheus duration such as 15d' }),
-      storageSize: Quantity({ default: '50Gi' }),
+      retention: Type.String({ default: '15d', pattern: '^[0-9]+(h|d|w|y)$', expected: 'a Prometheus duration such as 15d', description: 'How long Prometheus keeps samples.' }),
+      storageSize: Quantity({ default: '50Gi', description: 'Size of the Prometheus data claim.' }),
       storageClass: Type.Optional(DnsSubdomain({ description: 'StorageClass for Prometheus (default: the cluster default).' })),
       slurmNodeExporters: Type.Array(
         Type.String({ pattern: '^[A-Za-z0-9.-]+:[0-9]{1,5}$', expected: 'host:port of a SLURM node exporter, e.g. 10.40.1.1:9100' }),

@@ -52,6 +52,12 @@ export function workflowSteps(w: Pick<WorkflowSpec, 'image' | 'steps'>): Workflo
   return { dag, steps };
 }
 
+/** The volumes a workflow's pods mount: those its steps name, or the environment's for a step that names none (in the environment's order). */
+export function workflowVolumeNames(steps: readonly Pick<StepModel, 'volumes'>[], environmentVolumes: readonly { name: string }[]): string[] {
+  const used = new Set(steps.flatMap((s) => (s.volumes ?? environmentVolumes).map((v) => v.name)));
+  return environmentVolumes.filter((v) => used.has(v.name)).map((v) => v.name);
+}
+
 export const stepName = (s: WorkflowSpec['steps'][number]): string => (typeof s === 'string' ? s : s.name);
 
 /** Steps on a dependency cycle (empty when the DAG has none), found by depth-first search. */

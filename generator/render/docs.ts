@@ -6,6 +6,7 @@ import { siteReleases } from '../model/releases.ts';
 import { upstreamKustomization } from '../components/upstream.ts';
 import { siteSecrets } from '../secrets/store.ts';
 import { renderDoc } from './assets.ts';
+import { diagramsMarkdown, siteDiagrams } from './diagrams.ts';
 import { deployKeySecret, SOPS_AGE_SECRET } from './gitops.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 
@@ -17,6 +18,7 @@ function runbook(site: SiteModel): GeneratedFile {
     renderDoc('RUNBOOK.md', {
       site: site.name,
       spec: site.specFile,
+      diagrams: diagramsMarkdown(siteDiagrams(site)),
       nodeCount: site.nodes.length,
       distribution: site.distribution.type,
       rke2: site.distribution.type === 'rke2',
@@ -249,7 +251,7 @@ const gitignoreSeed = (): GeneratedFile => ({ path: '.gitignore', seed: true, co
 
 /** Pull-request review collapses generated files; the spec and hand-written files stay open. */
 function gitattributes(): GeneratedFile {
-  const generated = ['ansible/**', 'charts/**', 'clusters/**', 'environments/**', 'releases/**', 'secrets/**', 'helmfile.yaml', 'images.txt', 'RUNBOOK.md', 'site.schema.json', '.sops.yaml', '.siteforge/**', '.github/workflows/siteforge.yml', '.gitlab-ci.yml', '.yamllint.yaml', 'renovate.json'];
+  const generated = ['ansible/**', 'charts/**', 'clusters/**', 'docs/**', 'environments/**', 'releases/**', 'secrets/**', 'helmfile.yaml', 'images.txt', 'RUNBOOK.md', 'site.schema.json', '.sops.yaml', '.siteforge/**', '.github/workflows/siteforge.yml', '.gitlab-ci.yml', '.yamllint.yaml', 'renovate.json'];
   return textFile('.gitattributes', ['# Generated paths: collapsed in pull-request diffs (GitHub linguist-generated, GitLab gitlab-generated).', ...generated.map((p) => `${p} linguist-generated=true gitlab-generated=true`)].join('\n'));
 }
 

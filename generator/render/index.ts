@@ -11,13 +11,14 @@ import { renderGitops } from './gitops.ts';
 import { renderDocs } from './docs.ts';
 import type { ResolvedSecrets } from '../secrets/store.ts';
 import { renderReleaseIndex } from './release-index.ts';
+import { renderReference } from './reference.ts';
 import { versionCharts, type ChartVersionRecord, type ChartVersions } from './chart-versions.ts';
 
 export const SCHEMA_FILE = 'site.schema.json';
 
 /** Output families, in the order they appear in the repository layout. */
 const renderers: readonly ((site: SiteModel, secrets: ResolvedSecrets) => GeneratedFile[])[] = [
-  () => [jsonFile(SCHEMA_FILE, editorSchema())],
+  (site) => [jsonFile(SCHEMA_FILE, editorSchema()), renderReference(site)],
   renderAnsible,
   renderCharts,
   renderHelmfile,

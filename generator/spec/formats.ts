@@ -143,3 +143,9 @@ export const BranchName = (o: SchemaOptions = {}) =>
 export const GIT_URL_PATTERN =
   '^(ssh|https?|git)://([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/+-]+$' +
   '|^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~][A-Za-z0-9._~/+-]*$';
+
+/** The registry an image reference names (docker.io when it names none), as containerd reads it. */
+export function imageRegistry(image: string): string {
+  const first = image.split('/')[0]!;
+  return image.includes('/') && (/[.:]/.test(first) || first === 'localhost') ? first : 'docker.io';
+}

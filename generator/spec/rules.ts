@@ -7,7 +7,7 @@ import { contains, formatIpv4, overlaps, parseCidr, parseIpv4, poolContaining, t
 import { didYouMean } from './suggest.ts';
 import { isString, list } from './guards.ts';
 import { catalog, componentNames } from '../components/catalog.ts';
-import { DNS_NAME_PATTERN } from './formats.ts';
+import { DNS_NAME_PATTERN, imageRegistry } from './formats.ts';
 import { dependencyCycle, stepName } from '../model/workflows.ts';
 import { HARBOR_PROXY_PROJECTS } from '../components/harbor.ts';
 
@@ -240,12 +240,6 @@ const workflows: Rule = (ctx) => {
   });
 };
 
-/** The registry an image reference names (docker.io when it names none). */
-function registryOf(image: string): string {
-  const first = image.split('/')[0]!;
-  return image.includes('/') && (/[.:]/.test(first) || first === 'localhost') ? first : 'docker.io';
-}
-
 /**
  * Build images are pinned (a version tag or a digest, never latest or no tag: a build must be
  * reproducible, and Renovate can only update a pin), and come from Harbor or a registry Harbor
@@ -267,7 +261,7 @@ function imageRules(ctx: RuleContext, w: any, i: number) {
         hint: `pin a version tag or a digest, e.g. ${name.replace(/:latest$/, '')}:<version> or @sha256:…; Renovate then proposes updates`,
       });
     }
-    const registry = registryOf(name);
+    const registry = imageRegistry(name);
     if (harborHost && registry !== harborHost && !(registry in HARBOR_PROXY_PROJECTS)) {
       ctx.report('warning', path, `image ${show(image)} comes from ${registry}, which Harbor does not mirror: every node pulls it from there directly`, {
         hint: `push it to ${harborHost}, or pull it through a proxy-cache project (mirrored: ${Object.keys(HARBOR_PROXY_PROJECTS).join(', ')})`,

@@ -61,10 +61,10 @@ const Distribution = Type.Object(
         s3: Type.Optional(
           Type.Object(
             {
-              endpoint: Type.String({ pattern: '^[A-Za-z0-9.-]+(:[0-9]{1,5})?$', maxLength: 260, expected: 'an S3 endpoint host[:port] such as s3.example.edu:9000' }),
-              bucket: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', expected: 'an S3 bucket name: 3-63 lowercase letters, digits, "." and "-"' }),
-              folder: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$', maxLength: 200, expected: 'a folder such as hpc4/etcd (default: the site name)' })),
-              region: Type.Optional(Type.String({ pattern: '^[a-z0-9-]{1,40}$', expected: 'an S3 region such as us-east-1' })),
+              endpoint: Type.String({ pattern: '^[A-Za-z0-9.-]+(:[0-9]{1,5})?$', maxLength: 260, expected: 'an S3 endpoint host[:port] such as s3.example.edu:9000', description: 'S3-compatible endpoint (HTTPS unless insecure).' }),
+              bucket: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', expected: 'an S3 bucket name: 3-63 lowercase letters, digits, "." and "-"', description: 'Bucket the snapshots go to.' }),
+              folder: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$', maxLength: 200, expected: 'a folder such as hpc4/etcd (default: the site name)', description: 'Folder in the bucket (default: the site name).' })),
+              region: Type.Optional(Type.String({ pattern: '^[a-z0-9-]{1,40}$', expected: 'an S3 region such as us-east-1', description: 'S3 region, where the service needs one.' })),
               insecure: Type.Boolean({ default: false, description: 'Plain HTTP to the endpoint (never on a shared network).' }),
             },
             { ...strict, description: 'RKE2: also upload every snapshot to this S3-compatible target; the access key pair is generated and SOPS-encrypted (secrets/cluster/kube-system/etcd-s3-config).' },
@@ -94,7 +94,7 @@ const Distribution = Type.Object(
       ),
     ),
   },
-  strict,
+  { ...strict, description: 'The Kubernetes distribution and its cluster-wide settings.' },
 );
 
 const Node = Type.Object(
@@ -120,26 +120,26 @@ const Node = Type.Object(
     gpus: Type.Optional(
       Type.Object(
         {
-          vendor: OneOf(['nvidia', 'amd']),
-          count: Type.Integer({ minimum: 1 }),
+          vendor: OneOf(['nvidia', 'amd'], { description: 'GPU vendor (nvidia: the GPU operator serves these nodes).' }),
+          count: Type.Integer({ minimum: 1, description: 'GPUs in the node.' }),
         },
-        strict,
+        { ...strict, description: 'GPUs of the node: workflow steps that ask for GPUs run on such nodes.' },
       ),
     ),
   },
-  strict,
+  { ...strict, description: 'One machine: its name, address, role, labels, taints and GPUs.' },
 );
 
 const Kubelet = Type.Object(
   {
     topologyManagerPolicy: Type.Optional(
-      OneOf(['none', 'best-effort', 'restricted', 'single-numa-node']),
+      OneOf(['none', 'best-effort', 'restricted', 'single-numa-node'], { description: 'Kubelet topology manager policy: single-numa-node keeps a Guaranteed pod\'s CPUs, memory and devices on one NUMA node.' }),
     ),
-    topologyManagerScope: Type.Optional(OneOf(['container', 'pod'])),
-    cpuManagerPolicy: Type.Optional(OneOf(['none', 'static'])),
-    memoryManagerPolicy: Type.Optional(OneOf(['None', 'Static'])),
+    topologyManagerScope: Type.Optional(OneOf(['container', 'pod'], { description: 'Whether NUMA alignment is per container or per pod.' })),
+    cpuManagerPolicy: Type.Optional(OneOf(['none', 'static'], { description: 'static: Guaranteed pods with whole CPUs get exclusive cores (workflow steps set requests equal to limits).' })),
+    memoryManagerPolicy: Type.Optional(OneOf(['None', 'Static'], { description: 'Static: memory of Guaranteed pods from the NUMA nodes their CPUs are on (needs reserved.memory).' })),
     reserved: Type.Optional(
-      Type.Object({ cpu: Type.Optional(Quantity()), memory: Type.Optional(Quantity()) }, {
+      Type.Object({ cpu: Type.Optional(Quantity({ description: 'CPU kept for the system and Kubernetes, e.g. 500m.' })), memory: Type.Optional(Quantity({ description: 'Memory kept for the system and Kubernetes, e.g. 1100Mi.' })) }, {
         ...strict,
         description: 'Resources reserved for the system and Kubernetes daemons.',
       }),
@@ -178,17 +178,17 @@ const NodeSetup = Type.Object(
 
 const Volume = Type.Object(
   {
-    name: DnsLabel(),
+    name: DnsLabel({ description: 'Volume name: the PersistentVolumeClaim in each environment namespace and the mount /mnt/<name> in workflow steps.' }),
     type: OneOf(['nfs', 'hostPath'], {
       description: 'nfs: served by an NFS server; hostPath: a parallel filesystem mounted on every node.',
     }),
     server: Type.Optional(Ipv4({ description: 'NFS server (type nfs).' })),
-    path: SafeAbsolutePath(),
-    readOnly: Type.Boolean({ default: false }),
-    size: Quantity(),
+    path: SafeAbsolutePath({ description: 'Exported path (nfs) or the directory on every node (hostPath).' }),
+    readOnly: Type.Boolean({ default: false, description: 'Mounted read-only everywhere (e.g. a software stack).' }),
+    size: Quantity({ description: 'Capacity of the PersistentVolume (informational for NFS: Kubernetes does not enforce it).' }),
     mountOptions: Type.Array(
       Type.String({ pattern: '^[A-Za-z0-9_.-]+(=[A-Za-z0-9_.:/,-]+)?$', expected: 'one mount option such as nfsvers=4.1, hard or ro' }),
-      { default: [] },
+      { default: [], description: 'NFS mount options of the PersistentVolume.' },
     ),
     environments: Type.Optional(
       Type.Array(DnsLabel(), { minItems: 1, description: 'Environments the volume is exposed to (default: every environment).' }),
@@ -213,7 +213,7 @@ const StorageClass = Type.Object(
     reclaimPolicy: OneOf(['Retain', 'Delete'], { default: 'Retain', description: 'Retain keeps the data when a claim is deleted (safe default).' }),
     mountOptions: Type.Array(
       Type.String({ pattern: '^[A-Za-z0-9_.-]+(=[A-Za-z0-9_.:/,-]+)?$', expected: 'one mount option such as nfsvers=4.1, hard or ro' }),
-      { default: [] },
+      { default: [], description: 'NFS mount options of every provisioned volume.' },
     ),
     default: Type.Boolean({ default: false, description: 'The cluster default class: claims that name no class use it.' }),
   },
@@ -246,13 +246,13 @@ export const WorkflowStepObject = Type.Object(
           memory: Type.Optional(Quantity({ description: 'Memory request and limit, e.g. 32Gi.' })),
           gpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'NVIDIA GPUs (nvidia.com/gpu); the step then runs on GPU nodes and tolerates their taints.' })),
         },
-        strict,
+        { ...strict, description: 'Requests equal to limits (the Guaranteed QoS class, so the static CPU manager pins whole cores).' },
       ),
     ),
     nodeSelector: Type.Record(LabelKey(), LabelValue(), { additionalProperties: false, expectedKey: LabelKey().expected, default: {}, description: 'Node labels the step\'s pod requires.' }),
     tolerations: Type.Array(Taint({ expected: 'a taint to tolerate, key[=value]:Effect, e.g. hpc/pool=gpu:NoSchedule' }), { default: [], description: 'Node taints the step tolerates.' }),
     volumes: Type.Optional(
-      Type.Array(Type.Object({ name: DnsLabel(), readOnly: Type.Optional(Type.Boolean()) }, strict), {
+      Type.Array(Type.Object({ name: DnsLabel({ description: 'A volume of the workflow\'s environment.' }), readOnly: Type.Optional(Type.Boolean({ description: 'Mount it read-only in this step.' })) }, strict), {
         description: 'The environment volumes this step mounts at /mnt/<name> (default: all of them); readOnly: true mounts a writable volume read-only.',
       }),
     ),
@@ -266,19 +266,20 @@ const WorkflowStep = Type.Unsafe<string | Static<typeof WorkflowStepObject>>({ i
 
 const Workflow = Type.Object(
   {
-    name: DnsLabel(),
-    environment: DnsLabel({ description: 'One of spec.environments.' }),
+    name: DnsLabel({ description: 'WorkflowTemplate (and CronWorkflow) name.' }),
+    environment: DnsLabel({ description: 'One of spec.environments: the workflow runs in its namespace, with its volumes.' }),
     schedule: Type.Optional(
       Type.String({
         pattern: '^[0-9A-Za-z*/,-]+( +[0-9A-Za-z*/,-]+){4}$',
         maxLength: 200,
         expected: 'a five-field cron schedule such as "0 3 * * *"',
+        description: 'Run on this cron schedule (a CronWorkflow); without it the workflow runs on demand.',
       }),
     ),
-    image: ImageReference(),
+    image: ImageReference({ description: 'Image of the steps given by name (and the default of step objects); pin a tag or digest: latest or no tag is a warning, and so is (with Harbor) a registry Harbor does not mirror.' }),
     steps: Type.Array(WorkflowStep, {
       minItems: 1,
-      description: 'Steps by name (run in order with the workflow image, the name as argument) or as objects (a DAG: see WorkflowStepObject).',
+      description: 'Steps by name (run in order with the workflow image, the name as argument) or as objects, which make a DAG (the fields below). Unknown dependencies, cycles, GPUs on a site without GPU nodes, a script with args and volumes the environment lacks are validation errors.',
     }),
     parameters: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,63}$' }), ContainerText(1024), {
       additionalProperties: false,
@@ -311,14 +312,14 @@ const AgeRecipient = Type.String({
 
 export const SiteSchema = Type.Object(
   {
-    apiVersion: Type.Literal(API_VERSION),
-    kind: Type.Literal(KIND),
-    metadata: Type.Object({ name: DnsLabel({ description: 'Names the cluster and clusters/<name>.' }) }, strict),
+    apiVersion: Type.Literal(API_VERSION, { description: 'Version of the site.yaml contract.' }),
+    kind: Type.Literal(KIND, { description: 'Always Site.' }),
+    metadata: Type.Object({ name: DnsLabel({ description: 'Names the cluster and clusters/<name>.' }) }, { ...strict, description: 'The site.' }),
     spec: Type.Object(
       {
         domain: DnsName({ description: 'Base domain for service host names.' }),
         distribution: Distribution,
-        nodes: Type.Array(Node, { minItems: 1 }),
+        nodes: Type.Array(Node, { minItems: 1, description: 'Every node of the cluster; the first server initialises it. Names and addresses are unique; at least one server (an even count is a warning).' }),
         kubelet: Type.Optional(Kubelet),
         nodeSetup: NodeSetup,
         placement: Type.Object(
@@ -333,13 +334,13 @@ export const SiteSchema = Type.Object(
         ),
         storage: Type.Object(
           {
-            volumes: Type.Array(Volume, { default: [] }),
+            volumes: Type.Array(Volume, { default: [], description: 'Shared HPC storage: a PersistentVolume and claim per volume and environment, mounted in workflow steps.' }),
             classes: Type.Array(StorageClass, {
               default: [],
-              description: 'StorageClasses for dynamic provisioning (Harbor, Prometheus, ...); mark one default.',
+              description: 'StorageClasses for dynamic provisioning by csi-driver-nfs; mark one default. Harbor and Prometheus claim from the default class unless their storageClass names another; enabling them with no class is a validation error.',
             }),
           },
-          { ...strict, default: {} },
+          { ...strict, default: {}, description: 'Volumes and StorageClasses.' },
         ),
         environments: Type.Array(DnsLabel(), {
           minItems: 1,
@@ -347,25 +348,26 @@ export const SiteSchema = Type.Object(
           description: 'Environments; each gets the namespace <env>-<site> and its own values.',
         }),
         components: Components,
-        workflows: Type.Array(Workflow, { default: [] }),
+        workflows: Type.Array(Workflow, { default: [], description: 'Build-factory workflows (Argo WorkflowTemplates, CronWorkflows with a schedule); the generated renovate.json updates their pinned image tags and digests.' }),
         secrets: Type.Object(
           { ageRecipients: Type.Array(AgeRecipient, { minItems: 1, description: 'age public keys; private keys never enter the repository.' }) },
-          strict,
+          { ...strict, description: 'Who can decrypt the SOPS files.' },
         ),
         gitops: Type.Object(
           {
-            engine: OneOf(['flux', 'argocd'], { default: 'flux' }),
+            engine: OneOf(['flux', 'argocd'], { default: 'flux', description: 'GitOps engine that applies clusters/<site> (Flux Kustomizations and HelmReleases, or Argo CD Applications with KSOPS).' }),
             repository: Type.String({
               pattern: GIT_URL_PATTERN,
               maxLength: 500,
               expected: 'a git URL such as ssh://git@git.example.edu/hpc/hpc4-gitops.git (ssh, https or git scheme, or user@host:path)',
+              description: 'The repository the engine pulls (no credentials in the URL: the deploy key is a SOPS secret).',
             }),
-            branch: BranchName({ default: 'main' }),
+            branch: BranchName({ default: 'main', description: 'Branch the engine follows and pull requests target.' }),
           },
-          strict,
+          { ...strict, description: 'Where the generated repository lives.' },
         ),
       },
-      strict,
+      { ...strict, description: 'The site itself.' },
     ),
   },
   { ...strict, $id: 'https://siteforge.dev/schemas/site-v1alpha1.json', title: 'siteforge Site' },
