@@ -2,7 +2,7 @@
 // 3 internal error.
 import { PACKAGE_NAME, PACKAGE_VERSION as version } from './home.ts';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { AGE_KEY_HINT as KEY_HINT, availableIdentities, defaultKeyFile, readIdentities, redactKeys } from './sops/age.ts';
@@ -72,8 +72,8 @@ function secretSummary(actions: ReadonlyMap<string, SecretAction>): string {
   return counts.size ? `; secrets ${[...counts].map(([a, n]) => `${n} ${a}`).join(', ')}` : '';
 }
 
-async function runGenerate(spec: string, o: GenerateFlags, rotate?: string[]): Promise<number> {
-  const outcome = await generate({ specPath: spec, outDir: o.out, commit: o.commit, check: o.check, force: o.force, sops: o.sops, rotate, extraCommitPaths: o.extraCommitPaths });
+async function runGenerate(spec: string, o: GenerateFlags, rotate?: string[], subject?: string): Promise<number> {
+  const outcome = await generate({ specPath: spec, outDir: o.out, commit: o.commit, check: o.check, force: o.force, sops: o.sops, rotate, extraCommitPaths: o.extraCommitPaths, subject });
   printDiagnostics(outcome.diagnostics);
   switch (outcome.kind) {
     case 'invalid':
@@ -159,6 +159,74 @@ async function runPlan(spec: string, o: { out?: string; json: boolean; markdown:
     return EXIT.invalid;
   }
   return EXIT.ok;
+}
+
+interface PromoteFlags {
+  workflow?: string;
+  component?: string;
+  out?: string;
+  commit: boolean;
+  force: boolean;
+  sops: SopsBackendName;
+}
+
+/**
+ * promote <from> <to>: each workflow that runs in both environments gets in `to` what it runs in
+ * `from` (its pin, or the shared definition); the spec is edited in place (comments and layout
+ * kept), then generated and committed like generate, with a subject naming what was promoted.
+ * Cluster-wide components have one release for every environment: nothing to promote, said so.
+ */
+async function runPromote(from: string, to: string, spec: string, o: PromoteFlags): Promise<number> {
+  const loaded = await loadSite(spec);
+  printDiagnostics(loaded.diagnostics);
+  if (!loaded.ok) {
+    summarise(loaded.diagnostics);
+    return EXIT.invalid;
+  }
+  const { site } = loaded;
+  const envs = site.environments.map((e) => e.name);
+  for (const env of [from, to]) {
+    if (!envs.includes(env)) throw new UserError(`environment ${env} is not in spec.environments of ${spec}`, `environments: ${envs.join(', ')}`);
+  }
+  if (o.component !== undefined) {
+    const { siteReleases } = await import('./model/releases.ts');
+    const releases = siteReleases(site).releases.filter((r) => r.component === o.component);
+    if (!releases.length) throw new UserError(`component ${o.component} is not enabled in ${spec}`, `enabled: ${site.components.map((c) => c.name).join(', ')}`);
+    if (releases.every((r) => !r.environment)) {
+      throw new UserError(
+        `${o.component} is cluster-wide: ${releases.map((r) => r.name).join(', ')} serve${releases.length === 1 ? 's' : ''} every environment (${envs.join(', ')}), so there is nothing to promote from ${from} to ${to}`,
+        'a change to it reaches every environment in one commit: try it on a test site first; per-environment changes are promoted with --workflow',
+      );
+    }
+    throw new UserError(`${o.component}'s per-environment releases (${releases.map((r) => r.name).join(', ')}) follow the spec's shared settings; only workflows carry per-environment pins`, `promote a workflow: siteforge promote ${from} ${to} --workflow <name>`);
+  }
+  if ((await lstat(spec)).isSymbolicLink()) throw new UserError(`${spec} is a symbolic link; promote edits the spec in place`, 'run it on the spec file itself');
+  const text = await readFile(spec, 'utf8');
+  const { promoteSpec, PromoteError } = await import('./spec/promote.ts');
+  let result;
+  try {
+    result = promoteSpec(text, from, to, o.workflow);
+  } catch (e) {
+    if (e instanceof PromoteError) throw new UserError(e.message, e.hint);
+    throw e;
+  }
+  if (!result.promoted.length) {
+    process.stdout.write(`nothing to promote: ${to} already runs what ${from} runs${o.workflow ? ` (workflow ${o.workflow})` : ''}\n`);
+    return EXIT.ok;
+  }
+  for (const p of result.promoted) process.stdout.write(`promote ${from} → ${to}: workflow ${p.workflow} ${p.change}\n`);
+  const temporary = join(dirname(spec), `.${basename(spec)}.promote-${process.pid}`);
+  await writeFile(temporary, result.text, { flag: 'wx' });
+  await rename(temporary, spec);
+  const subject = `siteforge: promote ${from} → ${to} in ${site.name}: ${result.promoted.map((p) => `workflow ${p.workflow}`).join(', ')}`;
+  let code: number | undefined;
+  try {
+    code = await runGenerate(spec, { out: o.out, commit: o.commit, check: false, force: o.force, sops: o.sops }, undefined, subject);
+    return code;
+  } finally {
+    // generate refused or failed (nothing committed): the spec goes back as it was.
+    if (code !== EXIT.ok) await writeFile(spec, text);
+  }
 }
 
 async function runValidate(spec: string): Promise<number> {
@@ -392,6 +460,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('create an age key pair for SOPS (private key outside the repository, mode 0600)')
     .option('--key-file <path>', 'where to write the private key (default: sops\' key file)')
     .action(async (o: { keyFile?: string }) => setExit(await runInit(o.keyFile)));
+  program
+    .command('promote')
+    .description('make <to> run what <from> runs: copy each shared workflow\'s pin (image, parameters, steps) in the spec, then generate and commit')
+    .argument('<from>', 'the environment a change was tried in, e.g. dev')
+    .argument('<to>', 'the environment to promote it to, e.g. prod')
+    .argument('[site.yaml]', 'the site spec', 'site.yaml')
+    .option('--workflow <name>', 'promote only this workflow')
+    .option('--component <name>', 'promote a component (cluster-wide components are shared by every environment: says so)')
+    .option('-o, --out <dir>', 'output directory (default: the directory holding the spec)')
+    .option('--no-commit', 'write the spec and the files but do not commit them')
+    .option('--force', 'overwrite or remove generated files even if they were edited by hand', false)
+    .addOption(new Option('--sops <implementation>').choices(['builtin', 'binary']).default('builtin').hideHelp())
+    .action(async (from: string, to: string, spec: string, o: PromoteFlags) => setExit(await runPromote(from, to, spec, o)));
   program
     .command('validate')
     .description('check the spec and report every problem; writes nothing')

@@ -16,7 +16,7 @@ import { UserError } from './spec/diagnostics.ts';
 import { availableIdentities } from './sops/age.ts';
 import { sopsBackend, type SopsBackendName } from './sops/backend.ts';
 import { resolveSecrets, type ResolvedSecrets } from './secrets/store.ts';
-import { describeChange, diffSummary, siteSummary, upgradedReleases, type SummaryChange } from './plan/summary.ts';
+import { describeChange, diffSummary, siteSummary, releaseUpgrades, type SummaryChange } from './plan/summary.ts';
 
 export type LoadOutcome = { ok: true; site: SiteModel; diagnostics: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
 
@@ -52,6 +52,8 @@ export interface GenerateOptions {
   readonly sops?: SopsBackendName;
   /** Files beside the generated ones to commit with them (paths relative to the output directory). */
   readonly extraCommitPaths?: readonly string[];
+  /** Subject of the commit (default: "siteforge: generate <site>"). */
+  readonly subject?: string;
 }
 
 export type GenerateOutcome =
@@ -98,7 +100,7 @@ async function generateLocked(opts: GenerateOptions, site: SiteModel, diagnostic
   const { files, charts } = renderSite(site, secrets, previous?.charts ?? {});
   const summary = siteSummary(site, secrets);
   const plan = await planWrite(outDir, files, site.specFile, opts.force, summary, { previous, charts });
-  const changeData = diffSummary(plan.previousSummary, summary, secrets, upgradedReleases(site, previous?.charts ?? {}, charts));
+  const changeData = diffSummary(plan.previousSummary, summary, secrets, releaseUpgrades(site, previous?.charts ?? {}, charts), site.environments.map((e) => e.name));
   const change = describeChange(changeData, summary);
   if (opts.check) return { kind: 'checked', plan, change, changeData, siteName: site.name, diagnostics };
   if (plan.conflicts.length) return { kind: 'conflict', plan, diagnostics };
@@ -120,7 +122,7 @@ async function generateLocked(opts: GenerateOptions, site: SiteModel, diagnostic
         paths: commitPaths,
         specPath: resolve(opts.specPath),
         uncounted: opts.extraCommitPaths,
-        subject: opts.rotate?.length ? `siteforge: rotate ${opts.rotate.join(', ')} in ${site.name}` : `siteforge: generate ${site.name}`,
+        subject: opts.subject ?? (opts.rotate?.length ? `siteforge: rotate ${opts.rotate.join(', ')} in ${site.name}` : `siteforge: generate ${site.name}`),
         summary: change,
       })
     : null;

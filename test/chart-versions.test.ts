@@ -12,7 +12,7 @@ async function chartVersions(out: string): Promise<Record<string, string>> {
   return Object.fromEntries(await Promise.all(names.map(async (n) => [n, parse(await readFile(join(out, 'charts', n, 'Chart.yaml'), 'utf8')).version as string])));
 }
 
-t.test('a values change in one release bumps that chart alone; plan names the releases that upgrade', async (t) => {
+t.test('a chart\'s values bump that chart alone; an environment\'s values roll that environment\'s release only; plan names both', async (t) => {
   const dir = await tempDir();
   const base = (await readFile(join(ROOT, 'examples/minimal.yaml'), 'utf8')).replace(
     '  environments: [prod]\n',
@@ -29,14 +29,25 @@ t.test('a values change in one release bumps that chart alone; plan names the re
   t.equal((await siteforge(['generate', join(dir, 'site.yaml')])).code, 0);
   t.same(await chartVersions(dir), first, 'no chart version changes');
 
+  // One environment's values (here: the volume size, in each environment's storage values) roll
+  // those releases, and no chart: the shared chart renders the same.
   await writeFile(join(dir, 'site.yaml'), base.replace('size: 1Ti', 'size: 2Ti'));
   const plan = await siteforge(['plan', join(dir, 'site.yaml')]);
-  t.match(plan.stdout, /releases that upgrade \(new chart version\): storage-dev, storage-prod\n/);
+  t.match(plan.stdout, /releases that upgrade: storage-dev \(dev: its environment values changed\), storage-prod \(prod: its environment values changed\)\n/);
   t.equal((await siteforge(['generate', join(dir, 'site.yaml')])).code, 0);
-  t.same(await chartVersions(dir), { ...first, storage: '0.1.0-sf.2' }, 'only the storage chart moves, by one');
+  t.same(await chartVersions(dir), first, 'no chart version moves for environment values');
   const release = parse(await readFile(join(dir, 'clusters/mini/infrastructure/storage-prod.yaml'), 'utf8'));
   t.equal(release.spec.chart.spec.reconcileStrategy, 'ChartVersion', 'Flux builds a new chart artifact only on a version change');
-  t.match(await readFile(join(dir, 'releases/storage.yaml'), 'utf8'), /chart: \.\/charts\/storage\n\s+version: 0\.1\.0-sf\.2\n/, 'helmfile names the same version');
+  t.equal(release.spec.values.volumes[0].size, '2Ti', 'prod\'s values are in its HelmRelease: Flux upgrades it because they changed');
+  t.same(release.spec.chart.spec.valuesFiles, ['./charts/storage/values.yaml'], 'the chart artifact carries only the shared values');
+
+  // A chart's own values (the namespaces' Pod Security level) bump that chart alone, by one.
+  await writeFile(join(dir, 'site.yaml'), base.replace('size: 1Ti', 'size: 2Ti').replace('  environments: [dev, prod]\n', '  environments: [dev, prod]\n  components:\n    namespaces: {podSecurity: restricted}\n'));
+  const bump = await siteforge(['plan', join(dir, 'site.yaml')]);
+  t.match(bump.stdout, /releases that upgrade: namespaces \(cluster-wide, shared by dev, prod: new wrapper chart version\)\n/);
+  t.equal((await siteforge(['generate', join(dir, 'site.yaml')])).code, 0);
+  t.same(await chartVersions(dir), { ...first, namespaces: '0.1.0-sf.2' }, 'only the namespaces chart moves, by one');
+  t.match(await readFile(join(dir, 'releases/namespaces.yaml'), 'utf8'), /chart: \.\/charts\/namespaces\n\s+version: 0\.1\.0-sf\.2\n/, 'helmfile names the same version');
   await rm(dir, { recursive: true, force: true });
 });
 

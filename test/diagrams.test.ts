@@ -11,7 +11,7 @@ import { generatedSite, tempDir, ROOT } from './helpers/cli.ts';
 import { loadSite } from '../generator/pipeline.ts';
 import { siteReleases } from '../generator/model/releases.ts';
 import type { SiteModel } from '../generator/model/site.ts';
-import { mermaidId, siteDiagrams, NODES_DRAWN_PER_GROUP } from '../generator/render/diagrams.ts';
+import { mermaidId, siteDiagrams, workflowNodeId, NODES_DRAWN_PER_GROUP } from '../generator/render/diagrams.ts';
 
 const { window } = new JSDOM('');
 Object.assign(globalThis, { window, document: window.document });
@@ -109,7 +109,7 @@ for (const spec of ['site.yaml', 'examples/k0s-gpu.yaml', 'examples/minimal.yaml
     if (site.workflows.length && site.componentSettings.argoWorkflows.enabled) {
       const build = await parseFlowchart(buildSource!);
       for (const w of site.workflows) {
-        const id = mermaidId('workflow', w.name);
+        const id = workflowNodeId(w);
         const ns = mermaidId('namespace', site.environments.find((e) => e.name === w.environment)!.namespace);
         t.ok(build.edges.some((e) => e.start === id && e.end === ns), `${w.name} runs in its environment's namespace`);
         t.ok(build.edges.some((e) => e.start === id && e.end.startsWith('registry_')), `${w.name} names where its images come from`);

@@ -140,7 +140,7 @@ t.test('plan shows an added node and a bumped chart version, and the commit says
   const json = await siteforge(['plan', spec, '--out', out, '--json']);
   t.equal(json.code, 0, json.stderr);
   const report = JSON.parse(json.stdout);
-  t.same(report.summary.lines, ['nodes added: k8s-cpu2 (10.40.0.32 agent)', 'chart versions bumped: harbor 1.19.1 → 1.19.2', 'releases that upgrade (new chart version): harbor']);
+  t.same(report.summary.lines, ['nodes added: k8s-cpu2 (10.40.0.32 agent)', 'chart versions bumped: harbor 1.19.1 → 1.19.2', 'releases that upgrade: harbor (cluster-wide, shared by dev, prod: new wrapper chart version)']);
   t.same(report.summary.nodesAdded, ['k8s-cpu2']);
   t.same(report.summary.chartsBumped, [{ name: 'harbor', from: '1.19.1', to: '1.19.2' }]);
   const paths = [...report.files.added, ...report.files.changed].map((f: { path: string; family: string }) => `${f.family}:${f.path}`).sort();
@@ -154,7 +154,7 @@ t.test('plan shows an added node and a bumped chart version, and the commit says
   t.same(report.files.removed, []);
 
   const text = await siteforge(['plan', spec, '--out', out]);
-  t.match(text.stdout, /nodes added: k8s-cpu2 \(10\.40\.0\.32 agent\)\n {2}chart versions bumped: harbor 1\.19\.1 → 1\.19\.2\n {2}releases that upgrade \(new chart version\): harbor\n/);
+  t.match(text.stdout, /nodes added: k8s-cpu2 \(10\.40\.0\.32 agent\)\n {2}chart versions bumped: harbor 1\.19\.1 → 1\.19\.2\n {2}releases that upgrade: harbor \(cluster-wide, shared by dev, prod: new wrapper chart version\)\n/);
   t.match(text.stdout, /ansible:\n {2}~ ansible\/inventory\/hosts\.yaml/);
 
   const gen = await siteforge(['generate', spec, '--out', out]);
@@ -194,7 +194,7 @@ t.test('plan --markdown: the pull-request comment for a chart bump and a node ad
   const md = res.stdout;
   t.match(md, /^<!-- siteforge-plan -->\n## siteforge plan: hpc4\n\n\*\*\d+ added, \d+ changed, 0 removed\*\*/);
   t.match(md, /### What changes\n\n- nodes added: k8s-cpu9 \(10\.40\.0\.39 agent\)\n- chart versions bumped: harbor 1\.19\.1 → 1\.19\.2\n/);
-  t.match(md, /### Releases that upgrade\n\n\| release \| why \|\n\| --- \| --- \|\n\| `harbor` \| new wrapper chart version \|/);
+  t.match(md, /### Releases that upgrade\n\n\| release \| environment \| why \|\n\| --- \| --- \| --- \|\n\| `harbor` \| cluster-wide, shared by dev, prod \| new wrapper chart version \|/);
   t.match(md, /<details><summary>ansible \(1\)<\/summary>\n\n```diff\n~ ansible\/inventory\/hosts\.yaml\n```/);
   t.match(md, /<summary>charts \(\d+\)<\/summary>[^]*~ charts\/harbor\/Chart\.yaml/);
   t.notMatch(md, /### Refused/);

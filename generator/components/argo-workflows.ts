@@ -10,9 +10,8 @@ import { ingressFor } from './web.ts';
 import { CLUSTER_ISSUER } from './cert-manager.ts';
 import { harborHostname } from './harbor.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
-import { workflowSteps, workflowVolumeNames, type StepModel } from '../model/workflows.ts';
+import { workflowSteps, workflowVolumeNames, type StepModel, type WorkflowModel } from '../model/workflows.ts';
 import { tolerationFor } from '../model/taints.ts';
-import type { WorkflowSpec } from '../spec/schema.ts';
 
 export const ARGO_SSO_SECRET = 'argo-server-sso';
 export const ARGO_ARTIFACTS_SECRET = 'argo-artifacts-s3';
@@ -141,7 +140,7 @@ function stepContainer(step: StepModel, ctx: WorkflowContext): Record<string, un
 }
 
 /** The WorkflowTemplate spec of one workflow: steps in order, or a DAG with one template per step. */
-export function workflowSpec(w: WorkflowSpec, ctx: WorkflowContext): Record<string, unknown> {
+export function workflowSpec(w: WorkflowModel, ctx: WorkflowContext): Record<string, unknown> {
   const { dag, steps } = workflowSteps(w);
   const retry = (n: number | undefined) => (n !== undefined && n > 0 ? { retryStrategy: { limit: n } } : {});
   const templates: Record<string, unknown>[] = dag

@@ -4,7 +4,7 @@
 // then trusts Harbor, and so does every host that trusts the site CA.
 import { Type } from '@sinclair/typebox';
 import { Enabled, ChartVersion } from '../spec/formats.ts';
-import { defineComponent, type ReleaseDef } from './types.ts';
+import { defineComponent, type ReleaseDef, webhookCaBundles } from './types.ts';
 import { helmObject } from './labels.ts';
 import { caCertificate, caKey, publishedId, type SecretDef } from '../secrets/types.ts';
 import type { SiteModel } from '../model/site.ts';
@@ -59,6 +59,9 @@ export const certManager = defineComponent({
       scope: 'cluster',
       namespace: 'cert-manager',
       upstream: { chart: 'cert-manager' },
+      // cainjector writes the webhook's CA into its configurations.
+      selfMutated: webhookCaBundles(['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']),
+      timeout: '10m',
       // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
       podTolerations: {
         'tolerations': [],

@@ -35,6 +35,7 @@ export const gpuOperator = defineComponent({
         scope: 'cluster',
         namespace: 'gpu-operator',
         upstream: { chart: 'gpu-operator' },
+        timeout: '15m',
         // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
         podTolerations: {
           'operator.tolerations': [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Equal', value: '', effect: 'NoSchedule' }],

@@ -137,6 +137,8 @@ export const harbor = defineComponent({
         scope: 'cluster',
         namespace: 'harbor',
         upstream: { chart: 'harbor' },
+        // First install: database migrations and image store volumes.
+        timeout: '20m',
         // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
         podTolerations: {
           'nginx.tolerations': [],

@@ -3,7 +3,7 @@
 // Gateway API implementation; it stays here, off by default, for sites that already run it.
 import { Type } from '@sinclair/typebox';
 import { Enabled, ChartVersion } from '../spec/formats.ts';
-import { defineComponent, type ReleaseDef } from './types.ts';
+import { defineComponent, type ReleaseDef, webhookCaBundles } from './types.ts';
 
 export const INGRESS_CLASS = 'nginx';
 
@@ -23,6 +23,8 @@ export const ingressNginx = defineComponent({
         scope: 'cluster',
         namespace: 'ingress-nginx',
         upstream: { chart: 'ingress-nginx' },
+        // The admission-patch job writes the webhook's CA.
+        selfMutated: webhookCaBundles(['ValidatingWebhookConfiguration']),
         // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
         podTolerations: {
           'controller.tolerations': [],

@@ -1,7 +1,7 @@
 // MetalLB: LoadBalancer addresses on the HPC network (L2 advertisement).
 import { Type } from '@sinclair/typebox';
 import { Enabled, ChartVersion } from '../spec/formats.ts';
-import { defineComponent, type ReleaseDef } from './types.ts';
+import { defineComponent, type ReleaseDef, webhookCaBundles, conversionCaBundle } from './types.ts';
 import { helmObject } from './labels.ts';
 import { isString, list } from '../spec/guards.ts';
 import { contains, overlaps, parseCidr, parseIpv4, parseRange } from '../spec/net.ts';
@@ -43,6 +43,8 @@ export const metallb = defineComponent({
       scope: 'cluster',
       namespace: 'metallb-system',
       upstream: { chart: 'metallb' },
+      // MetalLB's cert controller (and frr-k8s's) patches the webhooks' and the BGPPeer conversion CA.
+      selfMutated: [...webhookCaBundles(['ValidatingWebhookConfiguration'], 6), conversionCaBundle('bgppeers.metallb.io')],
       // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
       podTolerations: {
         'controller.tolerations': [],

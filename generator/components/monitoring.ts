@@ -3,7 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import { ChartVersion, DnsSubdomain, Enabled, Quantity } from '../spec/formats.ts';
 import { requireStorageClass, storageClassFor } from './storage.ts';
-import { defineComponent, type ReleaseDef } from './types.ts';
+import { defineComponent, type ReleaseDef, webhookCaBundles } from './types.ts';
 import { ingressFor } from './web.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
 
@@ -48,6 +48,9 @@ export const monitoring = defineComponent({
         scope: 'cluster',
         namespace: 'monitoring',
         upstream: { chart: 'kube-prometheus-stack' },
+        // The admission-patch job writes the operator webhook's CA.
+        selfMutated: webhookCaBundles(['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'], 2),
+        timeout: '15m',
         // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
         podTolerations: {
           'prometheusOperator.tolerations': [],

@@ -1,7 +1,7 @@
 // Kubeflow Spark Operator: SparkApplications in the environment namespaces.
 import { Type } from '@sinclair/typebox';
 import { Enabled, ChartVersion } from '../spec/formats.ts';
-import { defineComponent, type ReleaseDef } from './types.ts';
+import { defineComponent, type ReleaseDef, webhookCaBundles } from './types.ts';
 
 export const sparkOperator = defineComponent({
   name: 'sparkOperator',
@@ -16,6 +16,8 @@ export const sparkOperator = defineComponent({
       scope: 'cluster',
       namespace: 'spark-operator',
       upstream: { chart: 'spark-operator' },
+      // The operator's webhook writes its own certificate's CA into its configurations.
+      selfMutated: webhookCaBundles(['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'], 4),
       // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
       podTolerations: {
         'controller.tolerations': [],

@@ -35,6 +35,21 @@ export interface ComponentModule<S extends TObject = TObject> {
  * Argo CD. A release whose resources need CRDs from another release of the same component names
  * it in `after` (helm cannot install custom resources in the release that brings their CRDs).
  */
+/** Objects of a release (by group, kind and optionally name) whose fields at these JSON pointers change after install. */
+export interface SelfMutation {
+  readonly group: string;
+  readonly kind: string;
+  readonly name?: string;
+  readonly paths: readonly string[];
+}
+
+/** The CA bundles of a chart's webhook configurations (webhooks 0..count-1 of each), filled in after install. */
+export const webhookCaBundles = (kinds: readonly ('ValidatingWebhookConfiguration' | 'MutatingWebhookConfiguration')[], count = 1): SelfMutation[] =>
+  kinds.map((kind) => ({ group: 'admissionregistration.k8s.io', kind, paths: Array.from({ length: count }, (_, i) => `/webhooks/${i}/clientConfig/caBundle`) }));
+
+/** A CRD's conversion webhook CA bundle, filled in after install. */
+export const conversionCaBundle = (name: string): SelfMutation => ({ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition', name, paths: ['/spec/conversion/webhook/clientConfig/caBundle'] });
+
 export interface ReleaseDef {
   /** Release name and chart directory. */
   readonly name: string;
@@ -54,6 +69,13 @@ export interface ReleaseDef {
   readonly layer?: ReleaseLayer;
   /** Other components (when enabled) this release needs, beyond the component's own dependsOn. */
   readonly afterComponents?: readonly string[];
+  /**
+   * Fields of its objects that its own controllers or jobs fill in after install (webhook CA
+   * bundles): Flux drift detection and Argo CD ignore them. verify checks the list is complete.
+   */
+  readonly selfMutated?: readonly SelfMutation[];
+  /** How long one Helm install or upgrade of it may take (default 5m); layer timeouts follow. */
+  readonly timeout?: string;
   /** Instead of a chart: a kustomize directory of an upstream repository (upstream-charts.yaml key). */
   readonly kustomization?: string;
   /** values.yaml of the wrapper chart (site-wide). Upstream values go under the alias/chart key. */

@@ -1,10 +1,11 @@
 // Stage 3: the typed site every renderer reads — defaults resolved, derived facts computed once.
 import { basename } from 'node:path';
 import type { Static } from '@sinclair/typebox';
-import type { NodeSpec, SiteSpec, StorageClassSpec, VolumeSpec, WorkflowSpec } from '../spec/schema.ts';
+import type { NodeSpec, SiteSpec, StorageClassSpec, VolumeSpec } from '../spec/schema.ts';
 import { catalog, componentNames, type ComponentName } from '../components/catalog.ts';
 import type { ComponentModule } from '../components/types.ts';
 import { buildDependencyGraph, type DependencyGraph } from './graph.ts';
+import { workflowInstances, type WorkflowModel } from './workflows.ts';
 
 export type NodeModel = NodeSpec & {
   /** The first server: it initialises the cluster; every other node joins it. */
@@ -54,7 +55,8 @@ export interface SiteModel {
   /** Enabled components in dependency order. */
   readonly components: readonly EnabledComponent[];
   readonly graph: DependencyGraph;
-  readonly workflows: readonly WorkflowSpec[];
+  /** Each workflow once per environment it runs in, that environment's pin applied (spec order, then environment order). */
+  readonly workflows: readonly WorkflowModel[];
   readonly ageRecipients: readonly string[];
   readonly gitops: SiteSpec['spec']['gitops'];
 }
@@ -107,7 +109,7 @@ export function buildSiteModel(spec: SiteSpec, specPath: string): SiteModel {
       settings: componentSettings[n as ComponentName] as Record<string, unknown>,
     })),
     graph,
-    workflows: spec.spec.workflows,
+    workflows: spec.spec.workflows.flatMap(workflowInstances),
     ageRecipients: spec.spec.secrets.ageRecipients,
     gitops: spec.spec.gitops,
   };

@@ -3,6 +3,33 @@
 // (a DAG: own image, command or script, environment, resources, placement, dependencies).
 import type { WorkflowSpec, WorkflowStepSpec } from '../spec/schema.ts';
 
+/** One workflow as one environment runs it: the shared definition with that environment's pin applied. */
+export type WorkflowModel = Omit<WorkflowSpec, 'environment' | 'environments' | 'pins'> & {
+  readonly environment: string;
+  /** Every environment the workflow runs in, in promotion order. */
+  readonly environments: readonly string[];
+};
+
+/** The environments a workflow runs in: environments, or its one environment. */
+export const workflowEnvironments = (w: Pick<WorkflowSpec, 'environment' | 'environments'>): string[] => [...(w.environments ?? (w.environment !== undefined ? [w.environment] : []))];
+
+/** A workflow per environment it runs in, each with its pin (image, parameters over the shared ones, steps) applied. */
+export function workflowInstances(w: WorkflowSpec): WorkflowModel[] {
+  const environments = workflowEnvironments(w);
+  const { environment: _one, environments: _all, pins, ...shared } = w;
+  return environments.map((environment) => {
+    const pin = pins?.[environment];
+    return {
+      ...shared,
+      environment,
+      environments,
+      ...(pin?.image !== undefined ? { image: pin.image } : {}),
+      ...(pin?.parameters ? { parameters: { ...shared.parameters, ...pin.parameters } } : {}),
+      ...(pin?.steps ? { steps: pin.steps } : {}),
+    };
+  });
+}
+
 export interface StepModel {
   readonly name: string;
   readonly image: string;

@@ -2,7 +2,7 @@
 // will upgrade, the files by output family, and anything generate would refuse. Pure text.
 import type { WritePlan } from '../write/writer.ts';
 import { describeConflict } from '../write/writer.ts';
-import { familyOf, type SummaryChange } from './summary.ts';
+import { familyOf, UPGRADE_REASON, upgradeWhere, type SummaryChange } from './summary.ts';
 
 /** Marks the comment so CI updates it in place instead of adding one per push. */
 export const PLAN_COMMENT_MARKER = '<!-- siteforge-plan -->';
@@ -12,7 +12,11 @@ export function planMarkdown(site: string, plan: WritePlan, change: readonly str
   const lines = [PLAN_COMMENT_MARKER, `## siteforge plan: ${site}`, '', `**${counts}** (generated files; the manifest is not counted)`, '', '### What changes', ''];
   lines.push(...(change.length ? change.map((l) => (l.startsWith('  ') ? `  ${l.trim()}` : `- ${l}`)) : ['Nothing a reviewer would name: no node, component, chart, distribution or secret change.']));
   lines.push('', '### Releases that upgrade', '');
-  lines.push(...(data.releasesUpgraded.length ? ['| release | why |', '| --- | --- |', ...data.releasesUpgraded.map((r) => `| \`${r}\` | new wrapper chart version |`)] : ['None: no chart version changes, so nothing rolls.']));
+  lines.push(
+    ...(data.releaseUpgrades.length
+      ? ['| release | environment | why |', '| --- | --- | --- |', ...data.releaseUpgrades.map((u) => `| \`${u.release}\` | ${upgradeWhere(u, data.environments)} | ${UPGRADE_REASON[u.why]} |`)]
+      : ['None: no chart version or environment values change, so nothing rolls.']),
+  );
   const families = new Map<string, string[]>();
   const add = (mark: string, path: string) => families.set(familyOf(path), [...(families.get(familyOf(path)) ?? []), `${mark} ${path}`]);
   plan.added.forEach((f) => add('+', f.path));

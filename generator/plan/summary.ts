@@ -41,19 +41,41 @@ export interface SummaryChange {
   readonly secretsRemoved: string[];
   readonly secretsRotated: string[];
   readonly secretsRekeyed: string[];
-  /** Release instances whose wrapper chart version changes (they upgrade; the others do not roll). */
+  /** Release instances that upgrade: their wrapper chart version or their environment's values change (the others do not roll). */
   readonly releasesUpgraded: string[];
+  /** The same, with the environment (none: cluster-wide, shared by every environment) and why. */
+  readonly releaseUpgrades: ReleaseUpgrade[];
+  /** The site's environments (cluster-wide releases are shared by all of them). */
+  readonly environments: string[];
 }
 
-/** The releases that will upgrade: those whose wrapper chart existed before and got a new version. */
-export function upgradedReleases(site: SiteModel, before: Readonly<Record<string, { version: string }>>, after: Readonly<Record<string, { version: string }>>): string[] {
-  return siteReleases(site)
-    .releases.filter((r) => before[r.def.name] && after[r.def.name] && before[r.def.name]!.version !== after[r.def.name]!.version)
-    .map((r) => r.name)
-    .sort();
+type ChartRecords = Readonly<Record<string, { version: string; environments?: Readonly<Record<string, string>> }>>;
+
+export interface ReleaseUpgrade {
+  readonly release: string;
+  /** The environment of an environment-scoped release; absent for a cluster-wide one (shared by every environment). */
+  readonly environment?: string;
+  readonly why: 'chart' | 'values';
 }
 
-export function diffSummary(before: SiteSummary | null, after: SiteSummary, secrets: ResolvedSecrets, releasesUpgraded: string[] = []): SummaryChange {
+/**
+ * The releases that will upgrade: those whose wrapper chart existed before and got a new version
+ * (every release of the chart), and environment releases whose environment's values changed.
+ */
+export function releaseUpgrades(site: SiteModel, before: ChartRecords, after: ChartRecords): ReleaseUpgrade[] {
+  const upgrades: ReleaseUpgrade[] = [];
+  for (const r of siteReleases(site).releases) {
+    const [b, a] = [before[r.def.name], after[r.def.name]];
+    if (!b || !a) continue;
+    const env = r.environment?.name;
+    const why = b.version !== a.version ? 'chart' : env && b.environments?.[env] !== undefined && b.environments[env] !== a.environments?.[env] ? 'values' : undefined;
+    if (why) upgrades.push({ release: r.name, ...(env ? { environment: env } : {}), why });
+  }
+  return upgrades.sort((x, y) => (x.release < y.release ? -1 : 1));
+}
+
+
+export function diffSummary(before: SiteSummary | null, after: SiteSummary, secrets: ResolvedSecrets, upgrades: ReleaseUpgrade[] = [], environments: string[] = []): SummaryChange {
   const b: SiteSummary = before ?? { distribution: after.distribution, nodes: {}, components: [], charts: {}, secrets: [] };
   const keys = (o: Readonly<Record<string, string>>) => Object.keys(o);
   const withAction = (a: string) => [...secrets.actions].filter(([, x]) => x === a).map(([id]) => id).sort();
@@ -71,9 +93,16 @@ export function diffSummary(before: SiteSummary | null, after: SiteSummary, secr
     secretsRemoved: b.secrets.filter((s) => !after.secrets.includes(s)),
     secretsRotated: withAction('rotated'),
     secretsRekeyed: withAction('rekeyed'),
-    releasesUpgraded,
+    releasesUpgraded: upgrades.map((u) => u.release),
+    releaseUpgrades: upgrades,
+    environments,
   };
 }
+
+export const UPGRADE_REASON: Readonly<Record<ReleaseUpgrade['why'], string>> = { chart: 'new wrapper chart version', values: 'its environment values changed' };
+
+/** Where an upgrade happens: its environment, or every environment for a cluster-wide release. */
+export const upgradeWhere = (u: ReleaseUpgrade, environments: readonly string[]) => u.environment ?? `cluster-wide, shared by ${environments.join(', ') || 'every environment'}`;
 
 /** Most items one summary line names. */
 const MAX_NAMED = 20;
@@ -98,7 +127,7 @@ export function describeChange(c: SummaryChange, after: SiteSummary): string[] {
   list('secrets removed', c.secretsRemoved);
   list('secrets rotated', c.secretsRotated);
   list('secrets re-wrapped for new recipients', c.secretsRekeyed);
-  list('releases that upgrade (new chart version)', c.releasesUpgraded);
+  list('releases that upgrade', c.releaseUpgrades.map((u) => `${u.release} (${upgradeWhere(u, c.environments)}: ${UPGRADE_REASON[u.why]})`));
   return lines;
 }
 

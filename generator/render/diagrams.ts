@@ -3,7 +3,7 @@
 // only, in model order, so a diff of a diagram is a reviewable diff of the architecture.
 import type { NodeModel, SiteModel } from '../model/site.ts';
 import { siteReleases } from '../model/releases.ts';
-import { workflowSteps, workflowVolumeNames } from '../model/workflows.ts';
+import { workflowSteps, workflowVolumeNames, type WorkflowModel } from '../model/workflows.ts';
 import { RELEASE_LAYERS } from '../components/types.ts';
 import { harborExposure, harborHostname } from '../components/harbor.ts';
 import { volumesOf } from '../components/storage.ts';
@@ -141,6 +141,9 @@ function topology(site: SiteModel): Diagram {
   };
 }
 
+/** A workflow's box: one per environment it runs in. */
+export const workflowNodeId = (w: Pick<WorkflowModel, 'name' | 'environment'>) => mermaidId('workflow', `${w.environment}.${w.name}`);
+
 /** Each workflow: the namespace it runs in, the volumes it mounts, the registries its images come from. */
 function buildPath(site: SiteModel): Diagram | undefined {
   if (!site.componentSettings.argoWorkflows.enabled || !site.workflows.length) return undefined;
@@ -156,7 +159,7 @@ function buildPath(site: SiteModel): Diagram | undefined {
     const { dag, steps } = workflowSteps(w);
     const env = site.environments.find((e) => e.name === w.environment)!;
     const envVolumes = site.componentSettings.storage.enabled ? volumesOf(site, env.name) : [];
-    const wf = declare(mermaidId('workflow', w.name), [w.name, w.schedule ? `cron ${w.schedule}` : 'on demand', `${steps.length} step${steps.length === 1 ? '' : 's'}${dag ? ', DAG' : ''}`]);
+    const wf = declare(workflowNodeId(w), [w.environments.length > 1 ? `${w.name} (${w.environment})` : w.name, w.schedule ? `cron ${w.schedule}` : 'on demand', `${steps.length} step${steps.length === 1 ? '' : 's'}${dag ? ', DAG' : ''}`]);
     lines.push(`  ${wf} -->|runs in| ${declare(mermaidId('namespace', env.namespace), [`namespace ${env.namespace}`])}`);
     for (const name of workflowVolumeNames(steps, envVolumes)) {
       const v = envVolumes.find((x) => x.name === name)!;

@@ -7,7 +7,7 @@ import { upstreamKustomization } from '../components/upstream.ts';
 import { siteSecrets } from '../secrets/store.ts';
 import { renderDoc } from './assets.ts';
 import { diagramsMarkdown, siteDiagrams } from './diagrams.ts';
-import { deployKeySecret, SOPS_AGE_SECRET } from './gitops.ts';
+import { deployKeySecret, layerTimeout, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 
 
@@ -19,6 +19,9 @@ function runbook(site: SiteModel): GeneratedFile {
       site: site.name,
       spec: site.specFile,
       diagrams: diagramsMarkdown(siteDiagrams(site)),
+      selfMutated: releases.filter((r) => r.def.selfMutated?.length).map((r) => ({ release: r.name, fields: [...new Set(r.def.selfMutated!.map((m) => m.kind === 'CustomResourceDefinition' ? `${m.name ?? 'CRD'} conversion CA` : `${m.kind} CA bundles`))].join(', ') })),
+      releaseTimeouts: releases.filter((r) => r.def.timeout).map((r) => ({ release: r.name, timeout: releaseTimeout(r) })),
+      layerTimeouts: [...new Set(releases.map((r) => r.layer))].map((layer) => ({ layer, timeout: layerTimeout(releases.filter((r) => r.layer === layer)) })),
       nodeCount: site.nodes.length,
       distribution: site.distribution.type,
       rke2: site.distribution.type === 'rke2',

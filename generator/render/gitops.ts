@@ -36,6 +36,26 @@ export function valuesFiles(r: Release): string[] {
 
 // ---------------------------------------------------------------- Flux
 
+/** One install or upgrade of a release may take this long: the catalog's, else 5 minutes for a chart, 10 for an upstream kustomize tree. */
+export const releaseTimeout = (r: Release) => r.def.timeout ?? (r.def.kustomization ? '10m' : '5m');
+const minutes = (duration: string) => Number(/^([0-9]+)m$/.exec(duration)?.[1] ?? 5);
+
+/**
+ * A layer's Kustomization waits for every release in it; releases that need one another in the
+ * layer install one after the other. Its timeout is the longest such chain of Helm timeouts, plus
+ * five minutes for applying and health checks — derived from the graph, never shorter than a
+ * release it waits for.
+ */
+export function layerTimeout(releases: readonly Release[]): string {
+  const byName = new Map(releases.map((r) => [r.name, r]));
+  const finish = new Map<string, number>();
+  const at = (r: Release): number => {
+    if (!finish.has(r.name)) finish.set(r.name, minutes(releaseTimeout(r)) + Math.max(0, ...r.needs.filter((n) => byName.has(n)).map((n) => at(byName.get(n)!))));
+    return finish.get(r.name)!;
+  };
+  return `${Math.max(0, ...releases.map(at)) + 5}m`;
+}
+
 function fluxHelmRelease(site: SiteModel, r: Release, byName: ReadonlyMap<string, Release>): Record<string, unknown> {
   const fromSecrets = helmValuesSecrets(site, r);
   return {
@@ -52,10 +72,22 @@ function fluxHelmRelease(site: SiteModel, r: Release, byName: ReadonlyMap<string
           // exactly when what the chart renders can change (render/chart-versions.ts).
           reconcileStrategy: 'ChartVersion',
           sourceRef: { kind: 'GitRepository', name: site.name, namespace: FLUX_NAMESPACE },
-          valuesFiles: valuesFiles(r),
+          valuesFiles: [`./${r.chartPath}/values.yaml`],
         },
       },
+      // An environment's values (environments/<env>/<chart>.yaml, as helmfile and Argo CD read them) are
+      // given here, not in the shared chart: a change to one environment upgrades that release only.
+      ...(r.environment && r.def.environmentValues ? { values: r.def.environmentValues(r.environment) } : {}),
       ...(fromSecrets.length ? { valuesFrom: fromSecrets.map((s) => ({ kind: 'Secret', name: s.def.name, valuesKey: 'values.yaml' })) } : {}),
+      // How long one install or upgrade may take (the release's own, for slow first installs); the layer's timeout follows.
+      timeout: releaseTimeout(r),
+      // Changes made behind Flux's back (kubectl edit) are reverted; fields the chart fills in itself are left alone.
+      driftDetection: {
+        mode: 'enabled',
+        ...(r.def.selfMutated?.length
+          ? { ignore: r.def.selfMutated.map((m) => ({ paths: [...m.paths], target: { group: m.group, kind: m.kind, ...(m.name ? { name: m.name } : {}) } })) }
+          : {}),
+      },
       install: { crds: 'CreateReplace', remediation: { retries: 3 } },
       upgrade: { crds: 'CreateReplace', cleanupOnFail: true, remediation: { retries: 3, remediateLastFailure: true } },
       ...(r.needs.length ? { dependsOn: r.needs.map((n) => ({ name: n, namespace: byName.get(n)!.namespace })) } : {}),
@@ -81,7 +113,7 @@ function fluxUpstreamKustomization(r: Release): Record<string, unknown>[] {
         path: `./${k.path}`,
         prune: true,
         wait: true,
-        timeout: '10m',
+        timeout: releaseTimeout(r),
         sourceRef: { kind: 'GitRepository', name: r.name },
         targetNamespace: r.namespace,
       },
@@ -89,7 +121,7 @@ function fluxUpstreamKustomization(r: Release): Record<string, unknown>[] {
   ];
 }
 
-function fluxKustomization(site: SiteModel, name: string, path: string, opts: { dependsOn?: string[]; decryption?: boolean; wait?: boolean }) {
+function fluxKustomization(site: SiteModel, name: string, path: string, opts: { dependsOn?: string[]; decryption?: boolean; wait?: boolean; timeout?: string }) {
   return {
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
     kind: 'Kustomization',
@@ -97,7 +129,7 @@ function fluxKustomization(site: SiteModel, name: string, path: string, opts: { 
     spec: {
       interval: '10m',
       retryInterval: '1m',
-      timeout: '15m',
+      timeout: opts.timeout ?? '5m',
       path,
       prune: true,
       wait: opts.wait ?? true,
@@ -139,7 +171,7 @@ function renderFlux(site: SiteModel): GeneratedFile[] {
   ];
   let previous: string[] = ['sources', 'namespaces', ...(clusterSecrets.length ? ['secrets'] : [])];
   for (const layer of layersUsed) {
-    kustomizations.push(fluxKustomization(site, layer, `./${dir}/${layer}`, { dependsOn: previous }));
+    kustomizations.push(fluxKustomization(site, layer, `./${dir}/${layer}`, { dependsOn: previous, timeout: layerTimeout(releases.filter((r) => r.layer === layer)) }));
     previous = [layer];
     if (layer === 'operators') {
       // Environment namespaces come from the namespaces release (operators layer).
@@ -248,9 +280,13 @@ function argoApplication(site: SiteModel, r: Release): Record<string, unknown> {
       ...source,
       syncPolicy: {
         automated: { prune: true, selfHeal: true },
-        syncOptions: ['CreateNamespace=true', 'ServerSideApply=true'],
+        // RespectIgnoreDifferences: fields the chart fills in itself are not overwritten on sync either.
+        syncOptions: ['CreateNamespace=true', 'ServerSideApply=true', ...(r.def.selfMutated?.length ? ['RespectIgnoreDifferences=true'] : [])],
         retry: { limit: 5, backoff: { duration: '30s', factor: 2, maxDuration: '10m' } },
       },
+      ...(r.def.selfMutated?.length
+        ? { ignoreDifferences: r.def.selfMutated.map((m) => ({ group: m.group, kind: m.kind, ...(m.name ? { name: m.name } : {}), jsonPointers: [...m.paths] })) }
+        : {}),
     },
   };
 }

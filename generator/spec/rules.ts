@@ -229,14 +229,41 @@ const workflows: Rule = (ctx) => {
     'workflow names become WorkflowTemplate names and must be unique',
   );
   flows.forEach((w, i) => {
-    if (isString(w?.environment) && envs.length && !envs.includes(w.environment)) {
-      ctx.report('error', ['spec', 'workflows', i, 'environment'], `environment ${show(w.environment)} is not in spec.environments`, {
-        expected: `one of ${[...new Set(envs)].join(', ')}`,
-        hint: didYouMean(w.environment, envs) ?? 'add it to spec.environments or pick an existing one',
+    const at: PathSegment[] = ['spec', 'workflows', i];
+    const named: [PathSegment[], unknown][] = w?.environments !== undefined ? list<unknown>(w.environments).map((e, k) => [[...at, 'environments', k], e]) : [[[...at, 'environment'], w?.environment]];
+    if (w && typeof w === 'object' && (w.environment === undefined) === (w.environments === undefined)) {
+      ctx.report('error', w.environment === undefined ? at : [...at, 'environments'], `workflow ${show(w.name)} needs exactly one of environment and environments`, {
+        expected: 'environment: dev, or environments: [dev, prod]',
+        hint: w.environment === undefined ? 'say where it runs: environment: <env>' : 'drop environment (the first of environments is where it is tried first)',
       });
     }
-    workflowStepRules(ctx, w, i);
-    imageRules(ctx, w, i);
+    for (const [path, env] of named) {
+      if (isString(env) && envs.length && !envs.includes(env)) {
+        ctx.report('error', path, `environment ${show(env)} is not in spec.environments`, {
+          expected: `one of ${[...new Set(envs)].join(', ')}`,
+          hint: didYouMean(env, envs) ?? 'add it to spec.environments or pick an existing one',
+        });
+      }
+    }
+    const runsIn = named.map(([, e]) => e).filter(isString);
+    reportDuplicates(ctx, named.flatMap(([path, e]) => (isString(e) ? [{ key: e, path }] : [])), 'workflow environment', 'a workflow runs once per environment');
+    workflowStepRules(ctx, w, at, runsIn);
+    imageRules(ctx, w, at);
+    const pins = w?.pins && typeof w.pins === 'object' ? (w.pins as Record<string, any>) : {};
+    for (const [env, pin] of Object.entries(pins)) {
+      const pinAt: PathSegment[] = [...at, 'pins', env];
+      if (!runsIn.includes(env)) {
+        ctx.report('error', pinAt, `workflow ${show(w.name)} pins environment ${show(env)}, which it does not run in`, {
+          expected: `one of ${runsIn.join(', ') || 'its environments'}`,
+          hint: didYouMean(env, runsIn) ?? 'add it to the workflow\'s environments, or remove the pin',
+        });
+        continue;
+      }
+      if (!pin || typeof pin !== 'object') continue;
+      // A pin's steps (or the shared ones, with its image) are checked as that environment runs them.
+      imageRules(ctx, pin, pinAt);
+      if (pin.steps !== undefined) workflowStepRules(ctx, { name: w.name, steps: pin.steps }, pinAt, [env]);
+    }
   });
 };
 
@@ -245,12 +272,12 @@ const workflows: Rule = (ctx) => {
  * reproducible, and Renovate can only update a pin), and come from Harbor or a registry Harbor
  * mirrors when the site runs Harbor (the nodes pull through it).
  */
-function imageRules(ctx: RuleContext, w: any, i: number) {
+function imageRules(ctx: RuleContext, w: any, at: readonly PathSegment[]) {
   const harbor = ctx.spec.spec?.components?.harbor as { enabled?: boolean; hostname?: unknown } | undefined;
   const harborHost = harbor?.enabled === true ? (isString(harbor.hostname) ? harbor.hostname : `harbor.${ctx.spec.spec?.domain}`) : undefined;
   const images: [PathSegment[], unknown][] = [
-    [['spec', 'workflows', i, 'image'], w?.image],
-    ...list<any>(w?.steps).flatMap((s, j): [PathSegment[], unknown][] => (s && typeof s === 'object' && s.image !== undefined ? [[['spec', 'workflows', i, 'steps', j, 'image'], s.image]] : [])),
+    [[...at, 'image'], w?.image],
+    ...list<any>(w?.steps).flatMap((s, j): [PathSegment[], unknown][] => (s && typeof s === 'object' && s.image !== undefined ? [[[...at, 'steps', j, 'image'], s.image]] : [])),
   ];
   for (const [path, image] of images) {
     if (!isString(image)) continue;
@@ -271,14 +298,15 @@ function imageRules(ctx: RuleContext, w: any, i: number) {
 }
 
 /** A workflow's steps: unique names, dependencies that exist and form no cycle, GPUs the site has, volumes its environment has. */
-function workflowStepRules(ctx: RuleContext, w: any, i: number) {
+function workflowStepRules(ctx: RuleContext, w: any, base: readonly PathSegment[], environments: readonly string[]) {
   const steps = list<any>(w?.steps);
   if (!steps.every((s) => isString(s) || (s && typeof s === 'object' && isString(s.name)))) return; // the schema reports malformed steps
-  const at = (j: number, ...rest: PathSegment[]): PathSegment[] => ['spec', 'workflows', i, 'steps', j, ...(isString(steps[j]) ? [] : rest)];
+  const at = (j: number, ...rest: PathSegment[]): PathSegment[] => [...base, 'steps', j, ...(isString(steps[j]) ? [] : rest)];
   const names = steps.map(stepName);
   reportDuplicates(ctx, names.map((key, j) => ({ key, path: at(j, 'name') })), 'step name', 'step names become Argo task and template names and must be unique within a workflow');
   const hasGpuNodes = list<any>(ctx.spec.spec?.nodes).some((n) => n?.gpus);
-  const volumes = list<any>(ctx.spec.spec?.storage?.volumes).filter((v) => !Array.isArray(v?.environments) || v.environments.includes(w?.environment));
+  const allVolumes = list<any>(ctx.spec.spec?.storage?.volumes);
+  const volumesOf = (env: string) => allVolumes.filter((v) => !Array.isArray(v?.environments) || v.environments.includes(env));
   steps.forEach((step, j) => {
     if (isString(step)) return;
     list<unknown>(step.dependencies).forEach((d, k) => {
@@ -300,11 +328,12 @@ function workflowStepRules(ctx: RuleContext, w: any, i: number) {
       });
     }
     list<any>(step.volumes).forEach((v, k) => {
-      const volume = volumes.find((x) => x?.name === v?.name);
       if (!isString(v?.name)) return;
-      if (!volume) {
-        const known = volumes.map((x) => x?.name).filter(isString);
-        ctx.report('error', at(j, 'volumes', k, 'name'), `step ${show(step.name)} mounts volume ${show(v.name)}, which is not exposed to environment ${show(w.environment)}`, {
+      const lacking = environments.find((env) => !volumesOf(env).some((x) => x?.name === v.name));
+      const volume = allVolumes.find((x) => x?.name === v.name);
+      if (lacking !== undefined) {
+        const known = volumesOf(lacking).map((x) => x?.name).filter(isString);
+        ctx.report('error', at(j, 'volumes', k, 'name'), `step ${show(step.name)} mounts volume ${show(v.name)}, which is not exposed to environment ${show(lacking)}`, {
           expected: `one of ${known.join(', ') || 'no volume (spec.storage.volumes)'}`,
           hint: didYouMean(v.name, known) ?? 'list it under spec.storage.volumes (with this environment)',
         });
@@ -316,7 +345,7 @@ function workflowStepRules(ctx: RuleContext, w: any, i: number) {
   const model = steps.map((s, j) => ({ name: stepName(s), dependencies: isString(s) ? (j > 0 ? [stepName(steps[j - 1])] : []) : list<unknown>(s.dependencies).filter(isString) }));
   const cycle = steps.some((s) => !isString(s)) ? dependencyCycle(model) : [];
   if (cycle.length) {
-    ctx.report('error', ['spec', 'workflows', i, 'steps'], `the steps of workflow ${show(w.name)} depend on each other in a cycle: ${cycle.join(' → ')}`, {
+    ctx.report('error', [...base, 'steps'], `the steps of workflow ${show(w.name)} depend on each other in a cycle: ${cycle.join(' → ')}`, {
       hint: 'a step may only depend on steps that can finish without it; remove one dependency of the cycle',
     });
   }

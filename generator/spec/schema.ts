@@ -264,10 +264,38 @@ export const WorkflowStepObject = Type.Object(
 /** A step: a name (run with the workflow image, after the step before it) or an object. */
 const WorkflowStep = Type.Unsafe<string | Static<typeof WorkflowStepObject>>({ if: { type: 'string' }, then: DnsLabel(), else: WorkflowStepObject });
 
+/** What one environment of a workflow runs instead of the shared definition. */
+const WorkflowPin = Type.Object(
+  {
+    image: Type.Optional(ImageReference({ description: 'This environment\'s image (of the steps given by name, and the default of step objects).' })),
+    parameters: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,63}$' }), ContainerText(1024), {
+        additionalProperties: false,
+        expectedKey: 'a parameter name: letters, digits, "_" and "-"',
+        description: 'Parameter defaults this environment sets (the others stay shared).',
+      }),
+    ),
+    steps: Type.Optional(Type.Array(WorkflowStep, { minItems: 1, description: 'This environment\'s steps (instead of the shared ones).' })),
+  },
+  { ...strict, description: 'One environment\'s pin.' },
+);
+
 const Workflow = Type.Object(
   {
     name: DnsLabel({ description: 'WorkflowTemplate (and CronWorkflow) name.' }),
-    environment: DnsLabel({ description: 'One of spec.environments: the workflow runs in its namespace, with its volumes.' }),
+    environment: Type.Optional(DnsLabel({ description: 'One of spec.environments: the workflow runs in its namespace, with its volumes (or give environments).' })),
+    environments: Type.Optional(
+      Type.Array(DnsLabel(), {
+        minItems: 1,
+        description: 'Instead of environment: every environment the workflow runs in, the order it is promoted in (e.g. [dev, prod]); each may pin its own image, parameters and steps (pins).',
+      }),
+    ),
+    pins: Type.Record(DnsLabel(), WorkflowPin, {
+      additionalProperties: false,
+      default: {},
+      expectedKey: 'one of the workflow\'s environments',
+      description: 'Per-environment pins over the shared definition: what an environment runs until `siteforge promote` copies it to the next (e.g. dev tries a new image first).',
+    }),
     schedule: Type.Optional(
       Type.String({
         pattern: '^[0-9A-Za-z*/,-]+( +[0-9A-Za-z*/,-]+){4}$',
@@ -384,6 +412,7 @@ export type NodeSpec = SiteSpec['spec']['nodes'][number];
 export type VolumeSpec = SiteSpec['spec']['storage']['volumes'][number];
 export type StorageClassSpec = SiteSpec['spec']['storage']['classes'][number];
 export type WorkflowSpec = SiteSpec['spec']['workflows'][number];
+export type WorkflowPinSpec = Static<typeof WorkflowPin>;
 export type WorkflowStepSpec = Static<typeof WorkflowStepObject>;
 
 /**

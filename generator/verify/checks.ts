@@ -859,6 +859,88 @@ export function normaliseImage(image: string): string {
   return rest.length ? `${ref}@${rest.join('@')}` : ref;
 }
 
+/**
+ * JSON pointers of the fields a chart's own controllers or jobs fill in after install — webhook and
+ * conversion CA bundles left empty in the chart, or injected by cert-manager's cainjector. Flux
+ * drift detection and Argo CD self-heal would revert them on every reconciliation.
+ */
+export function selfMutatedPaths(o: K8sObject): string[] {
+  const injected = Object.keys(o.metadata?.annotations ?? {}).some((k) => k.startsWith('cert-manager.io/inject-ca-from') || k === 'cert-manager.io/inject-apiserver-ca');
+  const spec = (o.spec ?? {}) as Record<string, any>;
+  switch (o.kind) {
+    case 'ValidatingWebhookConfiguration':
+    case 'MutatingWebhookConfiguration':
+      return ((o.webhooks as Record<string, any>[] | undefined) ?? []).flatMap((w, i) => (injected || !w?.clientConfig?.caBundle ? [`/webhooks/${i}/clientConfig/caBundle`] : []));
+    case 'CustomResourceDefinition':
+      return spec.conversion?.strategy === 'Webhook' && (injected || !spec.conversion.webhook?.clientConfig?.caBundle) ? ['/spec/conversion/webhook/clientConfig/caBundle'] : [];
+    case 'APIService':
+      return injected || (!spec.caBundle && !spec.insecureSkipTLSVerify && spec.service) ? ['/spec/caBundle'] : [];
+    default:
+      return [];
+  }
+}
+
+interface IgnoreRule {
+  readonly group?: string;
+  readonly kind?: string;
+  readonly name?: string;
+  readonly paths: readonly string[];
+}
+
+/**
+ * What the site's GitOps objects tell the engine to leave alone, per release: Flux HelmReleases'
+ * driftDetection.ignore (and whether drift detection is on at all), Argo CD Applications'
+ * ignoreDifferences (with RespectIgnoreDifferences, else a sync still overwrites them).
+ */
+function engineIgnores(objects: readonly SourcedObject[], site: SiteModel): Map<string, { correcting: boolean; rules: IgnoreRule[] }> {
+  const byRelease = new Map<string, { correcting: boolean; rules: IgnoreRule[] }>();
+  for (const { name: release, namespace } of siteReleases(site).releases) {
+    const flux = objects.find((o) => o.object.kind === 'HelmRelease' && groupOf(o.object.apiVersion) === 'helm.toolkit.fluxcd.io' && o.object.metadata?.name === release && o.namespace === namespace);
+    const argo = objects.find((o) => o.object.kind === 'Application' && groupOf(o.object.apiVersion) === 'argoproj.io' && o.object.metadata?.name === `${site.name}-${release}`);
+    const spec = ((flux ?? argo)?.object.spec ?? {}) as Record<string, any>;
+    if (flux) {
+      const mode = spec.driftDetection?.mode;
+      const rules = ((spec.driftDetection?.ignore ?? []) as Record<string, any>[]).map((i) => ({ group: i.target?.group, kind: i.target?.kind, name: i.target?.name, paths: (i.paths ?? []) as string[] }));
+      byRelease.set(release, { correcting: mode === 'enabled', rules });
+    } else if (argo) {
+      const respect = ((spec.syncPolicy?.syncOptions ?? []) as string[]).includes('RespectIgnoreDifferences=true');
+      const rules = respect ? ((spec.ignoreDifferences ?? []) as Record<string, any>[]).map((i) => ({ group: i.group, kind: i.kind, name: i.name, paths: (i.jsonPointers ?? []) as string[] })) : [];
+      // Every sync applies the chart again (self-heal makes it continuous): unignored fields are overwritten.
+      byRelease.set(release, { correcting: true, rules });
+    }
+  }
+  return byRelease;
+}
+
+/** Every field a chart fills in itself is one the GitOps engine is told to leave alone. */
+const selfMutated: Check = ({ objects, site }) => {
+  const ignores = engineIgnores(objects, site);
+  return objects.flatMap((o) => {
+    const r = o.release;
+    const engine = r ? ignores.get(r.name) : undefined;
+    if (!r || !engine?.correcting) return [];
+    const missing = selfMutatedPaths(o.object).filter(
+      (path) =>
+        !engine.rules.some(
+          (m) => (m.kind === undefined || m.kind === o.object.kind) && (m.group === undefined || m.group === groupOf(o.object.apiVersion)) && (m.name === undefined || m.name === o.object.metadata?.name) && m.paths.includes(path),
+        ),
+    );
+    const one = missing.length === 1;
+    const engineName = site.gitops.engine === 'flux' ? `Flux HelmRelease ${r.namespace}/${r.name} (driftDetection.ignore)` : `Argo CD Application ${site.name}-${r.name} (ignoreDifferences with RespectIgnoreDifferences=true)`;
+    return missing.length
+      ? [
+          {
+            check: 'self-mutated fields',
+            severity: 'error' as const,
+            object: describe(o),
+            message: `${missing.join(', ')} ${one ? 'is' : 'are'} filled in after install (a CA bundle), and ${engineName} does not leave ${one ? 'it' : 'them'} alone: the engine would revert ${one ? 'it' : 'them'} on every reconciliation and break the webhook`,
+            hint: `list ${o.object.kind} with ${one ? 'this path' : 'these paths'} under selfMutated in the ${r.component} catalog entry (generator/components/), then regenerate`,
+          },
+        ]
+      : [];
+  });
+};
+
 export const CHECKS: readonly { name: string; check: Check }[] = [
   { name: 'namespaces exist', check: namespaces },
   { name: 'custom resources have their CRDs', check: crds },
@@ -876,6 +958,7 @@ export const CHECKS: readonly { name: string; check: Check }[] = [
   { name: 'secrets decrypted before they are applied', check: decryption },
   { name: 'no unauthenticated admin UI', check: security },
   { name: 'pods meet their namespace\'s Pod Security level', check: podSecurity },
+  { name: 'fields the charts fill in are left alone by the GitOps engine', check: selfMutated },
 ];
 
 export const runChecks = (ctx: CheckContext): Problem[] => CHECKS.flatMap((c) => c.check(ctx));
