@@ -6,8 +6,19 @@ import { requireStorageClass, storageClassFor } from './storage.ts';
 import { defineComponent, type ReleaseDef, webhookCaBundles } from './types.ts';
 import { ingressFor } from './web.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
+import { helmObject } from './labels.ts';
+import { ALERT_CREDENTIALS_SECRET, alertCredentialsSecret, alertmanagerConfig, siteAlertRules } from './alerting.ts';
+
+/** The site's PrometheusRule (spec.alerting.siteRules): its groups come from the values. */
+const SITE_RULES_TEMPLATE = `{{- if .Values.siteRules }}
+${helmObject('monitoring.coreos.com/v1', 'PrometheusRule', { name: 'siteforge-site-rules', namespace: '{{ .Release.Namespace | quote }}' })}
+spec:
+  {{- toYaml .Values.siteRules | nindent 2 }}
+{{- end }}
+`;
 
 export const GRAFANA_ADMIN_SECRET = 'grafana-admin';
+const GRAFANA_INIT_CHOWN_IMAGE = 'docker.io/library/busybox:1.38.0';
 
 export const monitoring = defineComponent({
   name: 'monitoring',
@@ -27,7 +38,7 @@ export const monitoring = defineComponent({
     },
     { additionalProperties: false },
   ),
-  secrets: (): SecretDef[] => [
+  secrets: (site): SecretDef[] => [
     {
       name: GRAFANA_ADMIN_SECRET,
       scope: 'cluster',
@@ -35,11 +46,16 @@ export const monitoring = defineComponent({
       description: 'Grafana administrator',
       data: { 'admin-user': fixed('admin'), 'admin-password': random(24) },
     },
+    ...alertCredentialsSecret(site),
   ],
   check: (ctx, settings) => requireStorageClass(ctx, 'monitoring', settings, 'Prometheus\' time series'),
   releases(site, settings): ReleaseDef[] {
     const grafanaHost = `grafana.${site.domain}`;
     const ingress = ingressFor(site, grafanaHost, 'grafana-tls');
+    const storageClassName = storageClassFor(site, settings.storageClass);
+    const claim = (size: string) => ({ ...(storageClassName ? { storageClassName } : {}), accessModes: ['ReadWriteOnce'], resources: { requests: { storage: size } } });
+    const receivers = site.alerting.receivers;
+    const credentials = alertCredentialsSecret(site).length > 0;
     return [
       {
         name: 'monitoring',
@@ -63,26 +79,39 @@ export const monitoring = defineComponent({
           'prometheus-node-exporter.tolerations': [{ effect: 'NoSchedule', operator: 'Exists' }],
           'crds.upgradeJob.tolerations': [],
         },
+        templates: { 'site-rules.yaml': SITE_RULES_TEMPLATE },
+        // With persistence, Grafana's chart chowns its volume with busybox first (the pinned chart's image).
+        images: [GRAFANA_INIT_CHOWN_IMAGE],
+        valuesSchema: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { siteRules: { type: 'object', required: ['groups'], additionalProperties: false, properties: { groups: { type: 'array', minItems: 1, items: { type: 'object', required: ['name', 'rules'] } } } } },
+        },
         values: {
+          ...(site.alerting.siteRules ? { siteRules: siteAlertRules(site) } : {}),
           'kube-prometheus-stack': {
             grafana: {
               admin: { existingSecret: GRAFANA_ADMIN_SECRET, userKey: 'admin-user', passwordKey: 'admin-password' },
+              // Dashboards and users made in the UI survive a restart.
+              persistence: { enabled: true, type: 'pvc', size: '5Gi', ...(storageClassName ? { storageClassName } : {}), accessModes: ['ReadWriteOnce'] },
               ...(ingress ? { ingress: { enabled: true, ...ingress } } : {}),
+            },
+            alertmanager: {
+              // Silences and the notification log survive a restart.
+              alertmanagerSpec: {
+                storage: { volumeClaimTemplate: { spec: claim('2Gi') } },
+                ...(credentials ? { secrets: [ALERT_CREDENTIALS_SECRET] } : {}),
+              },
+              ...(receivers.length ? { config: alertmanagerConfig(site) } : {}),
             },
             prometheus: {
               prometheusSpec: {
                 retention: settings.retention,
                 serviceMonitorSelectorNilUsesHelmValues: false,
                 podMonitorSelectorNilUsesHelmValues: false,
-                storageSpec: {
-                  volumeClaimTemplate: {
-                    spec: {
-                      ...(storageClassFor(site, settings.storageClass) ? { storageClassName: storageClassFor(site, settings.storageClass) } : {}),
-                      accessModes: ['ReadWriteOnce'],
-                      resources: { requests: { storage: settings.storageSize } },
-                    },
-                  },
-                },
+                // Every PrometheusRule in the cluster, the site's own included (not only the chart's).
+                ruleSelectorNilUsesHelmValues: false,
+                storageSpec: { volumeClaimTemplate: { spec: claim(settings.storageSize) } },
                 ...(settings.slurmNodeExporters.length
                   ? { additionalScrapeConfigs: [{ job_name: 'slurm-node-exporter', static_configs: [{ targets: settings.slurmNodeExporters, labels: { site: site.name } }] }] }
                   : {}),

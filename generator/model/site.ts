@@ -1,7 +1,7 @@
 // Stage 3: the typed site every renderer reads — defaults resolved, derived facts computed once.
 import { basename } from 'node:path';
 import type { Static } from '@sinclair/typebox';
-import type { NodeSpec, SiteSpec, StorageClassSpec, VolumeSpec } from '../spec/schema.ts';
+import type { AlertingSpec, NodeSpec, SiteSpec, StorageClassSpec, VolumeSpec } from '../spec/schema.ts';
 import { catalog, componentNames, type ComponentName } from '../components/catalog.ts';
 import type { ComponentModule } from '../components/types.ts';
 import { buildDependencyGraph, type DependencyGraph } from './graph.ts';
@@ -58,6 +58,8 @@ export interface SiteModel {
   /** Each workflow once per environment it runs in, that environment's pin applied (spec order, then environment order). */
   readonly workflows: readonly WorkflowModel[];
   readonly ageRecipients: readonly string[];
+  /** Receivers, grouping and the site's own alert rules (used by monitoring and, with Flux, its notifications). */
+  readonly alerting: AlertingSpec;
   readonly gitops: SiteSpec['spec']['gitops'];
 }
 
@@ -111,6 +113,7 @@ export function buildSiteModel(spec: SiteSpec, specPath: string): SiteModel {
     graph,
     workflows: spec.spec.workflows.flatMap(workflowInstances),
     ageRecipients: spec.spec.secrets.ageRecipients,
+    alerting: spec.spec.alerting,
     gitops: spec.spec.gitops,
   };
 }

@@ -7,6 +7,7 @@ import { upstreamKustomization } from '../components/upstream.ts';
 import { siteSecrets } from '../secrets/store.ts';
 import { renderDoc } from './assets.ts';
 import { diagramsMarkdown, siteDiagrams } from './diagrams.ts';
+import { credentialKeys, siteAlertRules } from '../components/alerting.ts';
 import { deployKeySecret, layerTimeout, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 
@@ -19,6 +20,17 @@ function runbook(site: SiteModel): GeneratedFile {
       site: site.name,
       spec: site.specFile,
       diagrams: diagramsMarkdown(siteDiagrams(site)),
+      alerting: site.alerting.receivers.length
+        ? {
+            receivers: site.alerting.receivers.map((r) => ({
+              name: r.name,
+              severities: r.severities.join(', '),
+              via: [r.email ? `mail to ${r.email.to.join(', ')}` : '', r.slack ? 'Slack' : '', r.mattermost ? 'Mattermost' : '', r.webhook ? `webhook ${r.webhook.url}` : ''].filter(Boolean).join(', '),
+            })),
+            credentials: site.alerting.receivers.flatMap(credentialKeys).join(', '),
+            rules: site.alerting.siteRules ? ((siteAlertRules(site).groups as { rules: { alert: string }[] }[])[0]!.rules.map((r) => r.alert).join(', ')) : '',
+          }
+        : false,
       selfMutated: releases.filter((r) => r.def.selfMutated?.length).map((r) => ({ release: r.name, fields: [...new Set(r.def.selfMutated!.map((m) => m.kind === 'CustomResourceDefinition' ? `${m.name ?? 'CRD'} conversion CA` : `${m.kind} CA bundles`))].join(', ') })),
       releaseTimeouts: releases.filter((r) => r.def.timeout).map((r) => ({ release: r.name, timeout: releaseTimeout(r) })),
       layerTimeouts: [...new Set(releases.map((r) => r.layer))].map((layer) => ({ layer, timeout: layerTimeout(releases.filter((r) => r.layer === layer)) })),

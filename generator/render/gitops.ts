@@ -6,6 +6,7 @@ import { siteReleases, upstreamRepositories, type Release } from '../model/relea
 import { RELEASE_LAYERS, type ReleaseLayer } from '../components/types.ts';
 import { upstreamKustomization } from '../components/upstream.ts';
 import { helmValuesSecrets, siteSecrets } from '../secrets/store.ts';
+import { ALERTMANAGER_URL } from '../components/alerting.ts';
 import { yamlFile, type GeneratedFile } from './files.ts';
 
 export const FLUX_NAMESPACE = 'flux-system';
@@ -202,16 +203,57 @@ function renderFlux(site: SiteModel): GeneratedFile[] {
   }));
   files.push(...(namespaces.length ? [yamlFile(`${dir}/namespaces/namespaces.yaml`, ...namespaces)] : []), kustomization(`${dir}/namespaces`, namespaces.length ? ['namespaces.yaml'] : []));
 
+  const alerts = fluxAlerts(site);
   for (const layer of layersUsed) {
     const inLayer = releases.filter((r) => r.layer === layer);
     for (const r of inLayer) {
       const docs = r.def.kustomization ? fluxUpstreamKustomization(r) : [fluxHelmRelease(site, r, byName)];
       files.push(yamlFile(`${dir}/${layer}/${r.name}.yaml`, ...docs));
     }
-    files.push(kustomization(`${dir}/${layer}`, inLayer.map((r) => `${r.name}.yaml`)));
+    // Failed reconciliations go to Alertmanager, beside the monitoring release.
+    const withAlerts = alerts && inLayer.some((r) => r.component === 'monitoring');
+    if (withAlerts) files.push(yamlFile(`${dir}/${layer}/${FLUX_ALERTS_FILE}`, ...alerts));
+    files.push(kustomization(`${dir}/${layer}`, [...inLayer.map((r) => `${r.name}.yaml`), ...(withAlerts ? [FLUX_ALERTS_FILE] : [])]));
   }
   files.push(...secretKustomizations(site));
   return files;
+}
+
+const FLUX_ALERTS_FILE = 'flux-alerts.yaml';
+
+/**
+ * Flux's failed reconciliations as alerts (notification-controller): a Provider posting to the
+ * site's Alertmanager, so they reach the same receivers and routes as every other alert, and an
+ * Alert on error events of the site's sources, Kustomizations and HelmReleases. Only with
+ * monitoring and alert receivers.
+ */
+function fluxAlerts(site: SiteModel): Record<string, unknown>[] | undefined {
+  if (!site.componentSettings.monitoring.enabled || !site.alerting.receivers.length) return undefined;
+  const namespaces = [...new Set(siteReleases(site).releases.map((r) => r.namespace))].sort();
+  return [
+    {
+      apiVersion: 'notification.toolkit.fluxcd.io/v1beta3',
+      kind: 'Provider',
+      metadata: { name: 'alertmanager', namespace: FLUX_NAMESPACE },
+      spec: { type: 'alertmanager', address: `${ALERTMANAGER_URL}/api/v2/alerts/` },
+    },
+    {
+      apiVersion: 'notification.toolkit.fluxcd.io/v1beta3',
+      kind: 'Alert',
+      metadata: { name: `${site.name}-reconciliation`, namespace: FLUX_NAMESPACE },
+      spec: {
+        providerRef: { name: 'alertmanager' },
+        eventSeverity: 'error',
+        eventMetadata: { site: site.name, severity: 'warning' },
+        eventSources: [
+          { kind: 'GitRepository', name: '*' },
+          { kind: 'HelmRepository', name: '*' },
+          { kind: 'Kustomization', name: '*' },
+          ...namespaces.map((namespace) => ({ kind: 'HelmRelease', name: '*', namespace })),
+        ],
+      },
+    },
+  ];
 }
 
 /** The KSOPS generator (viaduct.ai/v1 ksops) Argo CD's repo server runs to decrypt a secrets directory. */

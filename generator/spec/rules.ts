@@ -586,6 +586,26 @@ const cni: Rule = (ctx) => {
   }
 };
 
+/** Alert receivers: unique, each with somewhere to send, and an Alertmanager to send from. */
+const alerting: Rule = (ctx) => {
+  const receivers = list<any>(ctx.spec.spec?.alerting?.receivers);
+  if (!receivers.length) return;
+  reportDuplicates(
+    ctx,
+    receivers.flatMap((r, i) => (isString(r?.name) ? [{ key: r.name, path: ['spec', 'alerting', 'receivers', i, 'name'] }] : [])),
+    'receiver name',
+    'receiver names become Alertmanager receivers and secret keys',
+  );
+  receivers.forEach((r, i) => {
+    if (r && typeof r === 'object' && !['email', 'slack', 'mattermost', 'webhook'].some((k) => r[k] !== undefined)) {
+      ctx.report('error', ['spec', 'alerting', 'receivers', i], `receiver ${show(r.name)} sends nowhere`, { expected: 'at least one of email, slack, mattermost, webhook', hint: 'add e.g. email: {to: [hpc-admins@example.edu], from: alertmanager@example.edu, smarthost: smtp.example.edu:587}' });
+    }
+  });
+  if ((ctx.spec.spec?.components?.monitoring as { enabled?: unknown } | undefined)?.enabled !== true) {
+    ctx.report('error', ['spec', 'alerting', 'receivers'], 'alert receivers are set, but nothing sends them alerts: spec.components.monitoring is not enabled', { hint: 'enable monitoring (kube-prometheus-stack: Prometheus and Alertmanager), or remove the receivers' });
+  }
+};
+
 export const crossFieldRules: readonly Rule[] = [
   labelsAndTaints,
   gitops,
@@ -602,4 +622,5 @@ export const crossFieldRules: readonly Rule[] = [
   nodeSetup,
   volumes,
   components,
+  alerting,
 ];

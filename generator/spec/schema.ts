@@ -323,6 +323,48 @@ const Workflow = Type.Object(
   strict,
 );
 
+const EmailAddress = (o: Record<string, unknown> = {}) =>
+  Type.String({ pattern: '^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$', maxLength: 254, expected: 'an e-mail address such as hpc-admins@example.edu', ...o });
+const ChatChannel = Type.String({ pattern: '^[#@]?[A-Za-z0-9._-]{1,80}$', expected: 'a channel such as #hpc-alerts', description: 'Channel to post to (default: the webhook\'s own).' });
+
+/** One place alerts go: e-mail, Slack, Mattermost (Slack-compatible webhook) and/or a webhook. */
+const AlertReceiver = Type.Object(
+  {
+    name: DnsLabel({ description: 'Receiver name (Alertmanager receiver).' }),
+    severities: Type.Array(OneOf(['critical', 'warning', 'info']), {
+      default: ['critical', 'warning'],
+      minItems: 1,
+      description: 'Alert severities routed to this receiver.',
+    }),
+    email: Type.Optional(
+      Type.Object(
+        {
+          to: Type.Array(EmailAddress(), { minItems: 1, description: 'Recipients.' }),
+          from: EmailAddress({ description: 'Sender address.' }),
+          smarthost: Type.String({ pattern: '^[A-Za-z0-9.-]+:[0-9]{1,5}$', expected: 'an SMTP server host:port such as smtp.example.edu:587', description: 'SMTP server.' }),
+          username: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._@+-]{1,128}$', expected: 'an SMTP user name', description: 'SMTP user; its password is a SOPS secret you fill in (alertmanager-credentials).' })),
+          requireTLS: Type.Boolean({ default: true, description: 'STARTTLS required (never send credentials in clear).' }),
+        },
+        { ...strict, description: 'E-mail through an SMTP server.' },
+      ),
+    ),
+    slack: Type.Optional(Type.Object({ channel: Type.Optional(ChatChannel) }, { ...strict, description: 'Slack incoming webhook; its URL is a SOPS secret you fill in (alertmanager-credentials).' })),
+    mattermost: Type.Optional(Type.Object({ channel: Type.Optional(ChatChannel) }, { ...strict, description: 'Mattermost incoming webhook (Slack-compatible); its URL is a SOPS secret you fill in.' })),
+    webhook: Type.Optional(Type.Object({ url: HttpUrl({ description: 'Endpoint receiving Alertmanager\'s JSON (no token in it: it is in the repository).' }) }, { ...strict, description: 'Generic webhook.' })),
+  },
+  { ...strict, description: 'One receiver: at least one of email, slack, mattermost, webhook.' },
+);
+
+const Alerting = Type.Object(
+  {
+    receivers: Type.Array(AlertReceiver, { default: [], description: 'Where alerts go (needs spec.components.monitoring); empty: Alertmanager keeps them to itself.' }),
+    groupBy: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', expected: 'a label name such as alertname' }), { default: ['alertname', 'namespace'], description: 'Labels alerts are grouped by in one notification.' }),
+    repeatInterval: Type.String({ default: '4h', pattern: '^[0-9]+(m|h|d)$', expected: 'a duration such as 4h', description: 'How often a still-firing alert is sent again.' }),
+    siteRules: Type.Boolean({ default: true, description: 'Alert on what this cluster exists for: failed workflow steps, Harbor down, stale NFS mounts (beside the chart\'s default rules for full volumes and NotReady nodes).' }),
+  },
+  { ...strict, default: {}, description: 'Alerts that reach someone: Alertmanager receivers and routes, the site\'s rules, and (Flux) failed reconciliations sent to Alertmanager.' },
+);
+
 type ComponentsShape = { [K in keyof typeof catalog]: TOptional<(typeof catalog)[K]['settings']> };
 const componentProperties = Object.fromEntries(
   Object.entries(catalog).map(([name, module]) => [name, Type.Optional(module.settings)]),
@@ -376,6 +418,7 @@ export const SiteSchema = Type.Object(
           description: 'Environments; each gets the namespace <env>-<site> and its own values.',
         }),
         components: Components,
+        alerting: Alerting,
         workflows: Type.Array(Workflow, { default: [], description: 'Build-factory workflows (Argo WorkflowTemplates, CronWorkflows with a schedule); the generated renovate.json updates their pinned image tags and digests.' }),
         secrets: Type.Object(
           { ageRecipients: Type.Array(AgeRecipient, { minItems: 1, description: 'age public keys; private keys never enter the repository.' }) },
@@ -414,6 +457,7 @@ export type StorageClassSpec = SiteSpec['spec']['storage']['classes'][number];
 export type WorkflowSpec = SiteSpec['spec']['workflows'][number];
 export type WorkflowPinSpec = Static<typeof WorkflowPin>;
 export type WorkflowStepSpec = Static<typeof WorkflowStepObject>;
+export type AlertingSpec = SiteSpec['spec']['alerting'];
 
 /**
  * Required in what a person writes: a property with a default is filled in by validation, so it

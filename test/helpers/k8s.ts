@@ -17,6 +17,7 @@ const MODULES: Record<string, string> = {
   'source.toolkit.fluxcd.io/v1': '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1',
   'kustomize.toolkit.fluxcd.io/v1': '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1',
   'helm.toolkit.fluxcd.io/v2': '@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2',
+  'notification.toolkit.fluxcd.io/v1beta3': '@kubernetes-models/flux-cd/notification.toolkit.fluxcd.io/v1beta3',
 };
 
 /** argoproj.io/v1alpha1 kinds that belong to Argo CD rather than Argo Workflows. */
@@ -30,6 +31,8 @@ export const WITHOUT_MODEL = new Set([
   'mellanox.com/v1alpha1/MacvlanNetwork',
   'mellanox.com/v1alpha1/IPoIBNetwork',
   'nv-ipam.nvidia.com/v1alpha1/IPPool',
+  // verify checks it, strictly, against the CRD of the kube-prometheus-stack chart it deploys with.
+  'monitoring.coreos.com/v1/PrometheusRule',
 ]);
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
