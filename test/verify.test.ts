@@ -1,6 +1,6 @@
 // siteforge verify with the real upstream charts (../shared/charts): every example and test site
 // deploys as rendered (0 problems), and the report a reviewer reads. The undeployable corpus is in
-// verify-undeployable.test.ts.
+// integration/verify-undeployable.test.ts.
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';

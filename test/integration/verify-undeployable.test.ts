@@ -5,7 +5,7 @@ import t from 'tap';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
-import { ROOT, siteforge, tempDir } from './helpers/cli.ts';
+import { ROOT, siteforge, tempDir } from '../helpers/cli.ts';
 
 const CHARTS = join(ROOT, '..', 'shared', 'charts');
 /** The upstream kustomize trees (the MPI operator's tag) as source archives. */
