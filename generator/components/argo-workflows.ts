@@ -1,8 +1,9 @@
 // Argo Workflows: the build factory's engine. The controller and server run once for the
 // cluster; every environment gets the site WorkflowTemplates (and CronWorkflows for scheduled
 // ones) from spec.workflows, mounting the environment's shared volumes.
-import { Type } from '@sinclair/typebox';
-import { ChartVersion, Enabled, OneOf } from '../spec/formats.ts';
+import { Type, type Static } from '@sinclair/typebox';
+import type { SiteModel } from '../model/site.ts';
+import { ChartVersion, DnsLabel, Enabled, HttpUrl, OneOf } from '../spec/formats.ts';
 import { volumesOf } from './storage.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
@@ -94,6 +95,136 @@ const WORKFLOWS_SCHEMA = {
     },
   },
 };
+
+/** Single sign-on settings (spec.components.argoWorkflows.sso). */
+const SsoSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false, description: 'OIDC login for the server (authMode sso, tokens still accepted).' }),
+    issuer: Type.Optional(HttpUrl({ description: 'The site\'s OIDC provider (issuer URL, e.g. https://login.example.edu/realms/hpc); required with enabled.' })),
+    clientId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:@/-]{1,200}$', expected: 'an OIDC client id such as argo-workflows', description: 'OIDC client id registered for the server (default argo-workflows-<site>); its secret is generated (SOPS: argo/argo-server-sso) — register it with the provider.' })),
+    redirectUrl: Type.Optional(HttpUrl({ description: 'Callback registered with the provider (default https://argo.<domain>/oauth2/callback).' })),
+    scopes: Type.Array(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,100}$', expected: 'an OIDC scope such as groups' }), { default: ['openid', 'profile', 'email', 'groups'], description: 'Scopes requested (groups: group membership for the RBAC below).' }),
+    groupsClaim: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,100}$', expected: 'a claim name such as groups', description: 'Claim carrying group membership (default groups).' })),
+    sessionExpiry: Type.Optional(Type.String({ pattern: '^[0-9]+h$', expected: 'hours such as 10h', description: 'How long a login lasts (default 10h).' })),
+    rbac: Type.Array(
+      Type.Object(
+        {
+          group: Type.String({ pattern: '^[A-Za-z0-9._@/ -]{1,200}$', expected: 'a group name of the provider such as hpc-admins', description: 'Group (in the groups claim) this entry is for.' }),
+          role: OneOf(['admin', 'developer', 'viewer'], { description: 'admin: everything on workflows and templates; developer: submit, retry, stop and read; viewer: read only (logs included).' }),
+          environments: Type.Optional(Type.Array(DnsLabel(), { minItems: 1, description: 'Environments it applies to (default: every environment).' })),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [], description: 'Who may do what after an SSO login: a ServiceAccount per entry in the argo namespace with its rbac-rule, bound in the environments\' namespaces. Nobody else gets access.' },
+    ),
+  },
+  { additionalProperties: false, default: {}, description: 'Single sign-on for the Argo Workflows server against the site\'s OIDC provider.' },
+);
+
+/** The OIDC client id the server presents (not secret: a plain Secret of the wrapper chart, so a changed id reaches the server). */
+const SSO_CLIENT_ID_SECRET = 'argo-server-sso-client-id';
+
+/** What each SSO role may do on Argo's resources in a namespace. */
+const SSO_ROLE_RULES: Readonly<Record<'admin' | 'developer' | 'viewer', readonly Record<string, unknown>[]>> = {
+  admin: [
+    { apiGroups: ['argoproj.io'], resources: ['workflows', 'workflowtemplates', 'cronworkflows', 'workfloweventbindings', 'workflowtaskresults'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+    { apiGroups: [''], resources: ['pods', 'pods/log', 'events'], verbs: ['get', 'list', 'watch'] },
+  ],
+  developer: [
+    { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+    { apiGroups: ['argoproj.io'], resources: ['workflowtemplates', 'cronworkflows'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [''], resources: ['pods', 'pods/log', 'events'], verbs: ['get', 'list', 'watch'] },
+  ],
+  viewer: [
+    { apiGroups: ['argoproj.io'], resources: ['workflows', 'workflowtemplates', 'cronworkflows'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [''], resources: ['pods', 'pods/log', 'events'], verbs: ['get', 'list', 'watch'] },
+  ],
+};
+
+/**
+ * SSO's RBAC (Argo's "SSO RBAC"): per spec.sso.rbac entry, a ServiceAccount in the server's
+ * namespace whose rbac-rule matches the group (the first matching rule by precedence wins), its
+ * token Secret (Kubernetes no longer makes one), a RoleBinding in each environment namespace to the
+ * role's ClusterRole; and the client id as a plain Secret.
+ */
+const SSO_TEMPLATE = `{{- with .Values.sso }}
+${helmObject('v1', 'Secret', { name: '{{ .clientIdSecret | quote }}', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
+type: Opaque
+stringData:
+  client-id: {{ .clientId | quote }}
+{{- range $role, $rules := .roles }}
+---
+${helmObject('rbac.authorization.k8s.io/v1', 'ClusterRole', { name: '{{ printf "argo-sso-%s" $role | quote }}', inRange: true })}
+rules:
+  {{- toYaml $rules | nindent 2 }}
+{{- end }}
+{{- range .accounts }}
+---
+${helmObject('v1', 'ServiceAccount', { name: '{{ .name | quote }}', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
+  annotations:
+    workflows.argoproj.io/rbac-rule: {{ .rule | quote }}
+    workflows.argoproj.io/rbac-rule-precedence: {{ .precedence | quote }}
+---
+${helmObject('v1', 'Secret', { name: '{{ printf "%s.service-account-token" .name | quote }}', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
+  annotations:
+    kubernetes.io/service-account.name: {{ .name | quote }}
+type: kubernetes.io/service-account-token
+{{- $account := . }}
+{{- range .namespaces }}
+---
+${helmObject('rbac.authorization.k8s.io/v1', 'RoleBinding', { name: '{{ printf "argo-sso-%s" $account.name | quote }}', namespace: '{{ . | quote }}', inRange: true })}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: {{ printf "argo-sso-%s" $account.role | quote }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ $account.name | quote }}
+    namespace: {{ $.Release.Namespace | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+`;
+
+type SsoSettings = Static<typeof SsoSchema>;
+
+/** The OIDC client id the server presents: the spec's, or argo-workflows-<site>. */
+export const ssoClientId = (site: SiteModel) => site.componentSettings.argoWorkflows.sso.clientId ?? `argo-workflows-${site.name}`;
+/** The callback registered with the provider: the spec's, or the server's ingress host. */
+export const ssoRedirectUrl = (site: SiteModel) => site.componentSettings.argoWorkflows.sso.redirectUrl ?? `https://argo.${site.domain}/oauth2/callback`;
+
+/** The upstream chart's server.sso block: issuer, client, callback, scopes, RBAC on. */
+function ssoValues(site: SiteModel, sso: SsoSettings): Record<string, unknown> {
+  return {
+    enabled: true,
+    issuer: sso.issuer,
+    clientId: { name: SSO_CLIENT_ID_SECRET, key: 'client-id' },
+    clientSecret: { name: ARGO_SSO_SECRET, key: 'client-secret' },
+    redirectUrl: ssoRedirectUrl(site),
+    scopes: [...sso.scopes],
+    rbac: { enabled: true },
+    ...(sso.sessionExpiry ? { sessionExpiry: sso.sessionExpiry } : {}),
+    ...(sso.groupsClaim ? { customGroupClaimName: sso.groupsClaim } : {}),
+  };
+}
+
+/** The wrapper chart's own sso values: the client id, and one account per RBAC entry (first entry: highest precedence). */
+function ssoRbacValues(site: SiteModel, sso: SsoSettings): Record<string, unknown> {
+  const roles = [...new Set(sso.rbac.map((e) => e.role))].sort();
+  return {
+    clientIdSecret: SSO_CLIENT_ID_SECRET,
+    clientId: ssoClientId(site),
+    roles: Object.fromEntries(roles.map((r) => [r, SSO_ROLE_RULES[r]])),
+    accounts: sso.rbac.map((e, i) => ({
+      name: `argo-sso-${i + 1}-${e.role}`,
+      role: e.role,
+      // An expression of Argo's rule language (expr): the group as a quoted string literal.
+      rule: `${JSON.stringify(e.group)} in groups`,
+      precedence: String(sso.rbac.length - i),
+      namespaces: site.environments.filter((env) => !e.environments || e.environments.includes(env.name)).map((env) => env.namespace),
+    })),
+  };
+}
 
 interface WorkflowContext {
   readonly serviceAccount: string;
@@ -194,7 +325,7 @@ export const argoWorkflows = defineComponent({
     {
       enabled: Enabled(false),
       chartVersion: ChartVersion(),
-      sso: Type.Object({ enabled: Type.Boolean({ default: false, description: 'OIDC login for the server (authMode sso, tokens still accepted).' }) }, { additionalProperties: false, default: {}, description: 'Single sign-on for the Argo Workflows server.' }),
+      sso: SsoSchema,
       server: Type.Object(
         {
           authMode: OneOf(['client', 'sso', 'server'], {
@@ -234,9 +365,25 @@ export const argoWorkflows = defineComponent({
         hint: 'use client or sso on any system people share',
       });
     }
-    if (server?.authMode === 'sso' && (settings?.sso as { enabled?: boolean } | undefined)?.enabled !== true) {
+    const sso = settings?.sso as { enabled?: boolean; issuer?: unknown; redirectUrl?: unknown; rbac?: { environments?: unknown }[] } | undefined;
+    if (server?.authMode === 'sso' && sso?.enabled !== true) {
       ctx.report('error', at, 'authMode sso needs the OIDC client (sso.enabled: true)', { hint: 'set spec.components.argoWorkflows.sso.enabled: true' });
     }
+    const ssoAt = ['spec', 'components', 'argoWorkflows', 'sso'];
+    if (sso?.enabled === true && typeof sso.issuer !== 'string') {
+      ctx.report('error', ssoAt, 'SSO needs the site\'s OIDC provider', { expected: 'issuer: https://login.example.edu/realms/hpc', hint: 'give the issuer URL of your OIDC provider (Keycloak, Dex, ...)' });
+    }
+    if (sso?.enabled === true && sso.redirectUrl === undefined && (ctx.spec.spec?.components?.ingressNginx as { enabled?: unknown } | undefined)?.enabled !== true) {
+      ctx.report('error', ssoAt, 'SSO needs a callback URL the browser reaches, and the Argo server has no ingress', { expected: 'redirectUrl: https://<host the server is reached at>/oauth2/callback', hint: 'set redirectUrl, or enable ingressNginx (the default is https://argo.<domain>/oauth2/callback)' });
+    }
+    const envs = Array.isArray(ctx.spec.spec?.environments) ? (ctx.spec.spec.environments as unknown[]) : ['prod'];
+    (Array.isArray(sso?.rbac) ? sso.rbac : []).forEach((entry, i) => {
+      (Array.isArray(entry?.environments) ? (entry.environments as unknown[]) : []).forEach((env, k) => {
+        if (typeof env === 'string' && !envs.includes(env)) {
+          ctx.report('error', [...ssoAt, 'rbac', i, 'environments', k], `environment "${env}" is not in spec.environments`, { expected: `one of ${envs.join(', ')}` });
+        }
+      });
+    });
     const artifacts = settings?.artifacts as { type?: string; endpoint?: unknown; bucket?: unknown } | undefined;
     if (artifacts?.type === 's3' && (typeof artifacts.endpoint !== 'string' || typeof artifacts.bucket !== 'string')) {
       ctx.report('error', ['spec', 'components', 'argoWorkflows', 'artifacts'], 'an S3 artifact repository needs endpoint and bucket', {
@@ -252,7 +399,7 @@ export const argoWorkflows = defineComponent({
             scope: 'cluster' as const,
             namespace: 'argo',
             description: 'OIDC client of the Argo server; register the same id and secret with the identity provider',
-            data: { 'client-id': fixed(`argo-workflows-${site.name}`), 'client-secret': random(32) },
+            data: { 'client-id': fixed(ssoClientId(site)), 'client-secret': random(32) },
           },
         ]
       : []),
@@ -306,6 +453,12 @@ export const argoWorkflows = defineComponent({
         scope: 'cluster',
         namespace: 'argo',
         upstream: { chart: 'argo-workflows' },
+        ...(settings.sso.enabled
+          ? {
+              templates: { 'sso.yaml': SSO_TEMPLATE },
+              valuesSchema: { type: 'object', additionalProperties: false, properties: { sso: { type: 'object', required: ['clientIdSecret', 'clientId', 'roles', 'accounts'] } } },
+            }
+          : {}),
         // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
         podTolerations: {
           'controller.tolerations': [],
@@ -313,6 +466,7 @@ export const argoWorkflows = defineComponent({
           'crds.upgradeJob.tolerations': [],
         },
         values: {
+          ...(settings.sso.enabled ? { sso: ssoRbacValues(site, settings.sso) } : {}),
           'argo-workflows': {
             singleNamespace: false,
             controller: { workflowNamespaces: namespaces },
@@ -321,6 +475,7 @@ export const argoWorkflows = defineComponent({
               // sso.enabled (the older switch) means SSO; CLI and CI keep token access (client) beside it.
               authModes: settings.sso.enabled || settings.server.authMode === 'sso' ? ['sso', 'client'] : [settings.server.authMode],
               ...(ingress ? { ingress: { enabled: true, ...ingress } } : {}),
+              ...(settings.sso.enabled ? { sso: ssoValues(site, settings.sso) } : {}),
             },
             ...artifactRepository,
             ...executor,

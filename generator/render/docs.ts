@@ -8,6 +8,7 @@ import { siteSecrets } from '../secrets/store.ts';
 import { renderDoc } from './assets.ts';
 import { diagramsMarkdown, siteDiagrams } from './diagrams.ts';
 import { credentialKeys, siteAlertRules } from '../components/alerting.ts';
+import { ssoClientId, ssoRedirectUrl } from '../components/argo-workflows.ts';
 import { deployKeySecret, layerTimeout, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 
@@ -20,6 +21,17 @@ function runbook(site: SiteModel): GeneratedFile {
       site: site.name,
       spec: site.specFile,
       diagrams: diagramsMarkdown(siteDiagrams(site)),
+      sso: (() => {
+        const { argoWorkflows } = site.componentSettings;
+        if (!argoWorkflows.enabled || !argoWorkflows.sso.enabled) return false;
+        const { sso } = argoWorkflows;
+        return {
+          issuer: sso.issuer,
+          clientId: ssoClientId(site),
+          redirectUrl: ssoRedirectUrl(site),
+          rbac: sso.rbac.map((e) => ({ group: e.group, role: e.role, environments: (e.environments ?? site.environments.map((env) => env.name)).join(', ') })),
+        };
+      })(),
       alerting: site.alerting.receivers.length
         ? {
             receivers: site.alerting.receivers.map((r) => ({
