@@ -14,6 +14,7 @@ import { monitoring } from './monitoring.ts';
 import { harbor } from './harbor.ts';
 import { argoWorkflows } from './argo-workflows.ts';
 import { sshProxy } from './ssh-proxy.ts';
+import { staticPages } from './static-pages.ts';
 import type { ComponentModule } from './types.ts';
 
 export const catalog = {
@@ -31,6 +32,7 @@ export const catalog = {
   harbor,
   argoWorkflows,
   sshProxy,
+  staticPages,
 } as const;
 
 export type ComponentName = keyof typeof catalog;

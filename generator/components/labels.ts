@@ -38,3 +38,34 @@ export function helmObject(
     ...extra,
   ].join('\n');
 }
+
+/**
+ * A wrapper chart's Deployment of one unprivileged app, up to its containers: replicas, the
+ * app.kubernetes.io/name selector, a restart when the config value changes, the restricted pod
+ * security context (uid from .Values.uid) and the site's tolerations (.Values.tolerations).
+ */
+export function helmUnprivilegedDeployment(app: string): string {
+  return `${helmObject('apps/v1', 'Deployment', { name: app, namespace: '{{ .Release.Namespace | quote }}' })}
+spec:
+  replicas: {{ .Values.replicas }}
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: ${app}
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: ${app}
+      annotations:
+        checksum/config: {{ .Values.config | sha256sum | quote }}
+    spec:
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: {{ .Values.uid }}
+        runAsGroup: {{ .Values.uid }}
+        seccompProfile:
+          type: RuntimeDefault
+      {{- with .Values.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}`;
+}

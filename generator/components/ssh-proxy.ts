@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import { DnsLabel, Enabled, HostName, Ipv4, OneOf } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
-import { helmObject } from './labels.ts';
+import { helmObject, helmUnprivilegedDeployment } from './labels.ts';
 import { reportAddressOutsidePools } from './metallb.ts';
 import type { SiteModel } from '../model/site.ts';
 import { tolerationFor } from '../model/taints.ts';
@@ -21,29 +21,7 @@ const TEMPLATE = `${helmObject('v1', 'ConfigMap', { name: 'ssh-proxy', namespace
 data:
   haproxy.cfg: {{ .Values.config | quote }}
 ---
-${helmObject('apps/v1', 'Deployment', { name: 'ssh-proxy', namespace: '{{ .Release.Namespace | quote }}' })}
-spec:
-  replicas: {{ .Values.replicas }}
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: ssh-proxy
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: ssh-proxy
-      annotations:
-        checksum/config: {{ .Values.config | sha256sum | quote }}
-    spec:
-      securityContext:
-        runAsNonRoot: true
-        runAsUser: {{ .Values.uid }}
-        runAsGroup: {{ .Values.uid }}
-        seccompProfile:
-          type: RuntimeDefault
-      {{- with .Values.tolerations }}
-      tolerations:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
+${helmUnprivilegedDeployment('ssh-proxy')}
       affinity:
         podAntiAffinity:
           preferredDuringSchedulingIgnoredDuringExecution:

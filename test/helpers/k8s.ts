@@ -34,6 +34,7 @@ export const WITHOUT_MODEL = new Set([
   'nv-ipam.nvidia.com/v1alpha1/IPPool',
   // verify checks it, strictly, against the CRD of the kube-prometheus-stack chart it deploys with.
   'monitoring.coreos.com/v1/PrometheusRule',
+  'monitoring.coreos.com/v1/ServiceMonitor',
 ]);
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
