@@ -21,7 +21,8 @@ t.test('the generated haproxy.cfg passes haproxy -c', async (t) => {
   const res = await runTool('haproxy', ['-c', '-f', cfg]);
   t.equal(res.code, 0, res.stdout + res.stderr);
   t.match(values.config, /server login1 10\.40\.1\.10:22 check\n {2}server login2 10\.40\.1\.11:22 check\n/);
-  t.equal(values.loadBalancerIP, '10.40.0.205');
+  t.equal(values.loadBalancerIP, '10.40.0.220');
+  t.equal(values.pool, 'public', 'from the public pool');
 });
 
 /** A stand-in login node: answers every connection with its SSH banner. */
@@ -97,10 +98,10 @@ t.test('the proxy needs login nodes and a MetalLB address inside a pool', async 
   const dir = await tempDir();
   const spec = (await readFile(join(ROOT, 'site.yaml'), 'utf8'))
     .replace('loginNodes: [{name: login1, address: 10.40.1.10}, {name: login2, address: 10.40.1.11}]', 'loginNodes: []')
-    .replace('loadBalancerIP: 10.40.0.205', 'loadBalancerIP: 10.40.0.250');
+    .replace('loadBalancerIP: 10.40.0.220', 'loadBalancerIP: 10.40.0.205');
   await writeFile(join(dir, 'site.yaml'), spec);
   const res = await siteforge(['validate', join(dir, 'site.yaml')]);
   t.equal(res.code, 1);
   t.match(res.stderr, /spec\.components\.sshProxy\.loginNodes: the SSH proxy has no login nodes/);
-  t.match(res.stderr, /spec\.components\.sshProxy\.loadBalancerIP: 10\.40\.0\.250 is outside every MetalLB pool \(10\.40\.0\.200-10\.40\.0\.210\)/);
+  t.match(res.stderr, /spec\.components\.sshProxy\.loadBalancerIP: 10\.40\.0\.205 is outside pool public \(10\.40\.0\.220-10\.40\.0\.229\)/, 'an address of another pool is refused');
 });

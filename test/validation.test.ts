@@ -10,7 +10,7 @@ const DIR = 'test/fixtures/invalid';
 
 /** fixture → every diagnostic as "line:col severity path: message", in output order. */
 const expected: Record<string, string[]> = {
-  'api-endpoint-rules': ['12:43 error spec.distribution.apiEndpoint.address: 172.16.0.201 lies inside the MetalLB pool 172.16.0.200-172.16.0.210'],
+  'api-endpoint-rules': ['12:43 error spec.distribution.apiEndpoint.address: 172.16.0.201 lies inside the MetalLB pool 172.16.0.200-172.16.0.210 (t1-pool)'],
   'api-endpoint-node-address': [
     '12:25 error spec.distribution.apiEndpoint.type: kubeVip is generated for RKE2 only',
     '12:43 error spec.distribution.apiEndpoint.address: 172.16.0.10 is the address of node "node1"',

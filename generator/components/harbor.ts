@@ -2,7 +2,7 @@
 // projects dockerhub, ghcr, quay, k8s, nvcr). Every credential comes from an existing Secret.
 import { Type } from '@sinclair/typebox';
 import { ChartVersion, DnsName, DnsSubdomain, Enabled, Ipv4, OneOf, Quantity } from '../spec/formats.ts';
-import { reportAddressOutsidePools } from './metallb.ts';
+import { POOL_ANNOTATION, PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import { requireStorageClass, storageClassFor } from './storage.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import type { SiteModel } from '../model/site.ts';
@@ -64,6 +64,7 @@ export const harbor = defineComponent({
         default: 'auto',
         description: 'How nodes and builds reach Harbor: through the ingress (ingressNginx), or a MetalLB LoadBalancer address of its own; auto: the ingress when there is one, else a LoadBalancer.',
       }),
+      pool: PoolChoice(),
       loadBalancerIP: Type.Optional(Ipv4({ description: 'With expose loadBalancer: the address from a MetalLB pool (default: one MetalLB picks); point the DNS name at it, or let externalDns do it.' })),
     },
     { additionalProperties: false },
@@ -103,11 +104,13 @@ export const harbor = defineComponent({
     } else if (expose === 'loadBalancer' && !metallb) {
       ctx.report('error', at, 'expose loadBalancer needs MetalLB (spec.components.metallb) to give Harbor an address', { hint: 'enable metallb with addresses, or use expose: ingress' });
     }
+    const pool = (settings as { pool?: unknown } | undefined)?.pool;
+    if (typeof pool === 'string') reportUnknownPool(ctx, ['spec', 'components', 'harbor', 'pool'], pool);
     const ip = (settings as { loadBalancerIP?: unknown } | undefined)?.loadBalancerIP;
     if (typeof ip === 'string') {
       const lb = expose === 'loadBalancer' || (expose === 'auto' && !ingress && metallb);
       if (!lb) ctx.report('error', ['spec', 'components', 'harbor', 'loadBalancerIP'], 'loadBalancerIP is set, and Harbor is exposed through the ingress', { hint: 'set expose: loadBalancer, or drop loadBalancerIP' });
-      if (lb) reportAddressOutsidePools(ctx, ['spec', 'components', 'harbor', 'loadBalancerIP'], ip);
+      if (lb) reportAddressOutsidePools(ctx, ['spec', 'components', 'harbor', 'loadBalancerIP'], ip, typeof pool === 'string' ? pool : undefined);
     }
     if (ctx.spec.spec?.components?.certManager?.enabled !== true) {
       ctx.report('warning', ['spec', 'components', 'harbor'], 'without certManager, Harbor signs its own certificate, and no node trusts it: containerd refuses the pull-through mirrors and direct pulls', {
@@ -120,7 +123,7 @@ export const harbor = defineComponent({
     const viaIngress = harborExposure(site) === 'ingress';
     const dns = site.componentSettings.externalDns.enabled ? { 'external-dns.alpha.kubernetes.io/hostname': host } : {};
     const loadBalancer = {
-      annotations: { ...(settings.loadBalancerIP ? { 'metallb.io/loadBalancerIPs': settings.loadBalancerIP } : {}), ...dns },
+      annotations: { ...(settings.loadBalancerIP ? { 'metallb.io/loadBalancerIPs': settings.loadBalancerIP } : {}), ...(settings.pool ? { [POOL_ANNOTATION]: settings.pool } : {}), ...dns },
     };
     const certificate = site.componentSettings.certManager.enabled;
     const className = storageClassFor(site, settings.storageClass);

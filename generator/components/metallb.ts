@@ -1,6 +1,7 @@
-// MetalLB: LoadBalancer addresses on the HPC network (L2 advertisement).
+// MetalLB: LoadBalancer addresses on the HPC network: a default pool (L2) and named pools (L2 or
+// BGP) that components choose.
 import { Type } from '@sinclair/typebox';
-import { Enabled, ChartVersion } from '../spec/formats.ts';
+import { DnsLabel, Enabled, ChartVersion, InterfaceName, Ipv4, OneOf } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef, webhookCaBundles, conversionCaBundle } from './types.ts';
 import { helmObject } from './labels.ts';
 import { isString, list } from '../spec/guards.ts';
@@ -10,21 +11,77 @@ import type { PathSegment } from '../spec/diagnostics.ts';
 
 const IP_RANGE = '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(/(3[0-2]|[12]?[0-9])|-((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$';
 
-const POOL_TEMPLATE = `${helmObject('metallb.io/v1beta1', 'IPAddressPool', { name: '{{ .Values.pool | quote }}', namespace: '{{ .Release.Namespace | quote }}' })}
+const POOL_TEMPLATE = `{{- range .Values.pools }}
+---
+${helmObject('metallb.io/v1beta1', 'IPAddressPool', { name: '{{ .name | quote }}', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
 spec:
   addresses:
-    {{- toYaml .Values.addresses | nindent 4 }}
-  autoAssign: true
+    {{- toYaml .addresses | nindent 4 }}
+  autoAssign: {{ .autoAssign }}
 ---
-${helmObject('metallb.io/v1beta1', 'L2Advertisement', { name: '{{ .Values.pool | quote }}', namespace: '{{ .Release.Namespace | quote }}' })}
+{{- if eq .advertisement "bgp" }}
+${helmObject('metallb.io/v1beta1', 'BGPAdvertisement', { name: '{{ .name | quote }}', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
 spec:
   ipAddressPools:
-    - {{ .Values.pool | quote }}
+    - {{ .name | quote }}
+{{- else }}
+${helmObject('metallb.io/v1beta1', 'L2Advertisement', { name: '{{ .name | quote }}', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
+spec:
+  ipAddressPools:
+    - {{ .name | quote }}
+  {{- with .interfaces }}
+  interfaces:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end }}
+{{- range .Values.peers }}
+---
+${helmObject('metallb.io/v1beta2', 'BGPPeer', { name: '{{ .name | quote }}', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
+spec:
+  peerAddress: {{ .address | quote }}
+  peerASN: {{ .peerASN }}
+  myASN: {{ .myASN }}
+{{- end }}
 `;
+
+/** One address pool MetalLB hands out addresses from. */
+export interface AddressPool {
+  readonly name: string;
+  readonly addresses: readonly string[];
+  readonly advertisement: 'l2' | 'bgp';
+  /** Services that name no pool get addresses from it. */
+  readonly autoAssign: boolean;
+  readonly interfaces?: readonly string[];
+}
+
+/** The default pool's name: spec.components.metallb.addresses. */
+export const defaultPoolName = (site: string) => `${site}-pool`;
+
+/** Every pool of the site: the default one (addresses, L2, auto-assigned) first, then the named pools. */
+export function addressPools(site: string, settings: { addresses?: unknown; pools?: unknown } | undefined): AddressPool[] {
+  const strings = (v: unknown) => list<unknown>(v).filter(isString);
+  const addresses = strings(settings?.addresses);
+  return [
+    ...(addresses.length ? [{ name: defaultPoolName(site), addresses, advertisement: 'l2' as const, autoAssign: true }] : []),
+    ...list<any>(settings?.pools)
+      .filter((p) => isString(p?.name))
+      .map((p) => ({ name: p.name as string, addresses: strings(p.addresses), advertisement: p.advertisement === 'bgp' ? ('bgp' as const) : ('l2' as const), autoAssign: p.autoAssign === true, ...(Array.isArray(p.interfaces) ? { interfaces: strings(p.interfaces) } : {}) })),
+  ];
+}
+
+/** The pools as the validation rules read them, from the spec as written. */
+const specPools = (ctx: RuleContext) => addressPools(String(ctx.spec.metadata?.name ?? 'site'), ctx.spec.spec?.components?.metallb as never);
+
+/** Service annotation choosing the pool a LoadBalancer address comes from. */
+export const POOL_ANNOTATION = 'metallb.io/address-pool';
+
+/** A component's `pool` setting. */
+export const PoolChoice = () => Type.Optional(DnsLabel({ description: 'MetalLB pool its address comes from: a spec.components.metallb.pools name, or <site>-pool for the default addresses (default: any auto-assigned pool).' }));
 
 export const metallb = defineComponent({
   name: 'metallb',
-  title: 'MetalLB load balancer (IPAddressPool + L2Advertisement)',
+  title: 'MetalLB load balancer (address pools announced by L2 or BGP)',
   dependsOn: [],
   settings: Type.Object(
     {
@@ -32,7 +89,32 @@ export const metallb = defineComponent({
       chartVersion: ChartVersion(),
       addresses: Type.Array(
         Type.String({ pattern: IP_RANGE, expected: 'an address range 10.40.0.200-10.40.0.210 or a CIDR 10.40.0.192/28' }),
-        { default: [], description: 'Addresses MetalLB may hand out; required when enabled.' },
+        { default: [], description: 'The default pool (<site>-pool, L2, handed out to any Service that names no pool); addresses or pools are required when enabled.' },
+      ),
+      pools: Type.Array(
+        Type.Object(
+          {
+            name: DnsLabel({ description: 'Pool name components choose (their pool setting).' }),
+            addresses: Type.Array(Type.String({ pattern: IP_RANGE, expected: 'an address range 10.40.0.200-10.40.0.210 or a CIDR 10.40.0.192/28' }), { minItems: 1, description: 'Its addresses; disjoint from every other pool.' }),
+            advertisement: OneOf(['l2', 'bgp'], { default: 'l2', description: 'l2: ARP/NDP from a node on the segment; bgp: routes announced to bgpPeers.' }),
+            autoAssign: Type.Boolean({ default: false, description: 'Also hand its addresses to Services that name no pool.' }),
+            interfaces: Type.Optional(Type.Array(InterfaceName(), { minItems: 1, description: 'l2: announce only on these node interfaces (e.g. the public network\'s).' })),
+          },
+          { additionalProperties: false },
+        ),
+        { default: [], description: 'Named pools (e.g. public, internal) beside the default one.' },
+      ),
+      bgpPeers: Type.Array(
+        Type.Object(
+          {
+            name: DnsLabel({ description: 'Peer name.' }),
+            address: Ipv4({ description: 'The router\'s address.' }),
+            peerASN: Type.Integer({ minimum: 1, maximum: 4294967295, description: 'The router\'s AS number.' }),
+            myASN: Type.Integer({ minimum: 1, maximum: 4294967295, description: 'The cluster\'s AS number.' }),
+          },
+          { additionalProperties: false },
+        ),
+        { default: [], description: 'BGP routers the bgp pools are announced to.' },
       ),
     },
     { additionalProperties: false },
@@ -61,33 +143,51 @@ export const metallb = defineComponent({
       scope: 'cluster',
       namespace: 'metallb-system',
       after: ['metallb'],
-      values: { pool: `${site.name}-pool`, addresses: settings.addresses },
+      values: { pools: addressPools(site.name, settings), peers: settings.bgpPeers },
       valuesSchema: {
         type: 'object',
-        required: ['pool', 'addresses'],
+        required: ['pools', 'peers'],
         additionalProperties: false,
-        properties: { pool: { type: 'string' }, addresses: { type: 'array', minItems: 1, items: { type: 'string' } } },
+        properties: { pools: { type: 'array', minItems: 1, items: { type: 'object', required: ['name', 'addresses', 'advertisement', 'autoAssign'] } }, peers: { type: 'array' } },
       },
       templates: { 'pool.yaml': POOL_TEMPLATE },
     },
   ],
   check(ctx, settings) {
-    const addresses = list<unknown>(settings?.addresses);
-    if (!addresses.length) {
+    const pools = specPools(ctx);
+    if (!pools.length) {
       ctx.report('error', ['spec', 'components', 'metallb'], 'MetalLB is enabled but has no addresses', {
-        expected: 'addresses: a list of ranges such as 10.40.0.200-10.40.0.210',
+        expected: 'addresses: a list of ranges such as 10.40.0.200-10.40.0.210 (or named pools)',
         hint: 'give MetalLB a few free addresses on the node network, or disable it',
       });
     }
+    const at = ['spec', 'components', 'metallb'];
+    const named = list<any>(settings?.pools);
+    named.forEach((p, i) => {
+      if (!isString(p?.name)) return;
+      if (p.name === defaultPoolName(String(ctx.spec.metadata?.name))) ctx.report('error', [...at, 'pools', i, 'name'], `"${p.name}" is the default pool's name (spec.components.metallb.addresses)`, { hint: 'choose another name' });
+      if (named.findIndex((q) => q?.name === p.name) !== i) ctx.report('error', [...at, 'pools', i, 'name'], `pool "${p.name}" is defined twice`, { hint: 'each pool once' });
+      if (p.advertisement === 'bgp' && !list<unknown>(settings?.bgpPeers).length) ctx.report('error', [...at, 'pools', i, 'advertisement'], `pool "${p.name}" is announced by BGP, and there are no bgpPeers`, { hint: 'add the router under bgpPeers, or use advertisement: l2' });
+    });
+    // Pools are disjoint: an address belongs to one pool, so one component's address is never another's.
+    const ranges = pools.flatMap((p, k) => p.addresses.map((a, j) => ({ pool: p.name, text: a, range: parseRange(a), path: k === 0 && p.autoAssign && p.name === defaultPoolName(String(ctx.spec.metadata?.name)) ? [...at, 'addresses', j] : [...at, 'pools', named.findIndex((q) => q?.name === p.name), 'addresses', j] })));
+    ranges.forEach((r, i) => {
+      const other = ranges.slice(0, i).find((o) => o.range && r.range && overlaps(r.range, o.range));
+      if (other) ctx.report('error', r.path, `"${r.text}" of pool ${r.pool} overlaps "${other.text}" of pool ${other.pool}`, { hint: 'keep MetalLB pools disjoint' });
+    });
+    const addresses = list<unknown>(settings?.addresses);
     const dist = (ctx.spec.spec?.distribution ?? {}) as any;
     const reserved = [
       ['clusterCIDR', isString(dist.clusterCIDR) ? parseCidr(dist.clusterCIDR) : null],
       ['serviceCIDR', isString(dist.serviceCIDR) ? parseCidr(dist.serviceCIDR) : null],
     ] as const;
     const nodeIps = list<any>(ctx.spec.spec?.nodes).flatMap((n) => [n?.address, ...Object.values(n?.extraAddresses ?? {})]).filter(isString);
-    addresses.forEach((text, i) => {
+    const allRanges: [unknown, PathSegment[]][] = [
+      ...addresses.map((text, i): [unknown, PathSegment[]] => [text, [...at, 'addresses', i]]),
+      ...named.flatMap((p, i) => list<unknown>(p?.addresses).map((text, j): [unknown, PathSegment[]] => [text, [...at, 'pools', i, 'addresses', j]])),
+    ];
+    allRanges.forEach(([text, path]) => {
       const range = isString(text) ? parseRange(text) : null;
-      const path = ['spec', 'components', 'metallb', 'addresses', i];
       if (!range) return;
       if (range.first > range.last) {
         ctx.report('error', path, `range "${text}" ends before it starts`, { hint: 'write the lower address first' });
@@ -102,11 +202,18 @@ export const metallb = defineComponent({
   },
 });
 
-/** An address a component asks MetalLB for must lie in one of the site's pools (error at `path` otherwise). */
-export function reportAddressOutsidePools(ctx: RuleContext, path: PathSegment[], ip: string): void {
+/** A component's pool must exist (error at `path` otherwise). */
+export function reportUnknownPool(ctx: RuleContext, path: PathSegment[], pool: string): void {
+  const names = specPools(ctx).map((p) => p.name);
+  if (!names.includes(pool)) ctx.report('error', path, `MetalLB has no pool "${pool}"`, { expected: `one of ${names.join(', ') || 'no pool'}`, hint: 'name a pool of spec.components.metallb.pools, or the default pool' });
+}
+
+/** An address a component asks MetalLB for must lie in its chosen pool, or in one of the site's pools (error at `path` otherwise). */
+export function reportAddressOutsidePools(ctx: RuleContext, path: PathSegment[], ip: string, pool?: string): void {
   const n = parseIpv4(ip);
-  const pools = list<unknown>((ctx.spec.spec?.components?.metallb as { addresses?: unknown } | undefined)?.addresses).filter((a): a is string => typeof a === 'string');
-  if (n !== null && pools.length && !poolContaining(n, pools)) {
-    ctx.report('error', path, `${ip} is outside every MetalLB pool (${pools.join(', ')})`, { hint: 'choose an address inside spec.components.metallb.addresses' });
+  const pools = specPools(ctx).filter((p) => pool === undefined || p.name === pool);
+  const ranges = pools.flatMap((p) => p.addresses);
+  if (n !== null && ranges.length && !poolContaining(n, ranges)) {
+    ctx.report('error', path, `${ip} is outside ${pool ? `pool ${pool}` : 'every MetalLB pool'} (${ranges.join(', ')})`, { hint: 'choose an address inside the pool\'s addresses (spec.components.metallb)' });
   }
 }

@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import { DnsLabel, Enabled, HostName, Ipv4, OneOf } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject, helmUnprivilegedDeployment } from './labels.ts';
-import { reportAddressOutsidePools } from './metallb.ts';
+import { PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import type { SiteModel } from '../model/site.ts';
 import { tolerationFor } from '../model/taints.ts';
 
@@ -66,6 +66,10 @@ ${helmUnprivilegedDeployment('ssh-proxy')}
           emptyDir: {}
 ---
 ${helmObject('v1', 'Service', { name: 'ssh-proxy', namespace: '{{ .Release.Namespace | quote }}' })}
+  {{- with .Values.pool }}
+  annotations:
+    metallb.io/address-pool: {{ . | quote }}
+  {{- end }}
 spec:
   type: LoadBalancer
   {{- with .Values.loadBalancerIP }}
@@ -146,6 +150,7 @@ export const sshProxy = defineComponent({
         ),
         { default: [], description: 'The login nodes users are spread over, round-robin.' },
       ),
+      pool: PoolChoice(),
       loadBalancerIP: Type.Optional(Ipv4({ description: 'The address users ssh to (inside a MetalLB pool; default: one MetalLB picks). Point the login DNS name at it.' })),
       proxyProtocol: OneOf(['none', 'v1', 'v2'], {
         default: 'none',
@@ -178,7 +183,8 @@ export const sshProxy = defineComponent({
     if (metallb?.enabled !== true) {
       ctx.report('error', at, 'the SSH proxy needs an address users reach: spec.components.metallb is not enabled', { hint: 'enable metallb with a few addresses on the HPC network' });
     }
-    if (typeof settings?.loadBalancerIP === 'string') reportAddressOutsidePools(ctx, [...at, 'loadBalancerIP'], settings.loadBalancerIP);
+    if (typeof settings?.pool === 'string') reportUnknownPool(ctx, [...at, 'pool'], settings.pool);
+    if (typeof settings?.loadBalancerIP === 'string') reportAddressOutsidePools(ctx, [...at, 'loadBalancerIP'], settings.loadBalancerIP, typeof settings?.pool === 'string' ? settings.pool : undefined);
   },
   releases(site: SiteModel, settings): ReleaseDef[] {
     return [
@@ -200,6 +206,7 @@ export const sshProxy = defineComponent({
             replicas: { type: 'integer', minimum: 1 },
             config: { type: 'string' },
             loadBalancerIP: { type: 'string' },
+            pool: { type: 'string' },
             tolerations: { type: 'array' },
           },
         },
@@ -211,6 +218,7 @@ export const sshProxy = defineComponent({
           replicas: settings.replicas,
           config: haproxyConfig(settings),
           ...(settings.loadBalancerIP ? { loadBalancerIP: settings.loadBalancerIP } : {}),
+          ...(settings.pool ? { pool: settings.pool } : {}),
           ...(site.clusterTolerations.length ? { tolerations: site.clusterTolerations.map(tolerationFor) } : {}),
         },
       },

@@ -8,7 +8,7 @@ import { helmObject, helmUnprivilegedDeployment } from './labels.ts';
 import { ingressFor } from './web.ts';
 import { INGRESS_CLASS } from './ingress-nginx.ts';
 import { CLUSTER_ISSUER } from './cert-manager.ts';
-import { reportAddressOutsidePools } from './metallb.ts';
+import { PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import { tolerationFor } from '../model/taints.ts';
 import { isString, list } from '../spec/guards.ts';
 import type { SiteModel } from '../model/site.ts';
@@ -154,6 +154,10 @@ ${helmUnprivilegedDeployment('static-pages')}
           emptyDir: {}
 ---
 ${helmObject('v1', 'Service', { name: 'static-pages', namespace: '{{ .Release.Namespace | quote }}', labels: { 'app.kubernetes.io/name': 'static-pages' } })}
+  {{- with .Values.pool }}
+  annotations:
+    metallb.io/address-pool: {{ . | quote }}
+  {{- end }}
 spec:
   type: {{ .Values.serviceType }}
   {{- with .Values.loadBalancerIP }}
@@ -220,6 +224,7 @@ export const staticPages = defineComponent({
       nfs: Type.Optional(Type.Object({ server: HostName({ description: 'NFS server.' }), path: SafeAbsolutePath({ description: 'Exported directory with the pages.' }) }, { additionalProperties: false, description: 'Instead of volume: an NFS export of its own.' })),
       autoindex: Type.Boolean({ default: false, description: 'List directories without an index.html.' }),
       exporter: Type.Boolean({ default: true, description: 'With monitoring: a Prometheus exporter of nginx\'s status and a ServiceMonitor.' }),
+      pool: PoolChoice(),
       loadBalancerIP: Type.Optional(Ipv4({ description: 'Without the ingress: the MetalLB address the pages are served at on port 80.' })),
       replicas: Type.Integer({ minimum: 1, maximum: 10, default: 2, description: 'nginx pods.' }),
     },
@@ -241,7 +246,11 @@ export const staticPages = defineComponent({
     }
     if (typeof settings?.loadBalancerIP === 'string') {
       if (ingress) ctx.report('error', [...at, 'loadBalancerIP'], 'loadBalancerIP is set, and the pages are served through the ingress', { hint: 'drop loadBalancerIP' });
-      else reportAddressOutsidePools(ctx, [...at, 'loadBalancerIP'], settings.loadBalancerIP);
+      else reportAddressOutsidePools(ctx, [...at, 'loadBalancerIP'], settings.loadBalancerIP, typeof settings?.pool === 'string' ? settings.pool : undefined);
+    }
+    if (typeof settings?.pool === 'string') {
+      if (ingress) ctx.report('error', [...at, 'pool'], 'pool is set, and the pages are served through the ingress', { hint: 'drop pool (the ingress controller\'s address serves them)' });
+      else reportUnknownPool(ctx, [...at, 'pool'], settings.pool);
     }
   },
   releases(site: SiteModel, settings): ReleaseDef[] {
@@ -276,6 +285,7 @@ export const staticPages = defineComponent({
           ...source,
           serviceType: ingress ? 'ClusterIP' : 'LoadBalancer',
           ...(settings.loadBalancerIP && !ingress ? { loadBalancerIP: settings.loadBalancerIP } : {}),
+          ...(settings.pool && !ingress ? { pool: settings.pool } : {}),
           ...(ingress ? { ingress: { host, className: INGRESS_CLASS, ...(site.componentSettings.certManager.enabled ? { issuer: CLUSTER_ISSUER } : {}) } } : {}),
           ...(exporter ? { exporter: { image: NGINX_EXPORTER_IMAGE }, serviceMonitor: true } : {}),
           ...(site.clusterTolerations.length ? { tolerations: site.clusterTolerations.map(tolerationFor) } : {}),

@@ -7,6 +7,7 @@ import { workflowSteps, workflowVolumeNames, type WorkflowModel } from '../model
 import { RELEASE_LAYERS } from '../components/types.ts';
 import { harborExposure, harborHostname } from '../components/harbor.ts';
 import { volumesOf } from '../components/storage.ts';
+import { addressPools } from '../components/metallb.ts';
 import { imageRegistry } from '../spec/formats.ts';
 
 export interface Diagram {
@@ -131,7 +132,7 @@ function topology(site: SiteModel): Diagram {
     '    direction LR',
     `    ${mermaidId('net', 'pods')}${label(['pods', d.clusterCIDR])}`,
     `    ${mermaidId('net', 'services')}${label(['services', d.serviceCIDR])}`,
-    ...(metallb.enabled ? [`    ${mermaidId('net', 'metallb')}${label(['MetalLB LoadBalancer addresses', ...metallb.addresses])}`] : []),
+    ...(metallb.enabled ? addressPools(site.name, metallb).map((p) => `    ${mermaidId('pool', p.name)}${label([`MetalLB pool ${p.name} (${p.advertisement === 'bgp' ? 'BGP' : 'L2'}${p.autoAssign ? ', default' : ''})`, ...p.addresses])}`) : []),
     '  end',
   );
   return {

@@ -8,6 +8,7 @@ import { didYouMean } from './suggest.ts';
 import { isString, list } from './guards.ts';
 import { catalog, componentNames } from '../components/catalog.ts';
 import { DNS_NAME_PATTERN, imageRegistry } from './formats.ts';
+import { addressPools } from '../components/metallb.ts';
 import { dependencyCycle, stepName } from '../model/workflows.ts';
 import { HARBOR_PROXY_PROJECTS } from '../components/harbor.ts';
 
@@ -157,8 +158,10 @@ function apiEndpointRules(ctx: RuleContext, dist: any, ranges: readonly (readonl
   }
   const metallb = ctx.spec.spec?.components?.metallb as { enabled?: boolean; addresses?: unknown } | undefined;
   if (metallb?.enabled === true) {
-    const pool = poolContaining(ip, list<unknown>(metallb.addresses).filter(isString));
-    if (pool) ctx.report('error', [...at, 'address'], `${endpoint.address} lies inside the MetalLB pool ${pool}`, { hint: 'MetalLB would hand the API address to a Service; keep it out of spec.components.metallb.addresses' });
+    for (const pool of addressPools(String(ctx.spec.metadata?.name ?? 'site'), metallb as never)) {
+      const range = poolContaining(ip, pool.addresses);
+      if (range) ctx.report('error', [...at, 'address'], `${endpoint.address} lies inside the MetalLB pool ${range} (${pool.name})`, { hint: 'MetalLB would hand the API address to a Service; keep it out of spec.components.metallb' });
+    }
   }
 }
 

@@ -295,10 +295,11 @@ const references: Check = ({ objects }) => {
 
 /** LoadBalancer addresses come from a MetalLB pool the site defines, and no two Services share one. */
 const addresses: Check = ({ objects }) => {
-  const pools = of(objects, 'IPAddressPool').flatMap((p) => ((p.object.spec as any)?.addresses ?? []) as string[]);
-  const inPool = (ip: string) => {
+  const byPool = new Map(of(objects, 'IPAddressPool').map((p) => [p.object.metadata?.name ?? '', ((p.object.spec as any)?.addresses ?? []) as string[]]));
+  const pools = [...byPool.values()].flat();
+  const inPool = (ip: string, ranges: readonly string[] = pools) => {
     const n = parseIpv4(ip);
-    return n !== null && poolContaining(n, pools) !== undefined;
+    return n !== null && poolContaining(n, ranges) !== undefined;
   };
   const problems: Problem[] = [];
   const taken = new Map<string, string>();
@@ -311,7 +312,16 @@ const addresses: Check = ({ objects }) => {
       problems.push({ check: 'network', severity: 'error', object: describe(o), message: 'a LoadBalancer Service, and the site defines no MetalLB address pool, so it never gets an address', hint: 'enable spec.components.metallb with addresses, or expose the service another way' });
       continue;
     }
+    // A Service may choose its pool (metallb.io/address-pool): it must exist, and its address lie in it.
+    const chosen = annotations['metallb.io/address-pool'] ?? annotations['metallb.universe.tf/address-pool'];
+    if (chosen !== undefined && !byPool.has(chosen)) {
+      problems.push({ check: 'network', severity: 'error', object: describe(o), message: `asks for MetalLB pool ${chosen}, which the site does not define (pools: ${[...byPool.keys()].join(', ')})`, hint: 'name a pool of spec.components.metallb.pools in the component\'s pool setting' });
+      continue;
+    }
     for (const ip of ips) {
+      if (chosen !== undefined && !inPool(ip, byPool.get(chosen)!)) {
+        problems.push({ check: 'network', severity: 'error', object: describe(o), message: `asks for ${ip} from pool ${chosen} (${byPool.get(chosen)!.join(', ')}), which does not hold it`, hint: 'choose an address of that pool, or another pool' });
+      }
       if (!inPool(ip)) problems.push({ check: 'network', severity: 'error', object: describe(o), message: `asks for ${ip}, outside every MetalLB pool (${pools.join(', ')})`, hint: 'choose an address inside spec.components.metallb.addresses' });
       const earlier = taken.get(ip);
       if (earlier) problems.push({ check: 'network', severity: 'error', object: describe(o), message: `asks for ${ip}, which ${earlier} already claims`, hint: 'give each LoadBalancer Service its own address' });
