@@ -69,3 +69,9 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}`;
 }
+
+/** A container's restricted security context (no privilege escalation, read-only root, no capabilities), under `securityContext:` of a container in a Deployment template. */
+export const RESTRICTED_CONTAINER_SECURITY = `            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities:
+              drop: ["ALL"]`;

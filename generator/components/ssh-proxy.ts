@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import { DnsLabel, Enabled, HostName, Ipv4, OneOf } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
-import { helmObject, helmUnprivilegedDeployment } from './labels.ts';
+import { helmObject, helmUnprivilegedDeployment, RESTRICTED_CONTAINER_SECURITY } from './labels.ts';
 import { PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import type { SiteModel } from '../model/site.ts';
 import { tolerationFor } from '../model/taints.ts';
@@ -42,10 +42,7 @@ ${helmUnprivilegedDeployment('ssh-proxy')}
             tcpSocket:
               port: ssh
           securityContext:
-            allowPrivilegeEscalation: false
-            readOnlyRootFilesystem: true
-            capabilities:
-              drop: ["ALL"]
+${RESTRICTED_CONTAINER_SECURITY}
           resources:
             requests:
               cpu: 50m

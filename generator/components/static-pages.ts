@@ -4,7 +4,7 @@
 import { Type } from '@sinclair/typebox';
 import { DnsLabel, DnsName, Enabled, Ipv4, SafeAbsolutePath, HostName } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
-import { helmObject, helmUnprivilegedDeployment } from './labels.ts';
+import { helmObject, helmUnprivilegedDeployment, RESTRICTED_CONTAINER_SECURITY } from './labels.ts';
 import { ingressFor } from './web.ts';
 import { INGRESS_CLASS } from './ingress-nginx.ts';
 import { CLUSTER_ISSUER } from './cert-manager.ts';
@@ -108,10 +108,7 @@ ${helmUnprivilegedDeployment('static-pages')}
             tcpSocket:
               port: http
           securityContext: &restricted
-            allowPrivilegeEscalation: false
-            readOnlyRootFilesystem: true
-            capabilities:
-              drop: ["ALL"]
+${RESTRICTED_CONTAINER_SECURITY}
           resources:
             requests:
               cpu: 20m
