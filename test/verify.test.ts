@@ -1,9 +1,10 @@
 // siteforge verify with the real upstream charts (../shared/charts): every example and test site
-// deploys as rendered (0 problems), and the report a reviewer reads. The undeployable corpus is in
-// integration/verify-undeployable.test.ts.
+// deploys as rendered (0 problems), and the report a reviewer reads. Variants of the example
+// (tainted servers, CIS, restricted environments, SSO, BGP pools) are in
+// integration/verify-sites.test.ts, the undeployable corpus in integration/verify-undeployable.test.ts.
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ROOT, siteforge, tempDir } from './helpers/cli.ts';
@@ -60,48 +61,6 @@ t.test('the MPI operator is rendered from its upstream tag as the generated CI f
   t.match(mpi, { upstream: 'mpi-operator v0.8.0 (kustomize manifests/overlays/standalone)' });
   t.ok(mpi.objects >= 5, 'its CRD, Deployment, RBAC and namespace');
   t.same(json.skipped, []);
-});
-
-t.test('cluster components tolerate spec.placement: a site with tainted servers verifies clean', async (t) => {
-  // Every cluster component's pods must fit a node: verify's scheduling check proves each chart's toleration paths.
-  const dir = await tempDir();
-  await writeFile(join(dir, 'site.yaml'), await readFile('test/fixtures/sites/tainted-servers.yaml', 'utf8'));
-  t.equal((await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit'])).code, 0);
-  const res = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--json']);
-  t.equal(res.code, 0, res.stdout);
-  t.same(JSON.parse(res.stdout).problems, []);
-  const inventory = parse(await readFile(join(dir, 'ansible/inventory/hosts.yaml'), 'utf8'));
-  t.same(inventory.all.children.cluster.children.servers.hosts.cp1.node_taints, ['CriticalAddonsOnly=true:NoExecute'], 'the server is tainted by the Ansible output');
-  // Without the placement tolerations, the same site does not deploy.
-  await writeFile(join(dir, 'site.yaml'), (await readFile(join(dir, 'site.yaml'), 'utf8')).replace('  placement:\n    serverTaints: ["CriticalAddonsOnly=true:NoExecute"]\n', '  placement: {}\n').replace('{name: cp1, address: 172.16.0.10, role: server}', '{name: cp1, address: 172.16.0.10, role: server, taints: ["CriticalAddonsOnly=true:NoExecute"]}'));
-  t.equal((await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit'])).code, 0);
-  const bare = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--json']);
-  t.equal(bare.code, 1);
-  t.ok(JSON.parse(bare.stdout).problems.filter((p: { check: string }) => p.check === 'scheduling').length >= 10, 'without them, the components fit no node');
-});
-
-t.test('a CIS-hardened RKE2 site verifies clean: restricted by default, the cluster components\' namespaces exempt', async (t) => {
-  const dir = await tempDir();
-  await writeFile(join(dir, 'site.yaml'), (await readFile('site.yaml', 'utf8')).replace('    apiEndpoint: {type: kubeVip', '    profile: cis\n    apiEndpoint: {type: kubeVip'));
-  t.equal((await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit'])).code, 0);
-  const res = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--json']);
-  t.equal(res.code, 0, res.stdout);
-  t.same(JSON.parse(res.stdout).problems, []);
-  const vars = parse(await readFile(join(dir, 'ansible/group_vars/all.yml'), 'utf8'), { customTags: [{ tag: '!unsafe', resolve: (v: string) => v }] });
-  t.equal(vars.rke2_profile, 'cis');
-  t.same(vars.rke2_pss_exemptions, ['argo', 'cert-manager', 'cis-operator-system', 'flux-system', 'gpu-operator', 'harbor', 'ingress-nginx', 'kube-system', 'metallb-system', 'monitoring', 'ssh-proxy', 'static-pages', 'tigera-operator'], 'RKE2\'s own, the GitOps engine\'s and every cluster component\'s; no environment');
-});
-
-t.test('a site whose environments enforce the restricted Pod Security level verifies clean', async (t) => {
-  // Workflow pods and Argo's executor containers get the restricted security context the namespaces demand.
-  const dir = await tempDir();
-  await writeFile(join(dir, 'site.yaml'), (await readFile('site.yaml', 'utf8')).replace('  components:\n', '  components:\n    namespaces: {podSecurity: restricted}\n'));
-  t.equal((await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit'])).code, 0);
-  const res = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--manifests', MANIFESTS, '--json']);
-  t.equal(res.code, 0, res.stdout);
-  t.same(JSON.parse(res.stdout).problems, []);
-  const values = parse(await readFile(join(dir, 'environments/dev/workflows.yaml'), 'utf8'));
-  t.same(values.workflows[0].spec.securityContext, { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
 });
 
 t.test('the report a reviewer reads: per release, the checks, the count', async (t) => {
