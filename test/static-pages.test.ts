@@ -33,7 +33,12 @@ t.test('the generated nginx.conf passes nginx -t, and the pages are mounted read
   t.equal(res.code, 0, await readFile(log, 'utf8'));
   t.match(await readFile(log, 'utf8'), /syntax is ok/);
   t.same(values.nfs, { server: '10.40.0.5', path: '/export/www', mountOptions: ['ro'] });
-  t.same(values.ingress, { host: 'www.hpc4.example.edu', className: 'nginx', issuer: 'site-ca' });
+  t.same(values.ingress, {
+    ingressClassName: 'nginx',
+    annotations: { 'cert-manager.io/cluster-issuer': 'site-ca' },
+    hosts: ['www.hpc4.example.edu'],
+    tls: [{ secretName: 'static-pages-tls', hosts: ['www.hpc4.example.edu'] }],
+  });
 });
 
 t.test('a real nginx serves the pages, refuses writes, and answers the status page', async (t) => {

@@ -6,8 +6,6 @@ import { DnsLabel, DnsName, Enabled, Ipv4, SafeAbsolutePath, HostName } from '..
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject, helmUnprivilegedDeployment, RESTRICTED_CONTAINER_SECURITY } from './labels.ts';
 import { ingressFor } from './web.ts';
-import { INGRESS_CLASS } from './ingress-nginx.ts';
-import { CLUSTER_ISSUER } from './cert-manager.ts';
 import { PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import { tolerationFor } from '../model/taints.ts';
 import { isString, list } from '../spec/guards.ts';
@@ -174,19 +172,19 @@ spec:
 {{- with .Values.ingress }}
 ---
 ${helmObject('networking.k8s.io/v1', 'Ingress', { name: 'static-pages', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
-  {{- if .issuer }}
+  {{- with .annotations }}
   annotations:
-    cert-manager.io/cluster-issuer: {{ .issuer | quote }}
+    {{- toYaml . | nindent 4 }}
   {{- end }}
 spec:
-  ingressClassName: {{ .className | quote }}
-  {{- if .issuer }}
+  ingressClassName: {{ .ingressClassName | quote }}
+  {{- with .tls }}
   tls:
-    - hosts: [{{ .host | quote }}]
-      secretName: static-pages-tls
+    {{- toYaml . | nindent 4 }}
   {{- end }}
   rules:
-    - host: {{ .host | quote }}
+    {{- range .hosts }}
+    - host: {{ . | quote }}
       http:
         paths:
           - path: /
@@ -196,6 +194,7 @@ spec:
                 name: static-pages
                 port:
                   name: http
+    {{- end }}
 {{- end }}
 {{- if .Values.serviceMonitor }}
 ---
@@ -283,7 +282,8 @@ export const staticPages = defineComponent({
           serviceType: ingress ? 'ClusterIP' : 'LoadBalancer',
           ...(settings.loadBalancerIP && !ingress ? { loadBalancerIP: settings.loadBalancerIP } : {}),
           ...(settings.pool && !ingress ? { pool: settings.pool } : {}),
-          ...(ingress ? { ingress: { host, className: INGRESS_CLASS, ...(site.componentSettings.certManager.enabled ? { issuer: CLUSTER_ISSUER } : {}) } } : {}),
+          // The site's one way to reach a web front end (ingressFor): class, issuer and TLS as for Grafana or Argo.
+          ...(ingress ? { ingress } : {}),
           ...(exporter ? { exporter: { image: NGINX_EXPORTER_IMAGE }, serviceMonitor: true } : {}),
           ...(site.clusterTolerations.length ? { tolerations: site.clusterTolerations.map(tolerationFor) } : {}),
         },

@@ -7,6 +7,7 @@
 // only; their hashes are recorded beside the chart's so plan can say which environment rolls.
 import { createHash } from 'node:crypto';
 import type { GeneratedFile } from './files.ts';
+import { sha256 } from '../write/manifest.ts';
 
 export interface ChartVersionRecord {
   readonly hash: string;
@@ -27,7 +28,6 @@ const LOCAL_CHART_VERSION = /^(\s+chart: \.\/charts\/([^\s]+)\n\s+version: ).*$/
 /** The wrapper chart whose rendering a file is an input of: its own files, and its environment values. */
 export const chartInputOf = (path: string): string | undefined => CHART_FILE.exec(path)?.[1] ?? ENVIRONMENT_VALUES.exec(path)?.[2];
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The version a chart gets, given its base (upstream) version, content hash and what was recorded. */
 export function nextChartVersion(base: string, hash: string, previous: ChartVersionRecord | undefined): string {
