@@ -163,31 +163,30 @@ export const metallb = defineComponent({
     }
     const at = ['spec', 'components', 'metallb'];
     const named = list<any>(settings?.pools);
+    const defaultPool = defaultPoolName(String(ctx.spec.metadata?.name ?? 'site'));
     named.forEach((p, i) => {
       if (!isString(p?.name)) return;
-      if (p.name === defaultPoolName(String(ctx.spec.metadata?.name))) ctx.report('error', [...at, 'pools', i, 'name'], `"${p.name}" is the default pool's name (spec.components.metallb.addresses)`, { hint: 'choose another name' });
+      if (p.name === defaultPool) ctx.report('error', [...at, 'pools', i, 'name'], `"${p.name}" is the default pool's name (spec.components.metallb.addresses)`, { hint: 'choose another name' });
       if (named.findIndex((q) => q?.name === p.name) !== i) ctx.report('error', [...at, 'pools', i, 'name'], `pool "${p.name}" is defined twice`, { hint: 'each pool once' });
       if (p.advertisement === 'bgp' && !list<unknown>(settings?.bgpPeers).length) ctx.report('error', [...at, 'pools', i, 'advertisement'], `pool "${p.name}" is announced by BGP, and there are no bgpPeers`, { hint: 'add the router under bgpPeers, or use advertisement: l2' });
     });
+    // Every range of every pool, where the spec writes it: the default pool's addresses, then each named pool's.
+    const allRanges = [
+      ...list<unknown>(settings?.addresses).map((text, i) => ({ pool: defaultPool, text, path: [...at, 'addresses', i] as PathSegment[] })),
+      ...named.flatMap((p, i) => list<unknown>(p?.addresses).map((text, j) => ({ pool: String(p?.name), text, path: [...at, 'pools', i, 'addresses', j] as PathSegment[] }))),
+    ].map((r) => ({ ...r, range: isString(r.text) ? parseRange(r.text) : null }));
     // Pools are disjoint: an address belongs to one pool, so one component's address is never another's.
-    const ranges = pools.flatMap((p, k) => p.addresses.map((a, j) => ({ pool: p.name, text: a, range: parseRange(a), path: k === 0 && p.autoAssign && p.name === defaultPoolName(String(ctx.spec.metadata?.name)) ? [...at, 'addresses', j] : [...at, 'pools', named.findIndex((q) => q?.name === p.name), 'addresses', j] })));
-    ranges.forEach((r, i) => {
-      const other = ranges.slice(0, i).find((o) => o.range && r.range && overlaps(r.range, o.range));
+    allRanges.forEach((r, i) => {
+      const other = allRanges.slice(0, i).find((o) => o.range && r.range && overlaps(r.range, o.range));
       if (other) ctx.report('error', r.path, `"${r.text}" of pool ${r.pool} overlaps "${other.text}" of pool ${other.pool}`, { hint: 'keep MetalLB pools disjoint' });
     });
-    const addresses = list<unknown>(settings?.addresses);
     const dist = (ctx.spec.spec?.distribution ?? {}) as any;
     const reserved = [
       ['clusterCIDR', isString(dist.clusterCIDR) ? parseCidr(dist.clusterCIDR) : null],
       ['serviceCIDR', isString(dist.serviceCIDR) ? parseCidr(dist.serviceCIDR) : null],
     ] as const;
     const nodeIps = list<any>(ctx.spec.spec?.nodes).flatMap((n) => [n?.address, ...Object.values(n?.extraAddresses ?? {})]).filter(isString);
-    const allRanges: [unknown, PathSegment[]][] = [
-      ...addresses.map((text, i): [unknown, PathSegment[]] => [text, [...at, 'addresses', i]]),
-      ...named.flatMap((p, i) => list<unknown>(p?.addresses).map((text, j): [unknown, PathSegment[]] => [text, [...at, 'pools', i, 'addresses', j]])),
-    ];
-    allRanges.forEach(([text, path]) => {
-      const range = isString(text) ? parseRange(text) : null;
+    allRanges.forEach(({ text, path, range }) => {
       if (!range) return;
       if (range.first > range.last) {
         ctx.report('error', path, `range "${text}" ends before it starts`, { hint: 'write the lower address first' });

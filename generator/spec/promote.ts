@@ -104,12 +104,13 @@ export function promoteSpec(text: string, from: string, to: string, only?: strin
     const seq = doc.getIn(['spec', 'workflows'], true);
     return isSeq(seq) ? seq.items.filter(isMap) : [];
   };
-  const names = workflowsOf(parseDocument(text)).map((w) => String(w.get('name')));
+  const initial = workflowsOf(parseDocument(text));
+  const names = initial.map((w) => String(w.get('name')));
   const runsIn = (w: YAMLMap, env: string) => {
     const list = w.get('environments', true);
     return isSeq(list) ? list.items.some((e) => isScalar(e) && e.value === env) : w.get('environment') === env;
   };
-  const both = workflowsOf(parseDocument(text)).filter((w) => runsIn(w, from) && runsIn(w, to)).map((w) => String(w.get('name')));
+  const both = initial.filter((w) => runsIn(w, from) && runsIn(w, to)).map((w) => String(w.get('name')));
   if (only !== undefined && !names.includes(only)) throw new PromoteError(`there is no workflow ${only}`, `workflows: ${names.join(', ') || 'none'}`);
   if (only !== undefined && !both.includes(only)) {
     throw new PromoteError(`workflow ${only} does not run in both ${from} and ${to}`, `give it environments: [${from}, ${to}] to promote it from one to the other`);
