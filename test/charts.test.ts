@@ -104,7 +104,7 @@ for (const spec of SITES) {
       rendered.set(r.name, docs);
       t.ok(docs.length > 0, `${r.name}: renders objects`);
       // The wrapper's own templates against the published models; the upstream chart's objects are
-      // validated strictly (Kubernetes API and CRD schemas) by siteforge verify (test/verify.test.ts).
+      // validated strictly (Kubernetes API and CRD schemas) by siteforge verify (test/integration/verify.test.ts).
       for (const doc of docs.filter((d) => d.metadata?.labels?.['app.kubernetes.io/part-of'] === 'siteforge')) {
         const problems = await validateDocument(doc);
         t.same(problems, [], `${r.name}: ${doc.kind}/${doc.metadata?.name} is valid`);

@@ -1,14 +1,15 @@
 // siteforge verify with the real upstream charts (../shared/charts): every example and test site
 // deploys as rendered (0 problems), and the report a reviewer reads. Variants of the example
 // (tainted servers, CIS, restricted environments, SSO, BGP pools) are in
-// integration/verify-sites.test.ts, the undeployable corpus in integration/verify-undeployable.test.ts.
+// verify-sites.test.ts, the undeployable corpus in verify-undeployable.test.ts (all with the
+// integration suite: each renders every chart).
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { ROOT, siteforge, tempDir } from './helpers/cli.ts';
-import { runTool } from './helpers/tools.ts';
+import { ROOT, siteforge, tempDir } from '../helpers/cli.ts';
+import { runTool } from '../helpers/tools.ts';
 
 const CHARTS = join(ROOT, '..', 'shared', 'charts');
 /** The upstream kustomize trees (the MPI operator's tag) as source archives. */
