@@ -148,3 +148,24 @@ t.test('node ids are one-to-one and never read as arrows', async (t) => {
   t.same([...parsed.vertices.keys()].sort(), [...ids].sort(), 'each id is its own vertex');
   t.same(parsed.edges.map((e) => [e.start, e.end]), [[ids[0], ids[1]]], 'and the one arrow joins the first two');
 });
+
+t.test('examples/hpk.yaml: the topology shows the control-plane host and Slurm, not nodes', async (t) => {
+  const site = await model('examples/hpk.yaml');
+  const diagrams = siteDiagrams(site);
+  const topologySource = diagrams.find((d) => d.title === 'Cluster topology')!.source;
+  const topology = await parseFlowchart(topologySource);
+  const text = (id: string) => topology.vertices.get(id)?.text ?? '';
+  const api = mermaidId('api', site.name);
+  const kubelet = mermaidId('kubelet', site.name);
+  t.match(text(api), 'https://10.10.1.21:8444', 'the API at the host\'s address and the HPK port');
+  t.match(text(api), 'podman-hpc container');
+  const host = topology.subgraphs.find((s) => s.nodes.includes(api))!;
+  t.match(host.title, /control-plane host wf01 \(10\.10\.1\.21\), Slurm job hpk-perlhpk/);
+  t.ok(host.nodes.includes(kubelet), 'hpk-kubelet runs beside the API server');
+  const slurm = topology.subgraphs.find((s) => s.nodes.includes(mermaidId('jobs', 'pods')))!;
+  t.match(slurm.title, 'Slurm: every pod a job, account m3792');
+  t.match(text(mermaidId('jobs', 'gpu')), 'GRES gpu');
+  t.match(text(mermaidId('jobs', 'gpu')), 'partition gpu, constraint gpu');
+  t.ok(topology.edges.some((e) => e.start === kubelet && e.end === slurm.id), 'hpk-kubelet submits to Slurm');
+  t.same([...topology.vertices.keys()].filter((id) => id.startsWith('node_')), [], 'no node boxes: HPK has no nodes of its own');
+});

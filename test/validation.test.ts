@@ -37,6 +37,34 @@ const expected: Record<string, string[]> = {
   'empty-file': ['1:1 error the file is empty'],
   'harbor-unreachable': ['19:13 error spec.components.harbor: Harbor would be reachable only inside the cluster (ClusterIP), while the nodes pull through its mirrors and builds push to it'],
   'harbor-address-outside-pool': ['20:67 error spec.components.harbor.loadBalancerIP: 172.16.0.250 is outside every MetalLB pool (172.16.0.200-172.16.0.210)'],
+  'hpk-bad-slurm-values': [
+    '13:7 error spec.distribution.hpk: distribution.hpk is read only with type: hpk, and this site is rke2',
+    '13:16 error spec.distribution.hpk.runtime: the string "podman" is not allowed',
+    '15:16 error spec.distribution.hpk.kubelet: the string "~alice/hpk-kubelet" is not valid',
+    '17:17 error spec.distribution.hpk.stateDir: the string "~/.k8sfs; rm -rf ~" is not valid',
+    '18:16 error spec.distribution.hpk.account: the string "m3792 --uid=0" is not valid',
+    '19:28 error spec.distribution.hpk.controlPlane.time: the string "2 days" is not valid',
+    '20:25 error spec.distribution.hpk.pods.partition: the string "gpu$(id)" is not valid',
+    '20:49 error spec.distribution.hpk.pods.gpu.gres: the string "gpu:a100 --exclusive" is not valid',
+  ],
+  'hpk-unsupported': [
+    '9:14 error spec.distribution.version: "v1.24.8+k0s.0" is a distribution release, and HPK runs plain Kubernetes',
+    '12:18 error spec.distribution.apiEndpoint: distribution.apiEndpoint cannot be used with distribution.type hpk: the API server is the control-plane container on its one host, at the host\'s address',
+    '13:50 error spec.distribution.hpk.controlPlaneImage: the control-plane image "docker.io/chazapis/kubernetes-from-scratch:latest" is not pinned (latest): each restart could run another Kubernetes',
+    '15:64 error spec.nodes[0].gpus: node GPUs cannot be used with distribution.type hpk: GPUs are Slurm\'s, requested per job',
+    '16:7 error spec.nodes[1]: node "node2": HPK has no nodes of its own: spec.nodes holds one entry, the host that runs the control plane, and the compute nodes are Slurm\'s',
+    '17:12 error spec.kubelet: kubelet settings cannot be used with distribution.type hpk: hpk-kubelet is not a node kubelet: Slurm places and confines every pod\'s job',
+    '17:31 error spec.kubelet.cpuManagerPolicy: the static CPU manager needs CPU reserved for the system',
+    '20:28 error spec.storage.volumes[0].type: NFS volume "home" cannot be used with distribution.type hpk: a pod is a Slurm job, and it sees what its compute node has mounted',
+    '22:7 error spec.storage.classes: StorageClasses cannot be used with distribution.type hpk: dynamic provisioning needs a node-level CSI driver (csi-driver-nfs runs a DaemonSet on every node), and HPK has no nodes of its own',
+    '25:24 error spec.components.metallb.enabled: metallb cannot be used with distribution.type hpk: its speakers announce LoadBalancer addresses from every node (a host-network DaemonSet), and HPK has no nodes and no LoadBalancer Services: every Service is headless',
+    '26:28 error spec.components.gpuOperator.enabled: gpuOperator cannot be used with distribution.type hpk: it is a DaemonSet-based operator: drivers, container toolkit and device plugin on every Kubernetes node, and HPK has no nodes of its own. GPUs are Slurm\'s there: steps ask with resources.gpus and get them as GRES (distribution.hpk.pods.gpu)',
+    '33:42 error spec.workflows[0].steps[0].resources.gpus: step "test" asks for GPUs, and the HPK site does not say how Slurm hands them out',
+    '33:60 error spec.workflows[0].steps[0].nodeSelector: step nodeSelector cannot be used with distribution.type hpk: Slurm places every pod\'s job, not Kubernetes',
+  ],
+  'hpk-without-settings': [
+    '8:11 error spec.distribution.type: type hpk needs distribution.hpk: the runtime, the control-plane image, the hpk-kubelet binary and the site\'s DNS server',
+  ],
   'many-errors': [
     '8:11 error spec.distribution.type: the string "rke" is not allowed',
     '11:18 error spec.distribution.serviceCIDR: 10.42.0.0/24 overlaps clusterCIDR 10.42.0.0/16',
@@ -79,6 +107,9 @@ const expected: Record<string, string[]> = {
 
 /** Hints and expectations users rely on, checked on top of the positions above. */
 const guidance: Record<string, string[]> = {
+  'hpk-unsupported': ['mount the share on the compute nodes and use type: hostPath', 'pin a version tag or a digest', 'keep only the control-plane host in spec.nodes', 'set spec.distribution.hpk.pods.gpu'],
+  'hpk-bad-slurm-values': ['expected: a Slurm time limit such as 30 (minutes), 04:00:00 or 7-00:00:00', 'drop distribution.hpk, or set type: hpk'],
+  'hpk-without-settings': ['expected: distribution.hpk: {runtime: podman-hpc'],
   'unknown-component': ['hint: did you mean `argoWorkflows`?'],
   'unknown-top-level-key': ['hint: did you mean `spec`?'],
   'bad-enum-distribution': ['expected: one of rke2, k0s', 'hint: did you mean `k0s`?'],

@@ -1,6 +1,7 @@
 // Argo Workflows: the build factory's engine. The controller and server run once for the
 // cluster; every environment gets the site WorkflowTemplates (and CronWorkflows for scheduled
 // ones) from spec.workflows, mounting the environment's shared volumes.
+import { HPK_SLURM_FLAGS_ANNOTATION, podSlurmFlags } from '../model/hpk.ts';
 import { Type, type Static } from '@sinclair/typebox';
 import type { SiteModel } from '../model/site.ts';
 import { ChartVersion, DnsLabel, Enabled, HttpUrl, OneOf } from '../spec/formats.ts';
@@ -237,6 +238,14 @@ interface WorkflowContext {
   readonly gpuTaints: readonly string[];
   /** The site CA for the steps (a Secret with ca.crt in the namespace) and the registry host it is for. */
   readonly trust?: { readonly secretName: string; readonly registry: string };
+  /** HPK: each step is a Slurm job; its sbatch options (GPUs as GRES) for a step asking for this many GPUs. */
+  readonly slurmFlags?: (gpus: number | undefined) => string;
+}
+
+/** A step template's pod metadata under HPK: the sbatch options hpk-kubelet adds to its job. */
+function slurmMetadata(ctx: WorkflowContext, gpus: number | undefined): Record<string, unknown> {
+  const flags = ctx.slurmFlags?.(gpus);
+  return flags ? { metadata: { annotations: { [HPK_SLURM_FLAGS_ANNOTATION]: flags } } } : {};
 }
 
 /** The Argo container of a step: image, command/args or script, environment, resources, mounts. */
@@ -250,7 +259,9 @@ function stepContainer(step: StepModel, ctx: WorkflowContext): Record<string, un
     ...(r?.cpu !== undefined ? { cpu: r.cpu } : {}),
     ...(r?.memory !== undefined ? { memory: r.memory } : {}),
   };
-  const limits = { ...amounts, ...(r?.gpus ? { 'nvidia.com/gpu': r.gpus } : {}) };
+  // Under HPK, GPUs are Slurm GRES (the step's sbatch options), not a node resource.
+  const gpus = r?.gpus && !ctx.slurmFlags ? { 'nvidia.com/gpu': r.gpus } : {};
+  const limits = { ...amounts, ...gpus };
   // The site CA where container tools (buildah, podman, skopeo; docker) look for Harbor's CA, and at one plain path.
   const trustMounts = ctx.trust
     ? [`/etc/containers/certs.d/${ctx.trust.registry}/ca.crt`, `/etc/docker/certs.d/${ctx.trust.registry}/ca.crt`, SITE_CA_FILE].map((mountPath) => ({ name: TRUST_VOLUME, mountPath, subPath: 'ca.crt', readOnly: true }))
@@ -264,7 +275,7 @@ function stepContainer(step: StepModel, ctx: WorkflowContext): Record<string, un
     ...(step.script !== undefined ? { source: step.script } : {}),
     ...(env.length ? { env } : {}),
     // Requests equal to limits: the Guaranteed QoS class, so the static CPU manager pins whole cores.
-    ...(Object.keys(limits).length ? { resources: { requests: { ...amounts, ...(r?.gpus ? { 'nvidia.com/gpu': r.gpus } : {}) }, limits } } : {}),
+    ...(Object.keys(limits).length ? { resources: { requests: { ...amounts, ...gpus }, limits } } : {}),
     ...(mounts.length || trustMounts.length ? { volumeMounts: [...mounts, ...trustMounts] } : {}),
     ...(ctx.containerSecurityContext ? { securityContext: ctx.containerSecurityContext } : {}),
   };
@@ -278,11 +289,12 @@ export function workflowSpec(w: WorkflowModel, ctx: WorkflowContext): Record<str
     ? [
         { name: 'pipeline', dag: { tasks: steps.map((s) => ({ name: s.name, template: `step-${s.name}`, ...(s.dependencies.length ? { dependencies: [...s.dependencies] } : {}) })) } },
         ...steps.map((s) => {
-          const gpu = Boolean(s.resources?.gpus);
+          const gpu = Boolean(s.resources?.gpus) && !ctx.slurmFlags;
           const nodeSelector = { ...s.nodeSelector, ...(gpu ? { 'nvidia.com/gpu.present': 'true' } : {}) };
           const tolerations = [...new Set([...s.tolerations, ...(gpu ? ctx.gpuTaints : [])])].map(tolerationFor);
           return {
             name: `step-${s.name}`,
+            ...slurmMetadata(ctx, s.resources?.gpus),
             ...retry(s.retries ?? w.retries),
             ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
             ...(tolerations.length ? { tolerations } : {}),
@@ -294,6 +306,7 @@ export function workflowSpec(w: WorkflowModel, ctx: WorkflowContext): Record<str
         { name: 'pipeline', steps: steps.map((s) => [{ name: s.name, template: 'run-step', arguments: { parameters: [{ name: 'step', value: s.name }] } }]) },
         {
           name: 'run-step',
+          ...slurmMetadata(ctx, undefined),
           ...retry(w.retries),
           inputs: { parameters: [{ name: 'step' }] },
           container: stepContainer({ ...steps[0]!, image: w.image, args: ['{{inputs.parameters.step}}'] }, ctx),
@@ -425,6 +438,7 @@ export const argoWorkflows = defineComponent({
       ? { podSecurityContext: { runAsNonRoot: true, runAsUser: settings.runAsUser, runAsGroup: settings.runAsUser, ...runtimeDefault }, containerSecurityContext: noEscalation }
       : {};
     const gpuTaints = [...new Set(site.nodes.filter((n) => n.gpus).flatMap((n) => n.taints))].sort();
+    const hpk = site.distribution.type === 'hpk' ? site.distribution.hpk : undefined;
     // Builds push to and pull from Harbor: with the site CA (cert-manager), they trust it.
     const trust = site.componentSettings.certManager.enabled && site.componentSettings.harbor.enabled ? { secretName: TRUST_SECRET, registry: harborHostname(site) } : undefined;
     const executor = restricted ? { executor: { securityContext: { runAsNonRoot: true, runAsUser: ARGOEXEC_USER, ...runtimeDefault, ...noEscalation } } } : {};
@@ -493,7 +507,7 @@ export const argoWorkflows = defineComponent({
         valuesSchema: WORKFLOWS_SCHEMA,
         templates: { 'workflows.yaml': WORKFLOWS_TEMPLATE },
         environmentValues: (env) => {
-          const ctx: WorkflowContext = { serviceAccount: WORKFLOW_SERVICE_ACCOUNT, volumes: volumes(env.name), ...workflowSecurity, gpuTaints, ...(trust ? { trust } : {}) };
+          const ctx: WorkflowContext = { serviceAccount: WORKFLOW_SERVICE_ACCOUNT, volumes: volumes(env.name), ...workflowSecurity, gpuTaints, ...(trust ? { trust } : {}), ...(hpk ? { slurmFlags: (gpus: number | undefined) => podSlurmFlags(hpk, gpus) } : {}) };
           return {
             namespace: env.namespace,
             ...(trust ? { trust: { secretName: trust.secretName, issuer: CLUSTER_ISSUER } } : {}),

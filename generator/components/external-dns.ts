@@ -11,6 +11,7 @@ export const externalDns = defineComponent({
   name: 'externalDns',
   title: 'ExternalDNS (RFC 2136 updates to the site DNS server)',
   dependsOn: ['namespaces'],
+  notUnderHpk: 'it publishes LoadBalancer and Ingress addresses, and an HPK cluster has neither: every Service is headless',
   settings: Type.Object(
     {
       enabled: Enabled(false),

@@ -5,6 +5,7 @@ import { Enabled, OneOf, ChartVersion } from '../spec/formats.ts';
 import { upstreamVersion } from './upstream.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { KUBELET_DIR } from './storage.ts';
+import { nodeDistribution } from '../model/distribution.ts';
 
 /** Where the distribution's containerd lives: the toolkit registers the nvidia runtime there. */
 const CONTAINERD = {
@@ -16,6 +17,7 @@ export const gpuOperator = defineComponent({
   name: 'gpuOperator',
   title: 'NVIDIA GPU Operator',
   dependsOn: ['namespaces', 'monitoring'],
+  notUnderHpk: 'it is a DaemonSet-based operator: drivers, container toolkit and device plugin on every Kubernetes node, and HPK has no nodes of its own. GPUs are Slurm\'s there: steps ask with resources.gpus and get them as GRES (distribution.hpk.pods.gpu)',
   settings: Type.Object(
     {
       enabled: Enabled(false),
@@ -26,7 +28,7 @@ export const gpuOperator = defineComponent({
     { additionalProperties: false },
   ),
   releases(site, settings): ReleaseDef[] {
-    const containerd = CONTAINERD[site.distribution.type];
+    const containerd = CONTAINERD[nodeDistribution(site)];
     return [
       {
         name: 'gpu-operator',
@@ -49,7 +51,7 @@ export const gpuOperator = defineComponent({
             operator: { version: upstreamVersion({ chart: 'gpu-operator', version: settings.chartVersion }) },
             driver: { enabled: !settings.driverPreinstalled },
             mig: { strategy: settings.migStrategy },
-            hostPaths: { kubeletRootDir: KUBELET_DIR[site.distribution.type] },
+            hostPaths: { kubeletRootDir: KUBELET_DIR[nodeDistribution(site)] },
             toolkit: {
               env: [
                 { name: 'CONTAINERD_CONFIG', value: containerd.config },

@@ -53,6 +53,7 @@ export const harbor = defineComponent({
   name: 'harbor',
   title: 'Harbor container registry',
   dependsOn: ['namespaces', 'metallb', 'ingressNginx', 'certManager', 'storage'],
+  notUnderHpk: 'it needs claims from a dynamic StorageClass (no node-level CSI driver runs under HPK) and a stable address nodes pull from, while its pods are Slurm jobs: use the site\'s registry',
   settings: Type.Object(
     {
       enabled: Enabled(false),

@@ -11,6 +11,7 @@ export const ingressNginx = defineComponent({
   name: 'ingressNginx',
   title: 'ingress-nginx controller (retired upstream in 2026; off by default)',
   dependsOn: ['metallb'],
+  notUnderHpk: 'the controller needs a LoadBalancer Service or host ports on nodes, and HPK has neither: every Service is headless and a pod runs wherever Slurm puts its job',
   settings: Type.Object({ enabled: Enabled(false), chartVersion: ChartVersion() }, { additionalProperties: false }),
   releases: (site): ReleaseDef[] => {
     // Behind a MetalLB address when the site has MetalLB; otherwise on ports 80/443 of every node

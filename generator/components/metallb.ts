@@ -83,6 +83,7 @@ export const metallb = defineComponent({
   name: 'metallb',
   title: 'MetalLB load balancer (address pools announced by L2 or BGP)',
   dependsOn: [],
+  notUnderHpk: 'its speakers announce LoadBalancer addresses from every node (a host-network DaemonSet), and HPK has no nodes and no LoadBalancer Services: every Service is headless',
   settings: Type.Object(
     {
       enabled: Enabled(false),

@@ -24,6 +24,7 @@ export const monitoring = defineComponent({
   name: 'monitoring',
   title: 'Monitoring: kube-prometheus-stack',
   dependsOn: ['namespaces', 'storage', 'ingressNginx', 'certManager'],
+  notUnderHpk: 'node-exporter is a DaemonSet in every node\'s host network and PID namespace, and Prometheus needs a dynamic claim; HPK has no nodes of its own: monitor the Slurm nodes with the site\'s own monitoring',
   settings: Type.Object(
     {
       enabled: Enabled(false),

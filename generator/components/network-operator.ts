@@ -72,6 +72,7 @@ export const networkOperator = defineComponent({
   name: 'networkOperator',
   title: 'NVIDIA Network Operator (RDMA, Multus, SR-IOV)',
   dependsOn: ['namespaces', 'gpuOperator'],
+  notUnderHpk: 'its DaemonSets configure RDMA and SR-IOV on every Kubernetes node, and HPK has no nodes of its own: pods reach the fabric through the container runtime on the Slurm nodes',
   settings: Type.Object(
     {
       enabled: Enabled(false),

@@ -133,6 +133,7 @@ export const sshProxy = defineComponent({
   name: 'sshProxy',
   title: 'SSH reverse proxy to the login nodes (HAProxy, TCP, behind a MetalLB address)',
   dependsOn: ['namespaces', 'metallb'],
+  notUnderHpk: 'it listens on a LoadBalancer address (MetalLB), and every Service under HPK is headless',
   settings: Type.Object(
     {
       enabled: Enabled(false),

@@ -212,6 +212,7 @@ export const staticPages = defineComponent({
   name: 'staticPages',
   title: 'Static web pages: nginx serving a directory of the HPC storage, read-only',
   dependsOn: ['namespaces', 'ingressNginx', 'certManager', 'metallb', 'monitoring'],
+  notUnderHpk: 'it serves through a LoadBalancer or Ingress address, and an HPK cluster has neither (every Service is headless)',
   settings: Type.Object(
     {
       enabled: Enabled(false),

@@ -6,6 +6,7 @@ import { Enabled, OneOf, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
 import type { SiteModel } from '../model/site.ts';
+import { nodeDistribution } from '../model/distribution.ts';
 import type { RuleContext } from '../spec/rules.ts';
 import { isString, list } from '../spec/guards.ts';
 import { show } from '../spec/diagnostics.ts';
@@ -204,7 +205,7 @@ export const storage = defineComponent({
         },
         values: {
           'csi-driver-nfs': {
-            kubeletDir: KUBELET_DIR[site.distribution.type],
+            kubeletDir: KUBELET_DIR[nodeDistribution(site)],
             driver: { name: NFS_CSI_DRIVER },
             controller: { replicas: Math.min(2, site.servers.length) },
           },

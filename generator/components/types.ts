@@ -22,6 +22,11 @@ export interface ComponentModule<S extends TObject = TObject> {
   readonly dependsOn: readonly string[];
   /** Components that must be enabled for this one to work. */
   readonly requires?: readonly string[];
+  /**
+   * Why it cannot run on an HPK site (distribution.type: hpk), where there are no nodes of its own,
+   * every pod is a Slurm job and every Service is headless; absent: it can.
+   */
+  readonly notUnderHpk?: string;
   /** Cross-field rules of its own, run when it is enabled (settings may still be malformed). */
   readonly check?: (ctx: RuleContext, settings: Partial<Static<S>> | undefined) => void;
   /** The Secrets it needs, generated and SOPS-encrypted by siteforge. */

@@ -1,6 +1,7 @@
 // Output family: ansible/ — inventory, group_vars, site.yml and the roles that prepare the nodes
 // and bootstrap RKE2 or k0s (rebuild stages 2 and 3), plus k0sctl.yaml for k0s sites.
 import type { NodeModel, SiteModel } from '../model/site.ts';
+import { nodeDistribution } from '../model/distribution.ts';
 import { podSecurityExemptions } from '../model/releases.ts';
 import { kubeletArgs, kubeletSettings } from '../model/kubelet.ts';
 import { HARBOR_PROXY_PROJECTS, harborHostname } from '../components/harbor.ts';
@@ -152,7 +153,7 @@ function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
     prepare_site_ca_certificate: ca ?? '',
     prepare_site_ca_path: SITE_CA_PATH,
     // Rolling changes (upgrade.yml, remove-node.yml): kubectl on the first server drains the others.
-    cluster_kubectl: [...CLUSTER_KUBECTL[d.type]],
+    cluster_kubectl: [...CLUSTER_KUBECTL[nodeDistribution(site)]],
     drain_via: site.bootstrapServer.name,
     drain_timeout: '15m',
   };
@@ -185,8 +186,8 @@ function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
   }
   const files = [
     ansibleVarsFile(`${DIR}/group_vars/all.yml`, `Site facts for every node of ${site.name}, from the site spec.`, all),
-    ansibleVarsFile(`${DIR}/group_vars/servers.yml`, null, { prepare_firewall_ports: FIREWALL_PORTS[d.type].server }),
-    ansibleVarsFile(`${DIR}/group_vars/agents.yml`, null, { prepare_firewall_ports: FIREWALL_PORTS[d.type].agent }),
+    ansibleVarsFile(`${DIR}/group_vars/servers.yml`, null, { prepare_firewall_ports: FIREWALL_PORTS[nodeDistribution(site)].server }),
+    ansibleVarsFile(`${DIR}/group_vars/agents.yml`, null, { prepare_firewall_ports: FIREWALL_PORTS[nodeDistribution(site)].agent }),
   ];
   if (site.nodes.some((n) => n.gpus)) {
     files.push(

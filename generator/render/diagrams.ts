@@ -1,6 +1,7 @@
 // Mermaid diagrams of the site for the generated docs (GitHub and GitLab render them in Markdown):
 // the release graph by layer, the cluster topology, the path of a build. Drawn from the model
 // only, in model order, so a diff of a diagram is a reviewable diff of the architecture.
+import { hpkJobName } from '../model/hpk.ts';
 import type { NodeModel, SiteModel } from '../model/site.ts';
 import { siteReleases } from '../model/releases.ts';
 import { workflowSteps, workflowVolumeNames, type WorkflowModel } from '../model/workflows.ts';
@@ -102,8 +103,41 @@ function groupNodes(nodes: readonly NodeModel[], indent: string): string[] {
 }
 
 /** Servers and agent pools, the API endpoint they join, and the site's address ranges. */
+/** HPK: the control-plane host with its container and hpk-kubelet, and Slurm running every pod. */
+function hpkTopology(site: SiteModel, hpk: NonNullable<SiteModel['distribution']['hpk']>): Diagram {
+  const d = site.distribution;
+  const host = site.bootstrapServer;
+  const api = mermaidId('api', site.name);
+  const hostId = mermaidId('host', host.name);
+  const kubelet = mermaidId('kubelet', site.name);
+  const slurm = mermaidId('slurm', site.name);
+  const podJob = (what: string, job: { partition?: string; constraint?: string; qos?: string }, extra: string[] = []) =>
+    [what, `partition ${job.partition ?? 'default'}${job.constraint ? `, constraint ${job.constraint}` : ''}${job.qos ? `, QoS ${job.qos}` : ''}`, ...extra];
+  const lines = [
+    'flowchart TB',
+    `  subgraph ${hostId}${label([`control-plane host ${host.name} (${host.address})${hpk.supervisor === 'slurm' ? `, Slurm job ${hpkJobName(site)}` : ', user service'}`])}`,
+    '    direction LR',
+    `    ${api}${label([`Kubernetes API (hpk ${d.version})`, `https://${host.address}:${hpk.apiPort}`, `${hpk.runtime} container`])}`,
+    `    ${kubelet}${label(['hpk-kubelet', 'one virtual node'])}`,
+    '  end',
+    `  ${kubelet} --- ${api}`,
+    `  subgraph ${slurm}${label([`Slurm: every pod a job${hpk.account ? `, account ${hpk.account}` : ''}`])}`,
+    '    direction LR',
+    `    ${mermaidId('jobs', 'pods')}${label(podJob('pods', hpk.pods))}`,
+    ...(hpk.pods.gpu ? [`    ${mermaidId('jobs', 'gpu')}${label(podJob('GPU steps', { partition: hpk.pods.gpu.partition ?? hpk.pods.partition, constraint: hpk.pods.gpu.constraint, qos: hpk.pods.gpu.qos }, [`GRES ${hpk.pods.gpu.gres}`]))}`] : []),
+    '  end',
+    `  ${kubelet} -->|sbatch| ${slurm}`,
+  ];
+  return {
+    title: 'Cluster topology',
+    legend: 'The control-plane host (the API server in its container, hpk-kubelet) and Slurm, which runs every pod as a job: no node is dedicated to Kubernetes.',
+    source: lines.join('\n'),
+  };
+}
+
 function topology(site: SiteModel): Diagram {
   const d = site.distribution;
+  if (d.type === 'hpk' && d.hpk) return hpkTopology(site, d.hpk);
   const endpoint = d.apiEndpoint;
   const api = mermaidId('api', site.name);
   const servers = mermaidId('servers', site.name);

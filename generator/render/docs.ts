@@ -11,6 +11,7 @@ import { credentialKeys, siteAlertRules } from '../components/alerting.ts';
 import { ssoClientId, ssoRedirectUrl } from '../components/argo-workflows.ts';
 import { deployKeySecret, layerTimeout, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
+import { hpkJobName } from '../model/hpk.ts';
 
 
 function runbook(site: SiteModel): GeneratedFile {
@@ -57,6 +58,15 @@ function runbook(site: SiteModel): GeneratedFile {
       releaseTimeouts: releases.filter((r) => r.def.timeout).map((r) => ({ release: r.name, timeout: releaseTimeout(r) })),
       layerTimeouts: [...new Set(releases.map((r) => r.layer))].map((layer) => ({ layer, timeout: layerTimeout(releases.filter((r) => r.layer === layer)) })),
       nodeCount: site.nodes.length,
+      hpk: site.distribution.type === 'hpk' && site.distribution.hpk
+        ? {
+            runtime: site.distribution.hpk.runtime,
+            host: `${site.bootstrapServer.name} (${site.bootstrapServer.address})`,
+            slurm: site.distribution.hpk.supervisor === 'slurm',
+            jobName: hpkJobName(site),
+            stateDir: site.distribution.hpk.stateDir,
+          }
+        : false,
       distribution: site.distribution.type,
       rke2: site.distribution.type === 'rke2',
       version: site.distribution.version,
@@ -108,17 +118,26 @@ function reviewCommands(site: SiteModel): string[] {
 }
 
 /**
- * The linters of the generated tree, run in Debian bookworm (its ansible, ansible-lint and yamllint,
- * the versions siteforge's own tests run): yamllint over the generated YAML (the spec is the site's
- * own file) with the repository's .yamllint.yaml, and
- * ansible-lint's production profile over ansible/ (collections from Debian's ansible package).
+ * The linters of the generated tree, run in Debian bookworm (its ansible, ansible-lint, yamllint and
+ * shellcheck, the versions siteforge's own tests run): yamllint over the generated YAML (the spec
+ * is the site's own file) with the repository's .yamllint.yaml, then ansible-lint's production
+ * profile over ansible/ (collections from Debian's ansible package), or for HPK shellcheck over
+ * the scripts and the job.
  */
 const LINT_IMAGE = 'debian:bookworm';
-export const LINT_COMMANDS: readonly string[] = [
-  'yamllint --strict helmfile.yaml .sops.yaml ansible charts clusters environments releases secrets',
-  '(cd ansible && ansible-lint --offline --profile production --nocolor -q)',
+/** The lint step's name in the GitHub workflow. */
+export const lintStepName = (site: SiteModel) => (site.distribution.type === 'hpk' ? 'yamllint and shellcheck' : 'yamllint and ansible-lint');
+export function lintCommands(site: SiteModel): string[] {
+  const hpk = site.distribution.type === 'hpk';
+  return [
+    `yamllint --strict helmfile.yaml .sops.yaml ${hpk ? '' : 'ansible '}charts clusters environments releases secrets`,
+    hpk ? '(cd hpk && shellcheck -x *.sh hpk.sbatch hpk.env)' : '(cd ansible && ansible-lint --offline --profile production --nocolor -q)',
+  ];
+}
+const lintInstall = (site: SiteModel) => [
+  'apt-get update -qq',
+  `DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${site.distribution.type === 'hpk' ? 'shellcheck' : 'ansible ansible-lint'} yamllint git > /dev/null`,
 ];
-const LINT_INSTALL = ['apt-get update -qq', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ansible ansible-lint yamllint git > /dev/null'];
 
 /** yamllint's configuration for the generated tree: Helm templates are not YAML until rendered; generated lines may be long. */
 function yamllintConfig(): GeneratedFile {
@@ -165,9 +184,9 @@ function githubWorkflow(site: SiteModel): GeneratedFile {
           'runs-on': 'ubuntu-latest',
           container: LINT_IMAGE,
           steps: [
-            { name: 'Install the linters (Debian bookworm)', run: LINT_INSTALL.join('\n') },
+            { name: 'Install the linters (Debian bookworm)', run: lintInstall(site).join('\n') },
             { uses: 'actions/checkout@v4' },
-            { name: 'yamllint and ansible-lint', run: LINT_COMMANDS.join('\n') },
+            { name: lintStepName(site), run: lintCommands(site).join('\n') },
           ],
         },
       },
@@ -197,20 +216,19 @@ function gitlabCi(site: SiteModel): GeneratedFile {
       'siteforge-lint': {
         image: LINT_IMAGE,
         rules: [{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"' }],
-        before_script: LINT_INSTALL,
-        script: LINT_COMMANDS,
+        before_script: lintInstall(site),
+        script: lintCommands(site),
       },
     }),
   );
 }
 
 function renovate(site: SiteModel): GeneratedFile {
-  const distribution = site.distribution.type === 'rke2' ? 'rancher/rke2' : 'k0sproject/k0s';
   return jsonFile('renovate.json', {
     $schema: 'https://docs.renovatebot.com/renovate-schema.json',
     extends: ['config:recommended'],
     // Generated files follow the spec: Renovate changes the spec, siteforge regenerates.
-    ignorePaths: ['charts/**', 'releases/**', 'clusters/**', 'environments/**', 'ansible/**'],
+    ignorePaths: ['charts/**', 'releases/**', 'clusters/**', 'environments/**', site.distribution.type === 'hpk' ? 'hpk/**' : 'ansible/**'],
     // Every update (the generator pin in package.json, versions in the spec) regenerates the tree
     // on the Renovate branch, so its pull request passes the drift check. A self-hosted Renovate
     // must allow these commands (allowedPostUpgradeCommands); see RUNBOOK.md.
@@ -221,14 +239,22 @@ function renovate(site: SiteModel): GeneratedFile {
     },
     packageRules: [{ description: 'The generator is pinned exactly; its updates regenerate the repository', matchPackageNames: [PACKAGE_NAME], rangeStrategy: 'pin' }],
     customManagers: [
-      {
-        customType: 'regex',
-        description: 'Kubernetes distribution version in the site spec',
-        fileMatch: [`(^|/)${site.specFile.replace(/\./g, '\\.')}$`],
-        matchStrings: ['distribution:\\s*\\n(?:\\s+\\w+:.*\\n)*?\\s+version:\\s*(?<currentValue>v[^\\s]+)'],
-        datasourceTemplate: 'github-releases',
-        depNameTemplate: distribution,
-      },
+      site.distribution.type === 'hpk'
+        ? {
+            customType: 'regex',
+            description: 'HPK control-plane image pinned in the site spec (change distribution.version with it)',
+            fileMatch: [`(^|/)${site.specFile.replace(/\./g, '\\.')}$`],
+            matchStrings: ['controlPlaneImage:\\s*"?(?<depName>[a-z0-9][^\\s:@"]*(?::[0-9]+)?(?:/[^\\s:@"]+)+):(?<currentValue>[A-Za-z0-9_][A-Za-z0-9_.-]*)(?:@(?<currentDigest>sha256:[a-f0-9]{64}))?"?'],
+            datasourceTemplate: 'docker',
+          }
+        : {
+            customType: 'regex',
+            description: 'Kubernetes distribution version in the site spec',
+            fileMatch: [`(^|/)${site.specFile.replace(/\./g, '\\.')}$`],
+            matchStrings: ['distribution:\\s*\\n(?:\\s+\\w+:.*\\n)*?\\s+version:\\s*(?<currentValue>v[^\\s]+)'],
+            datasourceTemplate: 'github-releases',
+            depNameTemplate: site.distribution.type === 'rke2' ? 'rancher/rke2' : 'k0sproject/k0s',
+          },
       {
         customType: 'regex',
         description: 'Workflow and step images pinned in the site spec (tags; digests too)',

@@ -3,6 +3,7 @@ import type { SiteModel } from '../model/site.ts';
 import { editorSchema } from '../spec/schema.ts';
 import { jsonFile, stampHeaders, type GeneratedFile } from './files.ts';
 import { renderAnsible } from './ansible.ts';
+import { renderHpk } from './hpk.ts';
 import { renderCharts } from './charts.ts';
 import { renderHelmfile } from './helmfile.ts';
 import { renderImageList } from './images.ts';
@@ -19,7 +20,8 @@ export const SCHEMA_FILE = 'site.schema.json';
 /** Output families, in the order they appear in the repository layout. */
 const renderers: readonly ((site: SiteModel, secrets: ResolvedSecrets) => GeneratedFile[])[] = [
   (site) => [jsonFile(SCHEMA_FILE, editorSchema()), renderReference(site)],
-  renderAnsible,
+  // How the cluster is built: Ansible for dedicated nodes, scripts and a Slurm job for HPK.
+  (site, secrets) => (site.distribution.type === 'hpk' ? renderHpk(site) : renderAnsible(site, secrets)),
   renderCharts,
   renderHelmfile,
   renderImageList,

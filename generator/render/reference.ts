@@ -93,16 +93,16 @@ export function referenceMarkdown(site?: SiteModel, level = '###'): string {
     '',
     'Each is `spec.components.<name>`, with `enabled` and the settings listed after this table; one catalog module each under `generator/components/`.',
     '',
-    `| component | what it deploys | enabled by default | deployed after |${site ? ' in this site |' : ''}`,
-    `| --- | --- | --- | --- |${site ? ' --- |' : ''}`,
+    `| component | what it deploys | enabled by default | deployed after | under HPK |${site ? ' in this site |' : ''}`,
+    `| --- | --- | --- | --- | --- |${site ? ' --- |' : ''}`,
     ...components.map(
       (c) =>
-        `| ${code(c.name)} | ${cell(c.module.title)} | ${c.byDefault ? 'yes' : 'no'} | ${c.module.dependsOn.map(code).join(', ') || '-'} |${site ? ` ${enabled.has(c.name) ? 'enabled' : '-'} |` : ''}`,
+        `| ${code(c.name)} | ${cell(c.module.title)} | ${c.byDefault ? 'yes' : 'no'} | ${c.module.dependsOn.map(code).join(', ') || '-'} | ${c.module.notUnderHpk ? 'no' : 'yes'} |${site ? ` ${enabled.has(c.name) ? 'enabled' : '-'} |` : ''}`,
     ),
   ];
   for (const c of components) {
     const rows = fieldRows(editorComponents[c.name]!, `spec.components.${c.name}`);
-    lines.push('', `${level}# ${c.name}`, '', `${c.module.title}.`, '', ...fieldTable(rows));
+    lines.push('', `${level}# ${c.name}`, '', `${c.module.title}.`, ...(c.module.notUnderHpk ? ['', `Not under HPK (distribution.type hpk): ${cell(c.module.notUnderHpk)}.`] : []), '', ...fieldTable(rows));
   }
   return lines.join('\n');
 }

@@ -11,6 +11,7 @@ import { DNS_NAME_PATTERN, imageRegistry } from './formats.ts';
 import { addressPools } from '../components/metallb.ts';
 import { dependencyCycle, stepName } from '../model/workflows.ts';
 import { HARBOR_PROXY_PROJECTS } from '../components/harbor.ts';
+import { hpkRules } from './hpk-rules.ts';
 
 export interface RuleContext {
   readonly spec: SiteSpec;
@@ -178,6 +179,15 @@ const nodeSetup: Rule = (ctx) => {
 const distributionVersion: Rule = (ctx) => {
   const dist = (ctx.spec.spec?.distribution ?? {}) as any;
   if (!isString(dist.version) || !isString(dist.type)) return;
+  if (dist.type === 'hpk') {
+    if (dist.version.includes('+')) {
+      ctx.report('error', ['spec', 'distribution', 'version'], `${show(dist.version)} is a distribution release, and HPK runs plain Kubernetes`, {
+        expected: 'the Kubernetes version of the control-plane image, such as v1.24.8',
+        hint: 'drop the +suffix',
+      });
+    }
+    return;
+  }
   const suffix = { rke2: /\+rke2r[0-9]+$/, k0s: /\+k0s\.[0-9]+$/ }[dist.type as string];
   if (suffix && !suffix.test(dist.version)) {
     const example = dist.type === 'rke2' ? 'v1.31.4+rke2r1' : 'v1.31.4+k0s.0';
@@ -308,6 +318,7 @@ function workflowStepRules(ctx: RuleContext, w: any, base: readonly PathSegment[
   const names = steps.map(stepName);
   reportDuplicates(ctx, names.map((key, j) => ({ key, path: at(j, 'name') })), 'step name', 'step names become Argo task and template names and must be unique within a workflow');
   const hasGpuNodes = list<any>(ctx.spec.spec?.nodes).some((n) => n?.gpus);
+  const hpk = ctx.spec.spec?.distribution?.type === 'hpk';
   const allVolumes = list<any>(ctx.spec.spec?.storage?.volumes);
   const volumesOf = (env: string) => allVolumes.filter((v) => !Array.isArray(v?.environments) || v.environments.includes(env));
   steps.forEach((step, j) => {
@@ -325,7 +336,11 @@ function workflowStepRules(ctx: RuleContext, w: any, base: readonly PathSegment[
     if (step.script !== undefined && (step.command !== undefined || step.args !== undefined)) {
       ctx.report('error', at(j, 'script'), `step ${show(step.name)} has a script and a command or args`, { hint: 'a script step runs its script with bash; use either script, or command/args' });
     }
-    if (step.resources?.gpus !== undefined && !hasGpuNodes) {
+    if (step.resources?.gpus !== undefined && hpk && !ctx.spec.spec?.distribution?.hpk?.pods?.gpu) {
+      ctx.report('error', at(j, 'resources', 'gpus'), `step ${show(step.name)} asks for GPUs, and the HPK site does not say how Slurm hands them out`, {
+        hint: 'set spec.distribution.hpk.pods.gpu (gres, and the GPU partition or constraint), or drop resources.gpus',
+      });
+    } else if (step.resources?.gpus !== undefined && !hpk && !hasGpuNodes) {
       ctx.report('error', at(j, 'resources', 'gpus'), `step ${show(step.name)} asks for GPUs, and no node of the site has any, so it never schedules`, {
         hint: 'declare the GPU nodes (spec.nodes[].gpus), or drop resources.gpus',
       });
@@ -626,4 +641,5 @@ export const crossFieldRules: readonly Rule[] = [
   volumes,
   components,
   alerting,
+  hpkRules,
 ];

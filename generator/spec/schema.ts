@@ -10,13 +10,89 @@ export const KIND = 'Site';
 
 const strict = { additionalProperties: false } as const;
 
+/** A path on the HPC system of the user who runs HPK: absolute, or below the home directory (~/...). */
+const UserPath = (o: Record<string, unknown> = {}) =>
+  Type.String({
+    pattern: '^(~|~?(/(?!\\.\\.?(/|$))[A-Za-z0-9._+@-]+)+)/?$',
+    maxLength: 500,
+    expected: 'an absolute path or one below the home directory, of letters, digits and . _ + @ - (no "." or ".." components, spaces or shell characters), such as ~/.k8sfs',
+    ...o,
+  });
+/** An account, partition, QoS or constraint name as Slurm takes it. */
+const SlurmName = (o: Record<string, unknown> = {}) =>
+  Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', expected: 'a Slurm name of letters, digits, "_", "." and "-", such as m3792, regular or gpu', ...o });
+/** A Slurm time limit: minutes, [days-]hours:minutes:seconds and the other forms sbatch --time takes. */
+const SlurmTime = (o: Record<string, unknown> = {}) =>
+  Type.String({
+    pattern: '^([0-9]{1,4}-[0-9]{1,2}(:[0-9]{2}){0,2}|[0-9]{1,6}(:[0-9]{2}){0,2}|UNLIMITED)$',
+    expected: 'a Slurm time limit such as 30 (minutes), 04:00:00 or 7-00:00:00',
+    ...o,
+  });
+/** The Slurm side of one kind of job HPK submits. */
+const SlurmJob = (what: string) =>
+  Type.Object(
+    {
+      partition: Type.Optional(SlurmName({ description: `Partition of ${what} (default: the Slurm default partition).` })),
+      qos: Type.Optional(SlurmName({ description: `QoS of ${what}.` })),
+      constraint: Type.Optional(SlurmName({ description: `Node feature ${what} require (sbatch --constraint), e.g. cpu or gpu.` })),
+      time: Type.Optional(SlurmTime({ description: `Time limit of ${what} (default: the partition\'s).` })),
+    },
+    { ...strict },
+  );
+
+const Hpk = Type.Object(
+  {
+    runtime: OneOf(['podman-hpc', 'apptainer'], { description: 'Container runtime of the control plane and of every pod: podman-hpc (NERSC) or Apptainer (with --fakeroot).' }),
+    controlPlaneImage: ImageReference({ description: 'The control-plane container (etcd, API server, controller manager, scheduler, CoreDNS in one image), pinned by tag or digest, e.g. ghcr.io/tylern4/kubernetes-from-scratch:v1.24.8.' }),
+    apiPort: Type.Integer({ default: 6443, minimum: 1024, maximum: 65535, description: 'Port the API server listens on (the user\'s own, above 1023: nothing runs as root).' }),
+    kubelet: UserPath({ description: 'The hpk-kubelet binary (built with `make build` from the HPK repository), e.g. ~/hpk/bin/hpk-kubelet.' }),
+    dns: Ipv4({ description: 'The site\'s DNS server: CoreDNS in the control plane forwards every name outside the cluster to it.' }),
+    stateDir: UserPath({ default: '~/.k8sfs', description: 'The control plane\'s state: certificates, kubeconfig, logs (on a file system the control-plane host and the compute nodes share).' }),
+    supervisor: OneOf(['slurm', 'systemd-user'], {
+      default: 'slurm',
+      description: 'What keeps the control plane and hpk-kubelet running: slurm (one long-running job on the control-plane host, restarting both on failure and handing over to a queued successor before its time limit) or systemd-user (user services with Restart=on-failure; needs lingering for the user).',
+    }),
+    account: Type.Optional(SlurmName({ description: 'Slurm account every job is charged to: the control plane\'s and every pod\'s.' })),
+    controlPlane: Type.Object(
+      {
+        partition: Type.Optional(SlurmName({ description: 'Partition of the control-plane job (one that holds the control-plane host).' })),
+        qos: Type.Optional(SlurmName({ description: 'QoS of the control-plane job (a long-running workflow QoS, where the site has one).' })),
+        time: SlurmTime({ default: '1-00:00:00', description: 'Time limit of one control-plane job; before it ends, the job queues its successor.' }),
+        cpus: Type.Integer({ default: 4, minimum: 1, maximum: 256, description: 'CPUs of the control-plane job.' }),
+        memory: Type.String({ default: '16G', pattern: '^[1-9][0-9]{0,6}[KMGT]?$', expected: 'a Slurm memory size such as 16G', description: 'Memory of the control-plane job (sbatch --mem).' }),
+      },
+      { ...strict, default: {}, description: 'The control-plane job (supervisor: slurm).' },
+    ),
+    pods: Type.Object(
+      {
+        ...SlurmJob('the pods siteforge renders (workflow steps)').properties,
+        gpu: Type.Optional(
+          Type.Object(
+            {
+              ...SlurmJob('GPU pods').properties,
+              gres: Type.String({ default: 'gpu', pattern: '^[a-z][a-z0-9_]{0,30}(:[A-Za-z0-9_.-]{1,40})?$', expected: 'a GRES name (and type) such as gpu or gpu:a100', description: 'Slurm GRES a step\'s GPUs are requested as: --gres=<gres>:<count>.' }),
+            },
+            { ...strict, description: 'How workflow steps that ask for GPUs are submitted: steps with resources.gpus need it.' },
+          ),
+        ),
+      },
+      { ...strict, default: {}, description: 'Slurm settings of the pods siteforge renders (carried in their slurm.hpk.io/flags annotation); pods of upstream charts get the account and Slurm\'s defaults.' },
+    ),
+  },
+  {
+    ...strict,
+    description: 'High-Performance Kubernetes (type: hpk): the control plane in one unprivileged container on the control-plane host (the one spec.nodes entry) and hpk-kubelet turning every pod into a Slurm job; no dedicated nodes.',
+  },
+);
+
 const Distribution = Type.Object(
   {
-    type: OneOf(['rke2', 'k0s'], { description: 'Kubernetes distribution.' }),
+    type: OneOf(['rke2', 'k0s', 'hpk'], { description: 'Kubernetes distribution: rke2 or k0s on dedicated nodes, or hpk (High-Performance Kubernetes: the control plane in a user container and every pod a Slurm job).' }),
+    hpk: Type.Optional(Hpk),
     version: Type.String({
       pattern: '^v[0-9]+\\.[0-9]+\\.[0-9]+(\\+[a-z0-9.]+)?$',
-      expected: 'a pinned release such as v1.31.4+rke2r1 or v1.31.4+k0s.0',
-      description: 'Pinned distribution release.',
+      expected: 'a pinned release such as v1.31.4+rke2r1 or v1.31.4+k0s.0 (hpk: the control-plane image\'s Kubernetes version, such as v1.24.8)',
+      description: 'Pinned distribution release (hpk: the Kubernetes version of the control-plane image).',
     }),
     clusterCIDR: Cidr({ description: 'Pod network.' }),
     serviceCIDR: Cidr({ description: 'Service network.' }),
@@ -458,6 +534,7 @@ export type WorkflowSpec = SiteSpec['spec']['workflows'][number];
 export type WorkflowPinSpec = Static<typeof WorkflowPin>;
 export type WorkflowStepSpec = Static<typeof WorkflowStepObject>;
 export type AlertingSpec = SiteSpec['spec']['alerting'];
+export type HpkSpec = Static<typeof Hpk>;
 
 /**
  * Required in what a person writes: a property with a default is filled in by validation, so it

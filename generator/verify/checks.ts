@@ -951,6 +951,44 @@ const selfMutated: Check = ({ objects, site }) => {
   });
 };
 
+/**
+ * HPK runs every pod as a Slurm job on whatever node Slurm picks, with no nodes of its own and
+ * every Service headless: a rendered object that needs a node (DaemonSet, host network, host PID,
+ * host ports), a Service address (LoadBalancer, NodePort) or a GPU as a node resource cannot work.
+ */
+const hpkFit: Check = ({ objects, site }) => {
+  if (site.distribution.type !== 'hpk') return [];
+  const problems: Problem[] = [];
+  const report = (o: SourcedObject, message: string, hint: string) => problems.push({ check: 'hpk', severity: 'error', object: describe(o), message, hint });
+  for (const o of objects) {
+    const { kind } = o.object;
+    const spec = o.object.spec as Record<string, any> | undefined;
+    if (kind === 'DaemonSet') report(o, 'a DaemonSet runs one pod per node, and HPK has no nodes of its own (its one virtual node is every Slurm node)', 'disable the component that brings it under HPK');
+    if (kind === 'Service' && (spec?.type === 'LoadBalancer' || spec?.type === 'NodePort')) {
+      report(o, `a ${spec.type} Service: under HPK every Service is headless, so no address or node port is ever handed out`, 'reach it through its headless Service name from inside the cluster');
+    }
+    for (const pod of podSpecs(o.object)) {
+      for (const key of ['hostNetwork', 'hostPID', 'hostIPC'] as const) {
+        if (pod[key] === true) report(o, `the pod asks for ${key}: its Slurm job shares a compute node with other users' jobs`, 'disable the component that brings it under HPK');
+      }
+      for (const c of containersOf(pod)) {
+        if ((c.ports ?? []).some((p: { hostPort?: number }) => p.hostPort)) report(o, `container ${c.name} binds a host port, which another job on the same Slurm node may hold`, 'use a container port behind its headless Service');
+        const gpu = c.resources?.limits?.['nvidia.com/gpu'] ?? c.resources?.requests?.['nvidia.com/gpu'];
+        if (gpu !== undefined) report(o, `container ${c.name} asks for nvidia.com/gpu as a node resource, which hpk-kubelet does not offer`, 'ask for GPUs with the step\'s resources.gpus: siteforge passes them to Slurm as GRES (spec.distribution.hpk.pods.gpu)');
+      }
+    }
+  }
+  // Workflow steps are pods too: the same limits apply to their templates.
+  for (const o of objects.filter((x) => x.object.kind === 'WorkflowTemplate' || x.object.kind === 'CronWorkflow')) {
+    const spec = (o.object.kind === 'CronWorkflow' ? (o.object.spec as any)?.workflowSpec : o.object.spec) as Record<string, any> | undefined;
+    for (const t of spec?.templates ?? []) {
+      const c = t.container ?? t.script;
+      if (c?.resources?.limits?.['nvidia.com/gpu'] !== undefined) report(o, `template ${t.name} asks for nvidia.com/gpu as a node resource, which hpk-kubelet does not offer`, 'ask for GPUs with resources.gpus (Slurm GRES)');
+    }
+  }
+  return problems;
+};
+
 export const CHECKS: readonly { name: string; check: Check }[] = [
   { name: 'namespaces exist', check: namespaces },
   { name: 'custom resources have their CRDs', check: crds },
@@ -969,6 +1007,7 @@ export const CHECKS: readonly { name: string; check: Check }[] = [
   { name: 'no unauthenticated admin UI', check: security },
   { name: 'pods meet their namespace\'s Pod Security level', check: podSecurity },
   { name: 'fields the charts fill in are left alone by the GitOps engine', check: selfMutated },
+  { name: 'HPK: nothing needs a node, a Service address or a GPU resource', check: hpkFit },
 ];
 
 export const runChecks = (ctx: CheckContext): Problem[] => CHECKS.flatMap((c) => c.check(ctx));

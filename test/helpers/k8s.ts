@@ -13,6 +13,7 @@ const MODULES: Record<string, string> = {
   'networking.k8s.io/v1': 'kubernetes-models/networking.k8s.io/v1',
   'storage.k8s.io/v1': 'kubernetes-models/storage.k8s.io/v1',
   'policy/v1': 'kubernetes-models/policy/v1',
+  'admissionregistration.k8s.io/v1': 'kubernetes-models/admissionregistration.k8s.io/v1',
   'argoproj.io/v1alpha1': '@kubernetes-models/argo-workflows/argoproj.io/v1alpha1',
   'cert-manager.io/v1': '@kubernetes-models/cert-manager/cert-manager.io/v1',
   'source.toolkit.fluxcd.io/v1': '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1',

@@ -10,18 +10,19 @@ import { generatedSite, tempDir } from '../helpers/cli.ts';
 import { runTool } from '../helpers/tools.ts';
 import { checkModeRun, failures, inventoryList, rendered, renderedLoop, siteCaOf } from '../helpers/ansible.ts';
 
-for (const spec of ['site.yaml', 'examples/k0s-gpu.yaml']) {
+for (const spec of ['site.yaml', 'examples/k0s-gpu.yaml', 'examples/hpk.yaml']) {
   t.test(`${spec}: the generated CI lint job passes`, async (t) => {
     const out = await generatedSite(spec, { commit: false });
     // The generated CI's lint job, run as it is written (yamllint over the generated YAML, ansible-lint's
-    // production profile over ansible/); GitLab runs the same commands. ansible-lint reads the roles and
+    // production profile over ansible/, or shellcheck over HPK's scripts); GitLab runs the same commands. ansible-lint reads the roles and
     // playbooks, which are the same for every site of a distribution.
     {
       const workflow = parse(await readFile(join(out, '.github/workflows/siteforge.yml'), 'utf8'));
-      const lintRun: string = workflow.jobs.lint.steps.find((s: { name?: string }) => s.name === 'yamllint and ansible-lint').run;
+      const hpk = spec === 'examples/hpk.yaml';
+      const lintRun: string = workflow.jobs.lint.steps.find((s: { name?: string }) => s.name === (hpk ? 'yamllint and shellcheck' : 'yamllint and ansible-lint')).run;
       t.same(parse(await readFile(join(out, '.gitlab-ci.yml'), 'utf8'))['siteforge-lint'].script, lintRun.split('\n'), 'GitLab lints the same way');
       t.match(lintRun, /yamllint --strict/);
-      t.match(lintRun, /ansible-lint --offline --profile production/);
+      t.match(lintRun, hpk ? /shellcheck -x \*\.sh hpk\.sbatch hpk\.env/ : /ansible-lint --offline --profile production/);
       const lint = await runTool('bash', ['-euo', 'pipefail', '-c', lintRun], { cwd: out });
       t.equal(lint.code, 0, `the CI lint job: ${lint.stdout}${lint.stderr}`);
       if (spec === 'site.yaml') {
