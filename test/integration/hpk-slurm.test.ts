@@ -204,3 +204,45 @@ t.test('the HPK scripts against a real one-node Slurm', { skip: !root && 'needs 
     }
   });
 });
+
+t.test('supervisor systemd-user: start.sh installs a user service systemd accepts, with restart on failure', { skip: !root && 'needs root to switch users' }, async (t) => {
+  const work = await tempDir('siteforge-hpk-');
+  await chmod(work, 0o755);
+  const home = join(work, 'home');
+  const bin = join(work, 'bin');
+  const testDir = join(work, 'record');
+  for (const d of [home, bin, testDir]) await mkdir(d);
+  for (const [name, text] of Object.entries(STAND_INS)) await writeFile(join(bin, name), text, { mode: 0o755 });
+  // systemctl --user needs the user's own systemd, which this machine does not run: a stand-in records the calls.
+  await writeFile(join(bin, 'systemctl'), '#!/bin/bash\nprintf \'%s\\n\' "$*" >> "$HPK_TEST_DIR/systemctl.log"\n', { mode: 0o755 });
+  for (const d of [home, testDir]) await chown(d, NOBODY, NOBODY);
+  const doc = parseDocument(await readFile('examples/hpk.yaml', 'utf8'));
+  doc.setIn(['spec', 'distribution', 'hpk', 'supervisor'], 'systemd-user');
+  doc.setIn(['spec', 'distribution', 'hpk', 'stateDir'], join(home, '.k8sfs'));
+  doc.setIn(['spec', 'distribution', 'hpk', 'kubelet'], join(bin, 'hpk-kubelet'));
+  await writeFile(join(work, 'hpk.yaml'), doc.toString());
+  const out = join(work, 'repo');
+  t.equal((await siteforge(['generate', join(work, 'hpk.yaml'), '--out', out, '--no-commit'])).code, 0);
+  await chmod(out, 0o755);
+  const env = { HOME: home, PATH: `${bin}:/usr/bin:/bin:/usr/sbin:/sbin`, HPK_TEST_DIR: testDir };
+  const res = await asUser(env, 'bash', [join(out, 'hpk/start.sh')], home);
+  t.equal(res.code, 0, res.stderr);
+  t.same((await readFile(join(testDir, 'systemctl.log'), 'utf8')).trim().split('\n'), ['--user daemon-reload', '--user enable --now hpk-perlhpk.service']);
+  const unit = join(home, '.config/systemd/user/hpk-perlhpk.service');
+  const text = await readFile(unit, 'utf8');
+  t.match(text, `ExecStart=${out}/hpk/run.sh`);
+  t.match(text, 'Restart=on-failure');
+  t.match(text, /WantedBy=default\.target/);
+  // systemd's own parser, in user mode.
+  const runtime = await tempDir();
+  const verified = await runTool('systemd-analyze', ['verify', '--user', unit], { env: { XDG_RUNTIME_DIR: runtime } });
+  t.equal(verified.code, 0, verified.stderr);
+  t.equal(verified.stderr.trim(), '', 'systemd reads the unit without a complaint');
+  const broken = join(runtime, 'hpk-broken.service');
+  await writeFile(broken, text.replace('Restart=on-failure', 'Restart=sometimes'));
+  const complaint = await runTool('systemd-analyze', ['verify', '--user', broken], { env: { XDG_RUNTIME_DIR: runtime } });
+  t.match(complaint.stderr, /Failed to parse service restart specifier/, 'and it does complain about a bad one');
+  const stop = await asUser(env, 'bash', [join(out, 'hpk/stop.sh')], home);
+  t.equal(stop.code, 0, stop.stderr);
+  t.match(await readFile(join(testDir, 'systemctl.log'), 'utf8'), '--user disable --now hpk-perlhpk.service');
+});
