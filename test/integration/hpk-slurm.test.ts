@@ -75,34 +75,40 @@ while :; do sleep 1 & wait $!; done
 `,
 };
 
-t.test('the HPK scripts against a real one-node Slurm', { skip: !root && 'needs root to run slurmd and switch users' }, async (t) => {
-  let slurm: SlurmCluster | undefined;
-  t.teardown(async () => slurm?.stop());
-  slurm = await startSlurm({ node: 'wf01', partitions: ['workflow', 'regular', 'gpu'], features: ['cpu', 'gpu'], gpus: 2 });
-
-  // The HPK user's world: a home, the state directory and the stand-ins, all theirs.
+/**
+ * The HPK user's world: a home, a record of what the stand-ins were asked, the stand-ins on PATH,
+ * and the example generated with this machine's paths (the state in that home, the stand-in
+ * kubelet, the host on loopback) plus `changes` to distribution.hpk. Slurm settings stay as the
+ * example has them.
+ */
+async function hpkUser(changes: Record<string, string> = {}, extraStandIns: Record<string, string> = {}) {
   const work = await tempDir('siteforge-hpk-');
   await chmod(work, 0o755);
   const home = join(work, 'home');
   const bin = join(work, 'bin');
   const testDir = join(work, 'record');
   for (const d of [home, bin, testDir]) await mkdir(d);
-  for (const [name, text] of Object.entries(STAND_INS)) await writeFile(join(bin, name), text, { mode: 0o755 });
+  for (const [name, text] of Object.entries({ ...STAND_INS, ...extraStandIns })) await writeFile(join(bin, name), text, { mode: 0o755 });
   for (const d of [home, testDir]) await chown(d, NOBODY, NOBODY);
-
-  // The example, with this machine's paths: the state in the user's home, the stand-in kubelet,
-  // the host on loopback. Slurm settings stay as the example has them.
   const doc = parseDocument(await readFile('examples/hpk.yaml', 'utf8'));
-  doc.setIn(['spec', 'distribution', 'hpk', 'stateDir'], join(home, '.k8sfs'));
-  doc.setIn(['spec', 'distribution', 'hpk', 'kubelet'], join(bin, 'hpk-kubelet'));
+  for (const [key, value] of Object.entries({ stateDir: join(home, '.k8sfs'), kubelet: join(bin, 'hpk-kubelet'), ...changes })) doc.setIn(['spec', 'distribution', 'hpk', key], value);
   doc.setIn(['spec', 'nodes', 0, 'address'], '127.0.0.1');
   await writeFile(join(work, 'hpk.yaml'), doc.toString());
   const out = join(work, 'repo');
   const generated = await siteforge(['generate', join(work, 'hpk.yaml'), '--out', out, '--no-commit']);
-  t.equal(generated.code, 0, generated.stderr);
+  if (generated.code !== 0) throw new Error(generated.stderr);
   await chmod(out, 0o755);
+  return { work, home, testDir, out, env: { HOME: home, PATH: `${bin}:/usr/bin:/bin:/usr/sbin:/sbin`, HPK_TEST_DIR: testDir } };
+}
+
+t.test('the HPK scripts against a real one-node Slurm', { skip: !root && 'needs root to run slurmd and switch users' }, async (t) => {
+  let slurm: SlurmCluster | undefined;
+  t.teardown(async () => slurm?.stop());
+  slurm = await startSlurm({ node: 'wf01', partitions: ['workflow', 'regular', 'gpu'], features: ['cpu', 'gpu'], gpus: 2 });
+
+  const { work, home, testDir, out, env: userEnv } = await hpkUser();
   const hpk = join(out, 'hpk');
-  const env = { ...slurm.env, HOME: home, PATH: `${bin}:/usr/bin:/bin:/usr/sbin:/sbin`, HPK_TEST_DIR: testDir };
+  const env = { ...slurm.env, ...userEnv };
   const user = (script: string, ...args: string[]) => asUser(env, 'bash', [join(hpk, script), ...args], home);
   const jobs = async () => (await asUser(env, 'squeue', ['--noheader', '--name=hpk-perlhpk', '--format=%i %T'])).stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]);
 
@@ -206,25 +212,8 @@ t.test('the HPK scripts against a real one-node Slurm', { skip: !root && 'needs 
 });
 
 t.test('supervisor systemd-user: start.sh installs a user service systemd accepts, with restart on failure', { skip: !root && 'needs root to switch users' }, async (t) => {
-  const work = await tempDir('siteforge-hpk-');
-  await chmod(work, 0o755);
-  const home = join(work, 'home');
-  const bin = join(work, 'bin');
-  const testDir = join(work, 'record');
-  for (const d of [home, bin, testDir]) await mkdir(d);
-  for (const [name, text] of Object.entries(STAND_INS)) await writeFile(join(bin, name), text, { mode: 0o755 });
   // systemctl --user needs the user's own systemd, which this machine does not run: a stand-in records the calls.
-  await writeFile(join(bin, 'systemctl'), '#!/bin/bash\nprintf \'%s\\n\' "$*" >> "$HPK_TEST_DIR/systemctl.log"\n', { mode: 0o755 });
-  for (const d of [home, testDir]) await chown(d, NOBODY, NOBODY);
-  const doc = parseDocument(await readFile('examples/hpk.yaml', 'utf8'));
-  doc.setIn(['spec', 'distribution', 'hpk', 'supervisor'], 'systemd-user');
-  doc.setIn(['spec', 'distribution', 'hpk', 'stateDir'], join(home, '.k8sfs'));
-  doc.setIn(['spec', 'distribution', 'hpk', 'kubelet'], join(bin, 'hpk-kubelet'));
-  await writeFile(join(work, 'hpk.yaml'), doc.toString());
-  const out = join(work, 'repo');
-  t.equal((await siteforge(['generate', join(work, 'hpk.yaml'), '--out', out, '--no-commit'])).code, 0);
-  await chmod(out, 0o755);
-  const env = { HOME: home, PATH: `${bin}:/usr/bin:/bin:/usr/sbin:/sbin`, HPK_TEST_DIR: testDir };
+  const { home, testDir, out, env } = await hpkUser({ supervisor: 'systemd-user' }, { systemctl: '#!/bin/bash\nprintf \'%s\\n\' "$*" >> "$HPK_TEST_DIR/systemctl.log"\n' });
   const res = await asUser(env, 'bash', [join(out, 'hpk/start.sh')], home);
   t.equal(res.code, 0, res.stderr);
   t.same((await readFile(join(testDir, 'systemctl.log'), 'utf8')).trim().split('\n'), ['--user daemon-reload', '--user enable --now hpk-perlhpk.service']);
