@@ -109,6 +109,18 @@ t.test('workflow steps are Slurm jobs: sbatch options on the pod, GPUs as GRES',
   t.same(step('concretize').script.volumeMounts.map((m: { mountPath: string }) => m.mountPath), ['/mnt/software'], 'host-path volumes mount as before');
 });
 
+t.test('volumes are local PersistentVolumes on the hpk-kubelet node, the kind HPK mounts', async (t) => {
+  const res = await runTool('helm', ['template', 'storage-prod', join(out, 'charts/storage'), '--namespace', 'prod-perlhpk', '-f', join(out, 'charts/storage/values.yaml'), '-f', join(out, 'environments/prod/storage.yaml')]);
+  t.equal(res.code, 0, res.stderr);
+  const pvs = parseManifests(res.stdout).filter((d) => d.kind === 'PersistentVolume') as any[];
+  t.same(pvs.map((pv) => pv.spec.local?.path), ['/global/common/software/m3792', '/pscratch/sd/m3792']);
+  for (const pv of pvs) {
+    t.same(await validateDocument(pv), [], `${pv.metadata.name} is a valid PersistentVolume`);
+    t.same(pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0], { key: 'kubernetes.io/hostname', operator: 'In', values: ['hpk-kubelet'] });
+    t.notOk(pv.spec.hostPath, 'not hostPath: hpk-kubelet refuses a claim on a hostPath volume');
+  }
+});
+
 t.test('verify\'s HPK check finds what needs a node, a Service address or a GPU resource', async (t) => {
   const loaded = await loadSite('examples/hpk.yaml');
   if (!loaded.ok) throw new Error('example does not load');
@@ -120,10 +132,12 @@ t.test('verify\'s HPK check finds what needs a node, a Service address or a GPU 
     { kind: 'Service', metadata: { name: 'fine' }, spec: { clusterIP: 'None', ports: [{ port: 80 }] } },
     { kind: 'Deployment', metadata: { name: 'hostnet' }, spec: pod({ hostNetwork: true }) },
     { kind: 'Deployment', metadata: { name: 'gpu' }, spec: pod({}, { resources: { limits: { 'nvidia.com/gpu': 1 } } }) },
+    { kind: 'PersistentVolume', metadata: { name: 'hostpath-pv' }, spec: { hostPath: { path: '/global' } } },
+    { kind: 'PersistentVolume', metadata: { name: 'local-pv' }, spec: { local: { path: '/global' } } },
     { kind: 'Deployment', metadata: { name: 'ok' }, spec: pod({}) },
   ].map((object) => ({ object, namespace: 'x', source: 'test' }));
   const problems = check({ site: loaded.site, objects } as unknown as CheckContext);
-  t.same(problems.map((p) => p.object.split(' ')[1]), ['x/node-agent', 'x/lb', 'x/hostnet', 'x/gpu']);
+  t.same(problems.map((p) => p.object.split(' ')[1]), ['x/node-agent', 'x/lb', 'x/hostnet', 'x/gpu', 'x/hostpath-pv']);
   const rke2 = await loadSite('site.yaml');
   if (!rke2.ok) throw new Error('site.yaml does not load');
   t.same(check({ site: rke2.site, objects } as unknown as CheckContext), [], 'sites with nodes are not held to it');

@@ -7,6 +7,7 @@ import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
 import type { SiteModel } from '../model/site.ts';
 import { nodeDistribution } from '../model/distribution.ts';
+import { HPK_NODE_NAME } from '../model/hpk.ts';
 import type { RuleContext } from '../spec/rules.ts';
 import { isString, list } from '../spec/guards.ts';
 import { show } from '../spec/diagnostics.ts';
@@ -34,7 +35,17 @@ spec:
   claimRef:
     namespace: {{ $.Values.namespace | quote }}
     name: {{ .name | quote }}
-  {{- if eq .type "hostPath" }}
+  {{- if eq .type "local" }}
+  local:
+    path: {{ .path | quote }}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+        - matchExpressions:
+            - key: kubernetes.io/hostname
+              operator: In
+              values: [{{ .node | quote }}]
+  {{- else if eq .type "hostPath" }}
   hostPath:
     path: {{ .path | quote }}
     type: Directory
@@ -81,8 +92,9 @@ const VALUES_SCHEMA = {
         additionalProperties: false,
         properties: {
           name: { type: 'string' },
-          type: { enum: ['nfs', 'hostPath'] },
+          type: { enum: ['nfs', 'hostPath', 'local'] },
           server: { type: 'string' },
+          node: { type: 'string' },
           path: { type: 'string' },
           readOnly: { type: 'boolean' },
           size: { type: 'string' },
@@ -237,7 +249,8 @@ export const storage = defineComponent({
         nfsDriver: settings.nfsDriver,
         volumes: volumesOf(site, env.name).map((v) => ({
           name: v.name,
-          type: v.type,
+          // HPK mounts a claim's volume only when its PersistentVolume is local (on its one virtual node): the same directory, seen by every Slurm node.
+          ...(site.distribution.type === 'hpk' ? { type: 'local', node: HPK_NODE_NAME } : { type: v.type }),
           ...(v.server ? { server: v.server } : {}),
           path: v.path,
           readOnly: v.readOnly,

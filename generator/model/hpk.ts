@@ -2,6 +2,9 @@
 // Read by the HPK scripts' renderer and by the workflow templates.
 import type { HpkSpec } from '../spec/schema.ts';
 
+/** The one node hpk-kubelet registers (its default --nodename): every pod and local volume is on it. */
+export const HPK_NODE_NAME = 'hpk-kubelet';
+
 /** The Slurm job name of the cluster: squeue, scancel and the successor's singleton dependency find it by name. */
 export const hpkJobName = (site: { readonly name: string }) => `hpk-${site.name}`;
 

@@ -964,6 +964,9 @@ const hpkFit: Check = ({ objects, site }) => {
     const { kind } = o.object;
     const spec = o.object.spec as Record<string, any> | undefined;
     if (kind === 'DaemonSet') report(o, 'a DaemonSet runs one pod per node, and HPK has no nodes of its own (its one virtual node is every Slurm node)', 'disable the component that brings it under HPK');
+    if (kind === 'PersistentVolume' && spec && !spec.local) {
+      report(o, 'hpk-kubelet mounts a claim only when its PersistentVolume is local (a hostPath, NFS or CSI volume fails the pod)', 'use spec.storage.volumes of type hostPath: siteforge renders them as local volumes on the hpk-kubelet node');
+    }
     if (kind === 'Service' && (spec?.type === 'LoadBalancer' || spec?.type === 'NodePort')) {
       report(o, `a ${spec.type} Service: under HPK every Service is headless, so no address or node port is ever handed out`, 'reach it through its headless Service name from inside the cluster');
     }
