@@ -3,9 +3,11 @@
 import { dirname, resolve } from 'node:path';
 import { loadSpecFile } from './spec/load.ts';
 import { validateSpec } from './spec/validate.ts';
-import type { Diagnostic } from './spec/diagnostics.ts';
+import { formatPath, type Diagnostic } from './spec/diagnostics.ts';
 import { buildSiteModel, type SiteModel } from './model/site.ts';
 import { incompatibleCharts } from './model/compatibility.ts';
+import { extraReleaseProblems } from './model/extra-releases.ts';
+import { componentNames } from './components/catalog.ts';
 import { renderSite } from './render/index.ts';
 import type { GeneratedFile } from './render/files.ts';
 import { applyWrite, assertWritableOutDir, isNoop, lockOutDir, planWrite, removeStaleTemporaries, type WritePlan } from './write/writer.ts';
@@ -26,6 +28,15 @@ export async function loadSite(specPath: string): Promise<LoadOutcome> {
   const validated = validateSpec(loaded.spec);
   if (!validated.ok) return validated;
   const site = buildSiteModel(validated.spec, specPath);
+  // The extra releases against the releases the components make: known once the model is.
+  const extras = extraReleaseProblems(
+    site.extraReleases,
+    site.components.flatMap((c) => c.module.releases(site, c.settings as never).map((def) => ({ component: c.name, name: def.name }))),
+    componentNames,
+    new Set(site.components.map((c) => c.name)),
+    site.extraManifests?.needs,
+  ).map((p): Diagnostic => ({ severity: 'error', file: loaded.spec.file, ...loaded.spec.position(p.path), path: formatPath(p.path), message: p.message, hint: p.hint }));
+  if (extras.length) return { ok: false, diagnostics: [...validated.diagnostics, ...extras] };
   // Compatibility is known once the model says which charts the site pins: warnings, at the version.
   const compatibility = incompatibleCharts(site).map((c): Diagnostic => ({
     severity: 'warning',

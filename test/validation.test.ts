@@ -35,6 +35,23 @@ const expected: Record<string, string[]> = {
   'duplicate-node-address': ['14:30 error spec.nodes[1].address: duplicate node address "172.16.0.10"'],
   'duplicate-node-name': ['14:14 error spec.nodes[1].name: duplicate node name "node1"'],
   'empty-file': ['1:1 error the file is empty'],
+  'extra-release-fields': [
+    '18:27 error spec.extraReleases[0].chart.repository: the string "oci://registry.example.net/charts" is not valid',
+    '18:91 error spec.extraReleases[0].chart.version: the string "latest" is not valid',
+    '21:18 error spec.extraReleases[0].secretValues[1].path: duplicate secret value path "proxy.secretToken"',
+    '22:18 error spec.extraReleases[0].secretValues[2].path: the string "hub.config; rm -rf /" is not valid',
+    '23:14 error spec.extraReleases[1].name: the name extra-manifests is the site\'s own manifests\' (spec.extraManifests)',
+    '23:65 error spec.extraReleases[1].chart.repository: the string "http://charts.example.net/" is not valid',
+    '23:101 error spec.extraReleases[1].chart.name: the string "Other" is not valid',
+    '24:26 error spec.extraManifests.path: "charts/mine" is inside charts/, which siteforge writes',
+  ],
+  'extra-release-needs': [
+    '18:14 error spec.extraReleases[0].name: release "cert-manager" is already the certManager component\'s',
+    '19:137 error spec.extraReleases[1].needs[0]: needs "certmanager", which is neither a component nor a release of the site',
+    '19:150 error spec.extraReleases[1].needs[1]: needs component harbor, which is not enabled',
+    '21:28 error spec.extraManifests.needs[0]: needs "hubb", which is neither a component nor a release of the site',
+    '19:136 error spec.extraReleases[1].needs: extra releases need each other in a cycle: hub → portal → hub',
+  ],
   'harbor-unreachable': ['19:13 error spec.components.harbor: Harbor would be reachable only inside the cluster (ClusterIP), while the nodes pull through its mirrors and builds push to it'],
   'harbor-address-outside-pool': ['20:67 error spec.components.harbor.loadBalancerIP: 172.16.0.250 is outside every MetalLB pool (172.16.0.200-172.16.0.210)'],
   'hpk-bad-slurm-values': [
@@ -107,6 +124,8 @@ const expected: Record<string, string[]> = {
 
 /** Hints and expectations users rely on, checked on top of the positions above. */
 const guidance: Record<string, string[]> = {
+  'extra-release-needs': ['did you mean `certManager`?', 'did you mean `hub`?', 'set spec.components.harbor.enabled: true, or drop it from needs'],
+  'extra-release-fields': ['expected: the https:// URL of a Helm repository', 'use a directory of its own, such as extra-manifests'],
   'hpk-unsupported': ['mount the share on the compute nodes and use type: hostPath', 'pin a version tag or a digest', 'keep only the control-plane host in spec.nodes', 'set spec.distribution.hpk.pods.gpu'],
   'hpk-bad-slurm-values': ['expected: a Slurm time limit such as 30 (minutes), 04:00:00 or 7-00:00:00', 'drop distribution.hpk, or set type: hpk'],
   'hpk-without-settings': ['expected: distribution.hpk: {runtime: podman-hpc'],

@@ -5,6 +5,7 @@ import type { Static, TObject } from '@sinclair/typebox';
 import type { EnvironmentModel, SiteModel } from '../model/site.ts';
 import type { RuleContext } from '../spec/rules.ts';
 import type { SecretDef } from '../secrets/types.ts';
+import type { UpstreamRef } from './upstream.ts';
 
 export type ComponentScope = 'cluster' | 'environment';
 
@@ -65,8 +66,11 @@ export interface ReleaseDef {
    */
   readonly scope: ComponentScope;
   readonly namespace?: string;
-  /** Pinned upstream chart (a key of upstream-charts.yaml) the wrapper depends on; `version` overrides the pin. */
-  readonly upstream?: { readonly chart: string; readonly alias?: string; readonly version?: string };
+  /**
+   * Upstream chart the wrapper depends on: a key of upstream-charts.yaml (`version` overrides the
+   * pin), or, with `repository`, a chart the spec names (an extra release) at `version`.
+   */
+  readonly upstream?: UpstreamRef;
   /**
    * GitOps layer: operators (CRD providers and controllers), infrastructure (what builds on them),
    * apps (per-environment workloads). A release is never placed before a layer it depends on.

@@ -38,6 +38,24 @@ export function upstreamKustomization(name: string): UpstreamKustomization {
   return { name, git: e.git, version: String(e.version), path: e.path };
 }
 
+/** A release's upstream chart: a key of the pinned table, or a chart the spec names with its repository and version. */
+export interface UpstreamRef {
+  readonly chart: string;
+  readonly alias?: string;
+  readonly version?: string;
+  /** Set for a chart outside the table (spec.extraReleases): its Helm repository. */
+  readonly repository?: string;
+}
+
+/** The chart, repository and version a release's upstream stands for. */
+export function chartOf(upstream: UpstreamRef): UpstreamChart {
+  if (upstream.repository) return { name: upstream.chart, repository: upstream.repository, version: upstream.version! };
+  return upstreamChart(upstream.chart);
+}
+
+/** Images an upstream chart runs at its defaults, where the table records them (a chart the spec names lists its own). */
+export const imagesOf = (upstream: UpstreamRef): readonly string[] => (upstream.repository ? [] : upstreamImages(upstream.chart));
+
 /** Every pinned Helm chart, by name. */
 export const upstreamCharts = (): UpstreamChart[] =>
   Object.keys(table).filter((n) => table[n]!.repository).sort().map(upstreamChart);
@@ -46,7 +64,7 @@ export const upstreamCharts = (): UpstreamChart[] =>
 export const upstreamImages = (name: string): readonly string[] => entry(name).images ?? [];
 
 /** The upstream chart version a release uses: its override, or the pin. */
-export const upstreamVersion = (upstream: { chart: string; version?: string }): string => upstream.version ?? upstreamChart(upstream.chart).version;
+export const upstreamVersion = (upstream: UpstreamRef): string => upstream.version ?? upstreamChart(upstream.chart).version;
 
 /** The Kubernetes versions a pinned chart declares it supports (its Chart.yaml kubeVersion), if it declares any. */
 export const upstreamKubeVersion = (name: string): string | undefined => entry(name).kubeVersion;

@@ -1,18 +1,22 @@
 // Release instances of a site (one per cluster-scoped release, one per environment for
 // environment-scoped ones) and the one dependency graph between them. helmfile `needs:`, Flux
 // `dependsOn` and Argo CD sync waves are all read from here.
-import type { ComponentName } from '../components/catalog.ts';
+import { componentNames, type ComponentName } from '../components/catalog.ts';
+import { EXTRA_RELEASES, extraReleaseDef } from './extra-releases.ts';
 import { RELEASE_LAYERS, type ReleaseDef, type ReleaseLayer } from '../components/types.ts';
 import { buildDependencyGraph, type DependencyGraph } from './graph.ts';
-import { upstreamChart } from '../components/upstream.ts';
+import { chartOf } from '../components/upstream.ts';
 import { tolerationFor } from './taints.ts';
 import type { EnvironmentModel, SiteModel } from './site.ts';
+
+/** What a release comes from: a catalog component, or the spec's extraReleases. */
+export type ReleaseSource = ComponentName | typeof EXTRA_RELEASES;
 
 export interface Release {
   /** Unique name: the release name, suffixed with the environment for environment-scoped ones. */
   readonly name: string;
   readonly def: ReleaseDef;
-  readonly component: ComponentName;
+  readonly component: ReleaseSource;
   readonly environment?: EnvironmentModel;
   readonly namespace: string;
   /** Wrapper chart directory (absent for kustomize-sourced releases). */
@@ -32,7 +36,7 @@ export interface SiteReleases {
   readonly releases: readonly Release[];
   readonly graph: DependencyGraph;
   /** Every distinct release definition (one wrapper chart each), in dependency order. */
-  readonly definitions: readonly { component: ComponentName; def: ReleaseDef }[];
+  readonly definitions: readonly { component: ReleaseSource; def: ReleaseDef }[];
 }
 
 const cache = new WeakMap<SiteModel, SiteReleases>();
@@ -48,7 +52,7 @@ export function upstreamRepositories(site: SiteModel): UpstreamRepository[] {
   const chartsByUrl = new Map<string, Set<string>>();
   for (const { def } of siteReleases(site).definitions) {
     if (!def.upstream) continue;
-    const url = upstreamChart(def.upstream.chart).repository;
+    const url = chartOf(def.upstream).repository;
     chartsByUrl.set(url, (chartsByUrl.get(url) ?? new Set()).add(def.upstream.chart));
   }
   return [...chartsByUrl]
@@ -78,13 +82,17 @@ function withPlacement(site: SiteModel, def: ReleaseDef): ReleaseDef {
 export function siteReleases(site: SiteModel): SiteReleases {
   const cached = cache.get(site);
   if (cached) return cached;
-  const definitions = site.components.flatMap((c) => {
-    const override = (c.settings as { chartVersion?: string }).chartVersion;
-    return c.module.releases(site, c.settings as never).map((def) => ({
-      component: c.name,
-      def: withPlacement(site, override && def.upstream ? { ...def, upstream: { ...def.upstream, version: override } } : def),
-    }));
-  });
+  const definitions: { component: ReleaseSource; def: ReleaseDef }[] = [
+    ...site.components.flatMap((c) => {
+      const override = (c.settings as { chartVersion?: string }).chartVersion;
+      return c.module.releases(site, c.settings as never).map((def) => ({
+        component: c.name as ReleaseSource,
+        def: withPlacement(site, override && def.upstream ? { ...def, upstream: { ...def.upstream, version: override } } : def),
+      }));
+    }),
+    // The site's extra releases come after the components they need, as the spec orders them.
+    ...site.extraReleases.map((x) => ({ component: EXTRA_RELEASES as ReleaseSource, def: extraReleaseDef(x, componentNames) })),
+  ];
   const enabled = new Set(site.components.map((c) => c.name as string));
   const instances = definitions.flatMap(({ component, def }) =>
     def.scope === 'environment'
@@ -97,7 +105,7 @@ export function siteReleases(site: SiteModel): SiteReleases {
     (byDef.get(name) ?? []).filter((i) => !env || !i.environment || i.environment === env).map((i) => i.name);
   const dependsOn = (i: (typeof instances)[number]) => [
     ...(i.def.after ?? []).flatMap((name) => instancesOfDef(name, i.environment)),
-    ...[...(site.graph.needs.get(i.component) ?? []), ...(i.def.afterComponents ?? []).filter((c) => enabled.has(c))].flatMap((dep) =>
+    ...[...(site.graph.needs.get(i.component as ComponentName) ?? []), ...(i.def.afterComponents ?? []).filter((c) => enabled.has(c))].flatMap((dep) =>
       definitions.filter((d) => d.component === dep).flatMap((d) => instancesOfDef(d.def.name, i.environment)),
     ),
   ];

@@ -1,7 +1,7 @@
 // Output family: charts/<release>/ (wrapper charts) and environments/<env>/<release>.yaml.
 import type { SiteModel } from '../model/site.ts';
 import { siteReleases } from '../model/releases.ts';
-import { upstreamChart, upstreamVersion } from '../components/upstream.ts';
+import { chartOf, upstreamVersion } from '../components/upstream.ts';
 import type { ReleaseDef } from '../components/types.ts';
 import { wrapperChart } from './chart.ts';
 import { yamlFile, type GeneratedFile } from './files.ts';
@@ -44,7 +44,7 @@ export function renderCharts(site: SiteModel): GeneratedFile[] {
   const charts = definitions
     .filter(({ def }) => !def.kustomization)
     .flatMap(({ def }) => {
-      const upstream = def.upstream ? upstreamChart(def.upstream.chart) : undefined;
+      const upstream = def.upstream ? chartOf(def.upstream) : undefined;
       return wrapperChart({
         name: def.name,
         description: def.description,

@@ -1,6 +1,8 @@
 // Output family: clusters/<site>/ — what Flux (default) or Argo CD reconciles. Both deploy the
 // same wrapper charts with the same values files as helmfile, in the order of the one release
 // graph: Flux HelmRelease dependsOn and layered Kustomizations, Argo CD sync waves.
+import { EXTRA_MANIFESTS, extraManifestsAfter } from '../model/extra-releases.ts';
+import type { ExtraManifestsSpec } from '../spec/schema.ts';
 import type { SiteModel } from '../model/site.ts';
 import { siteReleases, upstreamRepositories, type Release } from '../model/releases.ts';
 import { RELEASE_LAYERS, type ReleaseLayer } from '../components/types.ts';
@@ -160,7 +162,7 @@ function renderFlux(site: SiteModel): GeneratedFile[] {
       ref: { branch: site.gitops.branch },
       ...(/^(ssh:\/\/|[^/]+@)/.test(site.gitops.repository) ? { secretRef: { name: deployKeySecret(site) } } : {}),
       // Only what the cluster needs from this repository.
-      ignore: ['/*', '!/charts/', '!/environments/', '!/clusters/', '!/secrets/'].join('\n'),
+      ignore: ['/*', '!/charts/', '!/environments/', '!/clusters/', '!/secrets/', ...(site.extraManifests ? [`!/${site.extraManifests.path}/`] : [])].join('\n'),
     },
   };
   const layersUsed = RELEASE_LAYERS.filter((l) => releases.some((r) => r.layer === l));
@@ -181,6 +183,12 @@ function renderFlux(site: SiteModel): GeneratedFile[] {
       }
       previous = ['operators', ...envsWithSecrets.map((e) => `${e}-secrets`)];
     }
+  }
+  if (site.extraManifests) {
+    // After the layers that hold what it needs (a layer is ready when every release in it is).
+    const after = extraManifestsAfter(site.extraManifests, releases);
+    const layers = [...new Set(after.map((r) => r.layer))];
+    kustomizations.push(fluxKustomization(site, EXTRA_MANIFESTS, `./${site.extraManifests.path}`, { dependsOn: layers.length ? layers : previous }));
   }
   files.push(
     yamlFile(`${dir}/flux-system/repository.yaml`, repository),
@@ -333,6 +341,28 @@ function argoApplication(site: SiteModel, r: Release): Record<string, unknown> {
   };
 }
 
+/** The site's own manifests as an Argo CD Application, one sync wave after the last release it needs. */
+function argoExtraManifests(site: SiteModel, manifests: ExtraManifestsSpec): Record<string, unknown> {
+  const after = extraManifestsAfter(manifests, siteReleases(site).releases);
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: {
+      name: `${site.name}-${EXTRA_MANIFESTS}`,
+      namespace: ARGOCD_NAMESPACE,
+      annotations: { 'argocd.argoproj.io/sync-wave': String(Math.max(0, ...after.map((r) => r.level + 1)) + 1) },
+      labels: { 'siteforge.io/site': site.name },
+      finalizers: ['resources-finalizer.argocd.argoproj.io'],
+    },
+    spec: {
+      project: site.name,
+      destination: { server: IN_CLUSTER, namespace: manifests.namespace },
+      source: { repoURL: site.gitops.repository, targetRevision: site.gitops.branch, path: manifests.path },
+      syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true', 'ServerSideApply=true'], retry: { limit: 5, backoff: { duration: '30s', factor: 2, maxDuration: '10m' } } },
+    },
+  };
+}
+
 function renderArgo(site: SiteModel): GeneratedFile[] {
   const dir = `${clusterDir(site)}/argocd`;
   const { releases } = siteReleases(site);
@@ -345,7 +375,7 @@ function renderArgo(site: SiteModel): GeneratedFile[] {
       description: `siteforge site ${site.name}`,
       sourceRepos: [site.gitops.repository, ...upstreamRepositories(site).map((r) => r.url), ...releases.filter((r) => r.def.kustomization).map((r) => `${upstreamKustomization(r.def.kustomization!).git}.git`)],
       // Only the namespaces this site deploys into.
-      destinations: [...new Set([...releases.map((r) => r.namespace), ...secrets.map((s) => s.namespace)])]
+      destinations: [...new Set([...releases.map((r) => r.namespace), ...secrets.map((s) => s.namespace), ...(site.extraManifests ? [site.extraManifests.namespace] : [])])]
         .sort()
         .map((namespace) => ({ server: IN_CLUSTER, namespace })),
       clusterResourceWhitelist: [{ group: '*', kind: '*' }],
@@ -369,7 +399,10 @@ function renderArgo(site: SiteModel): GeneratedFile[] {
       syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'] },
     },
   }));
-  const apps = releases.map((r) => ({ file: `applications/${r.name}.yaml`, doc: argoApplication(site, r) }));
+  const apps = [
+    ...releases.map((r) => ({ file: `applications/${r.name}.yaml`, doc: argoApplication(site, r) })),
+    ...(site.extraManifests ? [{ file: `applications/${EXTRA_MANIFESTS}.yaml`, doc: argoExtraManifests(site, site.extraManifests) }] : []),
+  ];
   const root = {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
@@ -391,8 +424,32 @@ function renderArgo(site: SiteModel): GeneratedFile[] {
   ];
 }
 
+/** The site's own manifests directory: its kustomization.yaml, created once and then the site's (a seed). */
+function extraManifestsSeed(site: SiteModel): GeneratedFile[] {
+  const m = site.extraManifests;
+  if (!m) return [];
+  const after = m.needs.length ? m.needs.join(', ') : 'every release';
+  return [
+    {
+      path: `${m.path}/kustomization.yaml`,
+      seed: true,
+      content: [
+        `# The site's own manifests (spec.extraManifests). siteforge created this file once and never writes`,
+        `# this directory again: list your manifests under resources. helmfile, Flux and Argo CD apply them`,
+        `# after ${after}; siteforge verify checks them. \`namespace:\` puts every namespaced object in`,
+        `# ${m.namespace}: remove it to give each manifest its own.`,
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        `namespace: ${m.namespace}`,
+        'resources: []',
+        '',
+      ].join('\n'),
+    },
+  ];
+}
+
 export function renderGitops(site: SiteModel): GeneratedFile[] {
-  return site.gitops.engine === 'flux' ? renderFlux(site) : renderArgo(site);
+  return [...(site.gitops.engine === 'flux' ? renderFlux(site) : renderArgo(site)), ...extraManifestsSeed(site)];
 }
 
 export type { ReleaseLayer };

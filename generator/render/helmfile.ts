@@ -1,5 +1,6 @@
 // Output family: helmfile.yaml, releases/<release>.yaml (one helmfile state per release, merged
 // in as bases) and environments/<env>/helmfile.yaml (which environment `-e` selects).
+import { EXTRA_MANIFESTS, extraManifestsAfter } from '../model/extra-releases.ts';
 import type { SiteModel } from '../model/site.ts';
 import { siteReleases, upstreamRepositories, type Release } from '../model/releases.ts';
 import { upstreamKustomization } from '../components/upstream.ts';
@@ -52,7 +53,7 @@ export function renderHelmfile(site: SiteModel): GeneratedFile[] {
     environments: Object.fromEntries(site.environments.map((e) => [e.name, { values: [`./environments/${e.name}/helmfile.yaml`] }])),
     repositories,
     helmDefaults: { wait: true, waitForJobs: true, atomic: true, timeout: 900, createNamespace: true, historyMax: 10 },
-    bases: definitions.map(({ def }) => releaseFile(def.name)),
+    bases: [...definitions.map(({ def }) => releaseFile(def.name)), ...(site.extraManifests ? [releaseFile(EXTRA_MANIFESTS)] : [])],
   };
   const files: GeneratedFile[] = [
     commentedYamlFile(
@@ -64,6 +65,15 @@ export function renderHelmfile(site: SiteModel): GeneratedFile[] {
   for (const { def } of definitions) {
     const instances = releases.filter((r) => r.def === def);
     files.push(yamlFile(releaseFile(def.name), { releases: instances.map((r) => helmfileRelease(r, byName, secretValuesOf, secrets.length > 0)) }));
+  }
+  if (site.extraManifests) {
+    // The site's own manifests: helmfile makes a chart of the kustomize directory (it runs kustomize).
+    const after = extraManifestsAfter(site.extraManifests, releases);
+    files.push(
+      yamlFile(releaseFile(EXTRA_MANIFESTS), {
+        releases: [{ name: EXTRA_MANIFESTS, namespace: site.extraManifests.namespace, chart: `./${site.extraManifests.path}`, labels: { component: EXTRA_MANIFESTS }, ...(after.length ? { needs: after.map(qualified) } : {}) }],
+      }),
+    );
   }
   for (const env of site.environments) {
     files.push(

@@ -2,7 +2,7 @@
 // air-gapped sites (e.g. with `crane copy` or Harbor replication rules).
 import type { SiteModel } from '../model/site.ts';
 import { siteReleases } from '../model/releases.ts';
-import { upstreamImages } from '../components/upstream.ts';
+import { imagesOf, upstreamImages } from '../components/upstream.ts';
 import { textFile, type GeneratedFile } from './files.ts';
 import { workflowSteps } from '../model/workflows.ts';
 import { KUBE_VIP_IMAGE } from './ansible.ts';
@@ -12,8 +12,7 @@ export function renderImageList(site: SiteModel): GeneratedFile[] {
   const lines = new Map<string, Set<string>>();
   const add = (image: string, by: string) => lines.set(image, (lines.get(image) ?? new Set()).add(by));
   for (const { def } of definitions) {
-    const source = def.upstream?.chart ?? def.kustomization;
-    for (const image of source ? upstreamImages(source) : []) add(image, def.name);
+    for (const image of def.upstream ? imagesOf(def.upstream) : def.kustomization ? upstreamImages(def.kustomization) : []) add(image, def.name);
     for (const image of def.images ?? []) add(image, def.name);
   }
   if (site.distribution.apiEndpoint?.type === 'kubeVip') add(KUBE_VIP_IMAGE, 'the API endpoint (kube-vip)');

@@ -5,7 +5,7 @@
 import type { SiteModel } from '../model/site.ts';
 import { siteReleases } from '../model/releases.ts';
 import { siteSecrets } from '../secrets/store.ts';
-import { upstreamChart, upstreamImages, upstreamVersion } from '../components/upstream.ts';
+import { chartOf, imagesOf, upstreamImages, upstreamVersion } from '../components/upstream.ts';
 import { clusterDir } from './gitops.ts';
 import { textFile, type GeneratedFile } from './files.ts';
 import { chartInputOf } from './chart-versions.ts';
@@ -58,8 +58,8 @@ export function renderReleaseIndex(site: SiteModel, files: readonly GeneratedFil
   for (const { component, def } of definitions) {
     const instances = releases.filter((r) => r.def.name === def.name);
     const needs = [...new Set(instances.flatMap((r) => r.needs))];
-    const upstream = def.upstream ? upstreamChart(def.upstream.chart) : undefined;
-    const images = [...(def.upstream ? upstreamImages(def.upstream.chart) : def.kustomization ? upstreamImages(def.kustomization) : []), ...(def.images ?? [])];
+    const upstream = def.upstream ? chartOf(def.upstream) : undefined;
+    const images = [...(def.upstream ? imagesOf(def.upstream) : def.kustomization ? upstreamImages(def.kustomization) : []), ...(def.images ?? [])];
     lines.push(
       `## ${def.name}`,
       '',

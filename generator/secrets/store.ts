@@ -2,6 +2,7 @@
 // byte for byte while their recipients and keys still match; they are re-wrapped (values kept)
 // when the recipients change, and only new secrets get new random values. Nothing here ever
 // writes plaintext anywhere: values exist only in memory, encrypted before they leave.
+import { EXTRA_RELEASES, extraReleaseSecrets } from '../model/extra-releases.ts';
 import { X509Certificate } from 'node:crypto';
 import type { SiteModel } from '../model/site.ts';
 import type { Release } from '../model/releases.ts';
@@ -37,7 +38,11 @@ export function siteSecrets(site: SiteModel): SecretInstance[] {
   const cached = cache.get(site);
   if (cached) return cached;
   // The distribution's own secrets (etcd snapshot upload credentials), then each component's.
-  const sources = [{ name: 'distribution', defs: distributionSecrets(site) }, ...site.components.map((c) => ({ name: c.name, defs: c.module.secrets?.(site, c.settings as never) ?? [] }))];
+  const sources = [
+    { name: 'distribution', defs: distributionSecrets(site) },
+    ...site.components.map((c) => ({ name: c.name as string, defs: c.module.secrets?.(site, c.settings as never) ?? [] })),
+    { name: EXTRA_RELEASES, defs: site.extraReleases.flatMap(extraReleaseSecrets) },
+  ];
   const instances = sources.flatMap((c) =>
     c.defs.flatMap((def): SecretInstance[] => {
       const at = (dir: string, sub: string, namespace: string, environment?: string): SecretInstance => ({

@@ -624,6 +624,26 @@ const alerting: Rule = (ctx) => {
   }
 };
 
+/** Top-level directories the generator writes: the site's own manifests cannot live there. */
+const GENERATED_DIRS = ['charts', 'releases', 'environments', 'clusters', 'secrets', 'ansible', 'hpk', 'docs', 'node_modules'];
+
+/** The site's own manifests stay out of the generated tree; an extra release's secret values are unique. */
+const extras: Rule = (ctx) => {
+  const path = ctx.spec.spec?.extraManifests?.path;
+  if (isString(path) && GENERATED_DIRS.includes(path.split('/')[0]!)) {
+    ctx.report('error', ['spec', 'extraManifests', 'path'], `${show(path)} is inside ${path.split('/')[0]}/, which siteforge writes`, { hint: 'use a directory of its own, such as extra-manifests' });
+  }
+  list<any>(ctx.spec.spec?.extraReleases).forEach((x, i) => {
+    if (x?.name === 'extra-manifests') ctx.report('error', ['spec', 'extraReleases', i, 'name'], 'the name extra-manifests is the site\'s own manifests\' (spec.extraManifests)', { hint: 'choose another name' });
+    reportDuplicates(
+      ctx,
+      list<any>(x?.secretValues).flatMap((v, j) => (isString(v?.path) ? [{ key: v.path, path: ['spec', 'extraReleases', i, 'secretValues', j, 'path'] }] : [])),
+      'secret value path',
+      'each value is set once',
+    );
+  });
+};
+
 export const crossFieldRules: readonly Rule[] = [
   labelsAndTaints,
   gitops,
@@ -642,4 +662,5 @@ export const crossFieldRules: readonly Rule[] = [
   components,
   alerting,
   hpkRules,
+  extras,
 ];

@@ -441,6 +441,65 @@ const Alerting = Type.Object(
   { ...strict, default: {}, description: 'Alerts that reach someone: Alertmanager receivers and routes, the site\'s rules, and (Flux) failed reconciliations sent to Alertmanager.' },
 );
 
+/** One release of any chart the site names: a wrapper chart like the built-in ones, with the same ordering and checks. */
+const ExtraRelease = Type.Object(
+  {
+    name: DnsLabel({ description: 'Release name, and its wrapper chart charts/<name>; unique among the site\'s releases.' }),
+    namespace: DnsLabel({ description: 'Namespace the release is installed in (created by helmfile, Flux or Argo CD).' }),
+    description: Type.Optional(Type.String({ maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]*$', expected: 'one line of text', description: 'What it is, for the release index and Chart.yaml.' })),
+    chart: Type.Object(
+      {
+        repository: Type.String({
+          pattern: '^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%+-]+)*/?$',
+          maxLength: 500,
+          expected: 'the https:// URL of a Helm repository such as https://hub.jupyter.org/helm-chart/',
+          description: 'Helm repository (https) the chart comes from.',
+        }),
+        name: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63, expected: 'a chart name such as jupyterhub', description: 'Chart name in that repository.' }),
+        version: Type.String({ pattern: '^v?[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$', expected: 'an exact chart version such as 4.4.0', description: 'Pinned chart version (Renovate proposes updates).' }),
+      },
+      { ...strict, description: 'The upstream chart, pinned.' },
+    ),
+    values: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: 'Values for the chart, as its values.yaml takes them (no secrets: use secretValues).' }),
+    secretValues: Type.Array(
+      Type.Object(
+        {
+          path: Type.String({ pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+){0,15}$', maxLength: 253, expected: 'a dotted path into the chart\'s values such as hub.config.LDAPAuthenticator.lookup_dn_search_password', description: 'Where in the chart\'s values the secret goes.' }),
+          generate: OneOf(['random', 'placeholder'], {
+            default: 'random',
+            description: 'random: siteforge generates it (alphanumeric, `length` characters); placeholder: a value you replace with `sops` (a password another system issued).',
+          }),
+          length: Type.Integer({ default: 32, minimum: 16, maximum: 128, description: 'Length of a random value.' }),
+        },
+        strict,
+      ),
+      { default: [], description: 'Values kept in SOPS (secrets/cluster/<namespace>/<name>-values): helm-secrets values for helmfile, valuesFrom for Flux, helm-secrets for Argo CD.' },
+    ),
+    needs: Type.Array(Type.String({ pattern: '^[A-Za-z0-9-]+$', expected: 'a component name (certManager) or a release name (cert-manager, another extra release)' }), {
+      default: [],
+      description: 'What must be deployed first: components (all their releases) or releases by name.',
+    }),
+    layer: OneOf(['operators', 'infrastructure', 'apps'], { default: 'apps', description: 'GitOps layer (never before the layers of what it needs).' }),
+    images: Type.Array(ImageReference(), { default: [], description: 'Images the chart runs with these values (images.txt, and verify checks them against what renders).' }),
+  },
+  { ...strict, description: 'A release of a chart siteforge has no component for.' },
+);
+
+const ExtraManifests = Type.Object(
+  {
+    path: Type.String({
+      default: 'extra-manifests',
+      pattern: '^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$',
+      maxLength: 200,
+      expected: 'a directory of the repository such as extra-manifests (relative, no "..")',
+      description: 'The site\'s own kustomize directory (its kustomization.yaml lists the manifests); siteforge creates it once and never writes it again.',
+    }),
+    namespace: DnsLabel({ default: 'default', description: 'Namespace of its objects: the seeded kustomization.yaml sets it (remove that line to name namespaces in the manifests); helmfile\'s release and Argo CD\'s destination namespace.' }),
+    needs: Type.Array(Type.String({ pattern: '^[A-Za-z0-9-]+$', expected: 'a component or release name' }), { default: [], description: 'What must be deployed first (components or releases); default: applied after every release.' }),
+  },
+  { ...strict, description: 'Manifests the site owns, applied by helmfile, Flux and Argo CD in order with the releases.' },
+);
+
 type ComponentsShape = { [K in keyof typeof catalog]: TOptional<(typeof catalog)[K]['settings']> };
 const componentProperties = Object.fromEntries(
   Object.entries(catalog).map(([name, module]) => [name, Type.Optional(module.settings)]),
@@ -495,6 +554,8 @@ export const SiteSchema = Type.Object(
         }),
         components: Components,
         alerting: Alerting,
+        extraReleases: Type.Array(ExtraRelease, { default: [], description: 'Releases of any other chart (repository, name, pinned version, namespace, values, SOPS values, needs), wired into helmfile, Flux and Argo CD like the built-in ones.' }),
+        extraManifests: Type.Optional(ExtraManifests),
         workflows: Type.Array(Workflow, { default: [], description: 'Build-factory workflows (Argo WorkflowTemplates, CronWorkflows with a schedule); the generated renovate.json updates their pinned image tags and digests.' }),
         secrets: Type.Object(
           { ageRecipients: Type.Array(AgeRecipient, { minItems: 1, description: 'age public keys; private keys never enter the repository.' }) },
@@ -535,6 +596,8 @@ export type WorkflowPinSpec = Static<typeof WorkflowPin>;
 export type WorkflowStepSpec = Static<typeof WorkflowStepObject>;
 export type AlertingSpec = SiteSpec['spec']['alerting'];
 export type HpkSpec = Static<typeof Hpk>;
+export type ExtraReleaseSpec = Static<typeof ExtraRelease>;
+export type ExtraManifestsSpec = Static<typeof ExtraManifests>;
 
 /**
  * Required in what a person writes: a property with a default is filled in by validation, so it

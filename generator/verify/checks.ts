@@ -1,6 +1,7 @@
 // verify, step 2: does the site bind together? Each check reads every rendered object and names
 // both ends of a broken reference (the object and what it points at), and the spec field to
 // change — in the shape of kube-linter's "dangling" checks.
+import { EXTRA_RELEASES } from '../model/extra-releases.ts';
 import { createHash } from 'node:crypto';
 import { Ajv } from 'ajv';
 import type { SiteModel } from '../model/site.ts';
@@ -350,7 +351,7 @@ const ingresses: Check = ({ objects, site }) => {
 };
 
 /** Every container image is in images.txt (what an air-gapped site mirrors). */
-const images: Check = ({ objects, imageList }) => {
+const images: Check = ({ objects, imageList, site }) => {
   const problems: Problem[] = [];
   const seen = new Set<string>();
   for (const o of objects) {
@@ -360,7 +361,9 @@ const images: Check = ({ objects, imageList }) => {
         const image = normaliseImage(String(c.image));
         if (!image || seen.has(image) || imageList.has(image) || imageList.has(image.replace(/@sha256:[0-9a-f]+$/, ''))) continue;
         seen.add(image);
-        problems.push({ check: 'images', severity: 'error', object: describe(o), message: `runs ${image}, which images.txt does not list (an air-gapped site would not have it)`, hint: 'record the image in the component catalog (generator/components/upstream-charts.yaml)' });
+        const extra = o.release?.component === EXTRA_RELEASES ? site.extraReleases.findIndex((x) => x.name === o.release!.def.name) : -1;
+        const hint = extra >= 0 ? `list it under spec.extraReleases[${extra}].images` : 'record the image in the component catalog (generator/components/upstream-charts.yaml)';
+        problems.push({ check: 'images', severity: 'error', object: describe(o), message: `runs ${image}, which images.txt does not list (an air-gapped site would not have it)`, hint });
       }
     }
   }

@@ -251,6 +251,9 @@ async function kustomizations(outDir: string): Promise<string[]> {
   return found.sort();
 }
 
+/** The site's own manifests directory (spec.extraManifests), built as the engine builds it. */
+const extraManifestsDir = (site: SiteModel) => (site.extraManifests ? [site.extraManifests.path] : []);
+
 export interface RenderedSite {
   readonly releases: readonly RenderedRelease[];
   readonly objects: readonly SourcedObject[];
@@ -273,7 +276,7 @@ export async function renderDeployedSite(site: SiteModel, opts: RenderOptions): 
     const objects: SourcedObject[] = rendered.flatMap((x) => x.objects);
     // The GitOps tree as Flux/Argo CD reads it (kustomize), SOPS Secrets included (their metadata is plain).
     const encryptedResourceDirs: string[] = [];
-    for (const dir of await kustomizations(opts.outDir)) {
+    for (const dir of [...(await kustomizations(opts.outDir)), ...extraManifestsDir(site)]) {
       const k = (parse(await readFile(join(opts.outDir, dir, 'kustomization.yaml'), 'utf8')) ?? {}) as { resources?: string[]; generators?: string[] };
       if ((k.resources ?? []).some((r) => r.endsWith('.sops.yaml'))) encryptedResourceDirs.push(dir);
       if (k.generators?.length) {
@@ -288,10 +291,12 @@ export async function renderDeployedSite(site: SiteModel, opts: RenderOptions): 
       }
       const key = await dirKey(join(opts.outDir, dir));
       const text = kustomizeCache.get(key) ?? await run(opts.kubectl ?? 'kubectl', ['kustomize', join(opts.outDir, dir)]).catch((e: Error) => {
-        throw new UserError(`kubectl kustomize ${dir} failed: ${e.message}`, 'a generated kustomization does not build; regenerate, and report it if it persists');
+        const own = site.extraManifests?.path === dir;
+        throw new UserError(`kubectl kustomize ${dir} failed: ${e.message}`, own ? `${dir} is the site's own (spec.extraManifests): fix its kustomization.yaml or the manifests it lists` : 'a generated kustomization does not build; regenerate, and report it if it persists');
       });
       kustomizeCache.set(key, text);
-      for (const object of objectsOf(text)) objects.push({ object: asDecrypted(object), source: dir, namespace: CLUSTER_SCOPED_KINDS.has(object.kind!) ? undefined : (object.metadata?.namespace ?? 'default') });
+      const defaultNamespace = site.extraManifests && dir === site.extraManifests.path ? site.extraManifests.namespace : 'default';
+      for (const object of objectsOf(text)) objects.push({ object: asDecrypted(object), source: dir, namespace: CLUSTER_SCOPED_KINDS.has(object.kind!) ? undefined : (object.metadata?.namespace ?? defaultNamespace) });
     }
     // Secrets siteforge generates are applied by the GitOps engine (or helmfile's hooks) even where no kustomization lists them.
     for (const s of siteSecrets(site)) {

@@ -80,3 +80,26 @@ t.test('a site with a BGP pool verifies clean against the real MetalLB CRDs', as
   t.equal(code, 0);
   t.same(problems, [], 'BGPAdvertisement and BGPPeer match their CRDs; the pool holds the proxy\'s address');
 });
+
+t.test('extra releases and the site\'s own manifests verify like built-in releases, and are held to the same checks', async (t) => {
+  // JupyterHub from its real chart, as an extra release; the site's manifests built with kustomize.
+  const dir = await tempDir();
+  await writeFile(join(dir, 'site.yaml'), await readFile('test/fixtures/sites/extra-releases.yaml', 'utf8'));
+  t.equal((await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit'])).code, 0);
+  const clean = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--json']);
+  t.equal(clean.code, 0, clean.stdout);
+  const report = JSON.parse(clean.stdout);
+  t.same(report.problems, []);
+  t.ok(report.releases.some((r: { name: string; upstream: string }) => r.name === 'jupyterhub' && r.upstream === 'jupyterhub 4.4.0'), 'rendered with the real chart');
+  // The site's own manifest with an image nobody listed, and a claim with no class to bind to.
+  await writeFile(join(dir, 'extra-manifests/tool.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: tool}\nspec:\n  selector: {matchLabels: {app: tool}}\n  template:\n    metadata: {labels: {app: tool}}\n    spec:\n      containers: [{name: tool, image: "docker.io/library/busybox:1.37"}]\n');
+  await writeFile(join(dir, 'extra-manifests/kustomization.yaml'), (await readFile(join(dir, 'extra-manifests/kustomization.yaml'), 'utf8')).replace('resources: []', 'resources: [tool.yaml]'));
+  // And an extra release whose chart runs an image its entry does not list.
+  await writeFile(join(dir, 'site.yaml'), (await readFile(join(dir, 'site.yaml'), 'utf8')).replace('        - registry.k8s.io/pause:3.10.1\n', ''));
+  t.equal((await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit'])).code, 0);
+  const caught = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--json']);
+  t.equal(caught.code, 1);
+  const problems = JSON.parse(caught.stdout).problems as { check: string; object: string; message: string; hint: string }[];
+  t.ok(problems.some((p) => p.check === 'images' && p.object.startsWith('Deployment jupyterhub/tool') && /busybox/.test(p.message)), 'the site\'s manifest is checked, in its namespace');
+  t.ok(problems.some((p) => p.check === 'images' && /pause:3\.10\.1/.test(p.message) && p.hint === 'list it under spec.extraReleases[0].images'), 'the extra release\'s image, with where to list it');
+});
