@@ -63,6 +63,22 @@ t.test('an output path that is a file is a clear error, exit 1, no stack trace',
   t.notMatch(nested.stderr, /internal error|\n\s+at /);
 });
 
+t.test('verify refuses output that is missing or older than the spec, saying what to run', async (t) => {
+  const dir = await tempDir();
+  await writeFile(join(dir, 'site.yaml'), await readFile(join(ROOT, 'examples/minimal.yaml'), 'utf8'));
+  const none = await siteforge(['verify', join(dir, 'site.yaml')]);
+  t.equal(none.code, 1);
+  t.match(none.stderr, /holds no generated site/);
+  t.equal((await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit'])).code, 0);
+  // The spec gains a component after the output was generated.
+  await writeFile(join(dir, 'site.yaml'), (await readFile(join(dir, 'site.yaml'), 'utf8')).replace('  environments: [prod]\n', '  environments: [prod]\n  components:\n    certManager: {enabled: true}\n'));
+  const stale = await siteforge(['verify', join(dir, 'site.yaml')]);
+  t.equal(stale.code, 1);
+  t.match(stale.stderr, /is older than .*site\.yaml: charts\/cert-manager, charts\/cert-manager-issuers are missing/);
+  t.match(stale.stderr, /hint: run `siteforge generate/);
+  t.notMatch(stale.stderr, /internal error|\n\s+at /, 'a user error, no stack trace');
+});
+
 t.test('the executable runs from any directory; relative paths are the caller\'s', async (t) => {
   const dir = await tempDir();
   await writeFile(join(dir, 'mysite.yaml'), await readFile('examples/minimal.yaml'));

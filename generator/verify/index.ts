@@ -1,5 +1,6 @@
 // siteforge verify: render the site as it will be deployed (real upstream charts, real values)
 // and prove it binds together. Reads the generated tree; writes nothing.
+import { siteReleases } from '../model/releases.ts';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -52,6 +53,11 @@ export async function verifySite(site: SiteModel, specPath: string, opts: Verify
   const outDir = resolve(opts.outDir ?? dirname(specPath));
   if (!existsSync(join(outDir, '.siteforge', 'manifest.json'))) {
     throw new UserError(`${outDir} holds no generated site`, 'run `siteforge generate` first (verify checks the generated tree)');
+  }
+  // Output older than the spec: what it lacks cannot be verified, and what it has is not what the spec says.
+  const missing = siteReleases(site).releases.filter((r) => r.chartPath && !existsSync(join(outDir, r.chartPath))).map((r) => r.chartPath!);
+  if (missing.length) {
+    throw new UserError(`${outDir} is older than ${specPath}: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing`, `run \`siteforge generate ${specPath}\` first (\`generate --check\` shows what changed), then verify`);
   }
   // A progress line on a terminal only: logs and pipes get the report alone.
   const tty = process.stderr.isTTY && !process.env.NO_COLOR && !process.env.CI;
