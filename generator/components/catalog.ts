@@ -15,6 +15,7 @@ import { harbor } from './harbor.ts';
 import { argoWorkflows } from './argo-workflows.ts';
 import { sshProxy } from './ssh-proxy.ts';
 import { staticPages } from './static-pages.ts';
+import { syslog } from './syslog.ts';
 import type { ComponentModule } from './types.ts';
 
 export const catalog = {
@@ -33,6 +34,7 @@ export const catalog = {
   argoWorkflows,
   sshProxy,
   staticPages,
+  syslog,
 } as const;
 
 export type ComponentName = keyof typeof catalog;

@@ -1,5 +1,6 @@
 // Output family: ansible/ — inventory, group_vars, site.yml and the roles that prepare the nodes
 // and bootstrap RKE2 or k0s (rebuild stages 2 and 3), plus k0sctl.yaml for k0s sites.
+import { nodeForwardConfig, syslogTarget } from '../components/syslog.ts';
 import type { NodeModel, SiteModel } from '../model/site.ts';
 import { nodeDistribution } from '../model/distribution.ts';
 import { podSecurityExemptions } from '../model/releases.ts';
@@ -134,6 +135,7 @@ function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
   const d = site.distribution;
   const ca = siteCa(site, secrets);
   const kubelet = kubeletSettings(site);
+  const syslogForward = syslogTarget(site);
   const all: Record<string, unknown> = {
     ansible_user: site.nodeSetup.ansibleUser,
     cluster_name: site.name,
@@ -152,6 +154,8 @@ function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
     prepare_time_servers: site.nodeSetup.timeServers,
     prepare_site_ca_certificate: ca ?? '',
     prepare_site_ca_path: SITE_CA_PATH,
+    // Every node's rsyslog also sends to the site's receiver (spec.components.syslog), or nothing.
+    prepare_syslog_forward_config: syslogForward ? nodeForwardConfig(syslogForward) : '',
     // Rolling changes (upgrade.yml, remove-node.yml): kubectl on the first server drains the others.
     cluster_kubectl: [...CLUSTER_KUBECTL[nodeDistribution(site)]],
     drain_via: site.bootstrapServer.name,

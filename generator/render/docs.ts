@@ -32,6 +32,18 @@ function runbook(site: SiteModel): GeneratedFile {
             rise: site.componentSettings.sshProxy.healthCheck.rise,
           }
         : false,
+      syslog: (() => {
+        const s = site.componentSettings.syslog;
+        if (!s.enabled) return false;
+        return {
+          address: s.hostname ? `${s.hostname} (${s.loadBalancerIP ?? 'the address MetalLB gives Service syslog/syslog'})` : (s.loadBalancerIP ?? 'the address MetalLB gives Service syslog/syslog'),
+          nodes: s.nodes,
+          nodeProtocol: s.nodeProtocol.toUpperCase(),
+          size: s.size,
+          retentionDays: s.retentionDays,
+          forward: s.forward ? `${s.forward.host}:${s.forward.port} (${s.forward.protocol.toUpperCase()})` : '',
+        };
+      })(),
       sso: (() => {
         const { argoWorkflows } = site.componentSettings;
         if (!argoWorkflows.enabled || !argoWorkflows.sso.enabled) return false;

@@ -18,8 +18,8 @@ import { runTool } from '../helpers/tools.ts';
 
 /** Root file systems are cached here between runs (debootstrap takes minutes). */
 const CACHE = process.env.SITEFORGE_ROOTFS_CACHE ?? '/var/cache/siteforge-tests';
-/** What a server image has beyond minbase: python3 (+ apt bindings, for Ansible), CA certificates, chrony, sudo, cron. */
-const PACKAGES = ['python3', 'python3-apt', 'ca-certificates', 'chrony', 'sudo', 'cron'];
+/** What a server image has beyond minbase: python3 (+ apt bindings, for Ansible), CA certificates, chrony, sudo, cron, rsyslog. */
+const PACKAGES = ['python3', 'python3-apt', 'ca-certificates', 'chrony', 'sudo', 'cron', 'rsyslog'];
 const ROOTFS = join(CACHE, `bookworm-minbase-${createHash('sha256').update(PACKAGES.join(',')).digest('hex').slice(0, 8)}`);
 
 /** A Debian bookworm minbase root with PACKAGES, made once by debootstrap and cached by its package list. */
@@ -110,6 +110,12 @@ for (const c of CASES) {
     const body = ca.split('\n').filter((l) => l && !l.startsWith('-----')).join('\n');
     t.ok((await readFile(join(root, 'etc/ssl/certs/ca-certificates.crt'), 'utf8')).includes(body), 'update-ca-certificates put the site CA into the system bundle');
     t.match(await readFile(join(root, 'etc/sysctl.d/90-kubernetes.conf'), 'utf8'), /^net\.ipv4\.ip_forward = 1$/m);
+    if (c.role === 'rke2') {
+      // The node's rsyslog forwards to the site's receiver: the drop-in, as the node's rsyslogd reads it with the rest of its configuration.
+      t.match(await readFile(join(root, 'etc/rsyslog.d/90-siteforge-forward.conf'), 'utf8'), '*.* action(type="omfwd" target="10.40.0.221" port="514" protocol="tcp"');
+      const check = await runTool('chroot', [root, 'rsyslogd', '-N1']);
+      t.equal(check.code, 0, `rsyslogd -N1 in the root file system: ${check.stderr}`);
+    }
     t.same((await readFile(join(root, 'etc/modules-load.d/kubernetes.conf'), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#')), ['br_netfilter', 'overlay'], 'one module per line, as systemd-modules-load reads it');
     if (c.role === 'k0s') {
       t.equal(await readFile(join(root, 'etc/cron.d/siteforge-k0s-backup'), 'utf8'), '# Managed by Ansible (siteforge k0s role): k0s backups on spec.distribution.backup.schedule\n0 */6 * * * root /usr/local/sbin/siteforge-k0s-backup\n', 'cron runs the backup on the spec\'s schedule');
