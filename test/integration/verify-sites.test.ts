@@ -49,7 +49,7 @@ t.test('a CIS-hardened RKE2 site verifies clean: restricted by default, the clus
   t.same(JSON.parse(res.stdout).problems, []);
   const vars = parse(await readFile(join(dir, 'ansible/group_vars/all.yml'), 'utf8'), { customTags: [{ tag: '!unsafe', resolve: (v: string) => v }] });
   t.equal(vars.rke2_profile, 'cis');
-  t.same(vars.rke2_pss_exemptions, ['argo', 'cert-manager', 'cis-operator-system', 'flux-system', 'gpu-operator', 'harbor', 'ingress-nginx', 'kube-system', 'metallb-system', 'monitoring', 'ssh-proxy', 'static-pages', 'tigera-operator'], 'RKE2\'s own, the GitOps engine\'s and every cluster component\'s; no environment');
+  t.same(vars.rke2_pss_exemptions, ['argo', 'cert-manager', 'cis-operator-system', 'flux-system', 'gpu-operator', 'harbor', 'ingress-nginx', 'kube-system', 'metallb-system', 'monitoring', 'ssh-proxy', 'static-pages', 'syslog', 'tigera-operator'], 'RKE2\'s own, the GitOps engine\'s and every cluster component\'s; no environment');
 });
 
 t.test('a site whose environments enforce the restricted Pod Security level verifies clean', async (t) => {

@@ -69,6 +69,6 @@ t.test('the report a reviewer reads: per release, the checks, the count', async 
   t.equal(res.code, 0, res.stderr);
   t.match(res.stdout, /^verify hpc4 \(.*\): \d+ releases rendered, \d+ objects\n/);
   t.match(res.stdout, /\n {2}harbor +\d+ objects {2}upstream harbor 1\.19\.1/);
-  t.match(res.stdout, /\nchecks: namespaces exist, .*built-in objects match the Kubernetes API schemas \(strict\), .*Harbor reachable and trusted by the node mirrors, .*no unauthenticated admin UI, pods meet their namespace's Pod Security level, fields the charts fill in are left alone by the GitOps engine\n/);
+  t.match(res.stdout, /\nchecks: namespaces exist, .*built-in objects match the Kubernetes API schemas \(strict\), .*Harbor reachable and trusted by the node mirrors, .*no unauthenticated admin UI, pods meet their namespace's Pod Security level, fields the charts fill in are left alone by the GitOps engine, HPK: nothing needs a node, a Service address or a GPU resource\n/);
   t.match(res.stdout, /\n0 problems\n$/);
 });
