@@ -16,6 +16,7 @@ import { argoWorkflows } from './argo-workflows.ts';
 import { sshProxy } from './ssh-proxy.ts';
 import { staticPages } from './static-pages.ts';
 import { syslog } from './syslog.ts';
+import { jupyterhub } from './jupyterhub.ts';
 import type { ComponentModule } from './types.ts';
 
 export const catalog = {
@@ -35,6 +36,7 @@ export const catalog = {
   sshProxy,
   staticPages,
   syslog,
+  jupyterhub,
 } as const;
 
 export type ComponentName = keyof typeof catalog;

@@ -24,7 +24,10 @@ function setPath(root: Record<string, unknown>, path: string, value: unknown) {
   node[parts.at(-1)!] = value;
 }
 
-export function extraReleaseDef(x: ExtraReleaseSpec, componentNames: readonly string[]): ReleaseDef {
+/** A need names a component (all its releases) unless a release has that name: an extra release wins over a component it shares its name with. */
+const isComponentNeed = (n: string, componentNames: readonly string[], releaseNames: readonly string[]) => componentNames.includes(n) && !releaseNames.includes(n);
+
+export function extraReleaseDef(x: ExtraReleaseSpec, componentNames: readonly string[], extraNames: readonly string[] = []): ReleaseDef {
   return {
     name: x.name,
     description: x.description ?? `${x.chart.name} ${x.chart.version} from ${x.chart.repository}`,
@@ -33,8 +36,8 @@ export function extraReleaseDef(x: ExtraReleaseSpec, componentNames: readonly st
     layer: x.layer,
     upstream: { chart: x.chart.name, version: x.chart.version, repository: x.chart.repository },
     values: { [x.chart.name]: x.values },
-    after: x.needs.filter((n) => !componentNames.includes(n)),
-    afterComponents: x.needs.filter((n) => componentNames.includes(n)),
+    after: x.needs.filter((n) => !isComponentNeed(n, componentNames, extraNames)),
+    afterComponents: x.needs.filter((n) => isComponentNeed(n, componentNames, extraNames)),
     images: x.images,
   };
 }
@@ -97,6 +100,7 @@ export function extraReleaseProblems(
   const checkNeeds = (needs: readonly string[], at: (j: number) => (string | number)[], self?: string) =>
     needs.forEach((n, j) => {
       if (n === self) problems.push({ path: at(j), message: `${JSON.stringify(n)} needs itself`, hint: 'remove it from its own needs' });
+      else if (releaseNames.includes(n)) return;
       else if (componentNames.includes(n) && !enabled.has(n)) problems.push({ path: at(j), message: `needs component ${n}, which is not enabled`, hint: `set spec.components.${n}.enabled: true, or drop it from needs` });
       else if (!componentNames.includes(n) && !releaseNames.includes(n)) {
         const known = [...new Set([...enabled, ...releaseNames])];

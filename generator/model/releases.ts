@@ -91,7 +91,7 @@ export function siteReleases(site: SiteModel): SiteReleases {
       }));
     }),
     // The site's extra releases come after the components they need, as the spec orders them.
-    ...site.extraReleases.map((x) => ({ component: EXTRA_RELEASES as ReleaseSource, def: extraReleaseDef(x, componentNames) })),
+    ...site.extraReleases.map((x) => ({ component: EXTRA_RELEASES as ReleaseSource, def: extraReleaseDef(x, componentNames, site.extraReleases.map((e) => e.name)) })),
   ];
   const enabled = new Set(site.components.map((c) => c.name as string));
   const instances = definitions.flatMap(({ component, def }) =>

@@ -1,7 +1,7 @@
 // Stage 3: the typed site every renderer reads — defaults resolved, derived facts computed once.
 import { basename } from 'node:path';
 import type { Static } from '@sinclair/typebox';
-import type { AlertingSpec, ExtraManifestsSpec, ExtraReleaseSpec, NodeSpec, SiteSpec, StorageClassSpec, VolumeSpec } from '../spec/schema.ts';
+import type { AlertingSpec, IdentitySpec, ExtraManifestsSpec, ExtraReleaseSpec, NodeSpec, SiteSpec, StorageClassSpec, VolumeSpec } from '../spec/schema.ts';
 import { catalog, componentNames, type ComponentName } from '../components/catalog.ts';
 import type { ComponentModule } from '../components/types.ts';
 import { buildDependencyGraph, type DependencyGraph } from './graph.ts';
@@ -61,6 +61,8 @@ export interface SiteModel {
   /** Receivers, grouping and the site's own alert rules (used by monitoring and, with Flux, its notifications). */
   readonly alerting: AlertingSpec;
   readonly gitops: SiteSpec['spec']['gitops'];
+  /** The site's directory (spec.identity), read by the services that authenticate users. */
+  readonly identity: IdentitySpec;
   /** Releases of charts siteforge has no component for (spec.extraReleases), in spec order. */
   readonly extraReleases: readonly ExtraReleaseSpec[];
   /** The site's own manifests directory, when it has one. */
@@ -119,6 +121,7 @@ export function buildSiteModel(spec: SiteSpec, specPath: string): SiteModel {
     ageRecipients: spec.spec.secrets.ageRecipients,
     alerting: spec.spec.alerting,
     gitops: spec.spec.gitops,
+    identity: spec.spec.identity,
     extraReleases: spec.spec.extraReleases,
     ...(spec.spec.extraManifests ? { extraManifests: spec.spec.extraManifests } : {}),
   };

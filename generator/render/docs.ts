@@ -11,6 +11,7 @@ import { credentialKeys, siteAlertRules } from '../components/alerting.ts';
 import { ssoClientId, ssoRedirectUrl } from '../components/argo-workflows.ts';
 import { deployKeySecret, layerTimeout, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
+import { HUB_API_PORT, hubApiHost } from '../components/jupyterhub.ts';
 import { hpkJobName } from '../model/hpk.ts';
 
 
@@ -32,6 +33,21 @@ function runbook(site: SiteModel): GeneratedFile {
             rise: site.componentSettings.sshProxy.healthCheck.rise,
           }
         : false,
+      jupyterhub: (() => {
+        const j = site.componentSettings.jupyterhub;
+        if (!j.enabled || !site.identity.ldap) return false;
+        return {
+          host: j.hostname ?? `jupyter.${site.domain}`,
+          ldap: `${site.identity.ldap.url}, users under ${site.identity.ldap.userBase}`,
+          groups: j.allowedGroups.join(', '),
+          profiles: j.profiles.map((p) => `${p.display} (${p.partition})`).join('; '),
+          api: `http://${hubApiHost(j as never)}:${HUB_API_PORT}`,
+          networks: j.computeNetworks.join(', '),
+          idle: j.idleTimeoutSeconds,
+          image: j.hubImage ?? '',
+          bindDn: site.identity.ldap.bindDn ?? '',
+        };
+      })(),
       syslog: (() => {
         const s = site.componentSettings.syslog;
         if (!s.enabled) return false;

@@ -500,6 +500,39 @@ const ExtraManifests = Type.Object(
   { ...strict, description: 'Manifests the site owns, applied by helmfile, Flux and Argo CD in order with the releases.' },
 );
 
+/** A distinguished name (RFC 4514) without the characters that need escaping: attribute=value pairs separated by commas. */
+export const DistinguishedName = (o: Record<string, unknown> = {}) =>
+  Type.String({
+    pattern: '^[A-Za-z][A-Za-z0-9-]*=[A-Za-z0-9 ._@-]+(,[A-Za-z][A-Za-z0-9-]*=[A-Za-z0-9 ._@-]+)*$',
+    maxLength: 500,
+    expected: 'a distinguished name such as ou=people,dc=hpc4,dc=example,dc=edu',
+    ...o,
+  });
+
+const Identity = Type.Object(
+  {
+    ldap: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({
+            pattern: '^ldaps?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$',
+            maxLength: 260,
+            expected: 'an LDAP URL such as ldaps://ldap.hpc4.example.edu or ldap://ldap.hpc4.example.edu:389',
+            description: 'The directory: ldaps:// (TLS) or ldap:// (with startTls).',
+          }),
+          startTls: Type.Boolean({ default: false, description: 'With ldap://: upgrade to TLS with StartTLS before binding.' }),
+          userBase: DistinguishedName({ description: 'Where users are searched, e.g. ou=people,dc=hpc4,dc=example,dc=edu.' }),
+          userAttribute: Type.String({ default: 'uid', pattern: '^[A-Za-z][A-Za-z0-9-]{0,63}$', expected: 'an attribute name such as uid', description: 'The attribute holding the login name.' }),
+          groupBase: Type.Optional(DistinguishedName({ description: 'Where groups are searched (for allowed groups).' })),
+          bindDn: Type.Optional(DistinguishedName({ description: 'The service account services search with (its password is a SOPS secret of each service you fill in); without it, users bind directly.' })),
+        },
+        { additionalProperties: false, description: 'The site\'s LDAP directory (users and groups).' },
+      ),
+    ),
+  },
+  { additionalProperties: false, default: {}, description: 'Who the users are, in one place: the services that authenticate users (JupyterHub) read it.' },
+);
+
 type ComponentsShape = { [K in keyof typeof catalog]: TOptional<(typeof catalog)[K]['settings']> };
 const componentProperties = Object.fromEntries(
   Object.entries(catalog).map(([name, module]) => [name, Type.Optional(module.settings)]),
@@ -554,6 +587,7 @@ export const SiteSchema = Type.Object(
         }),
         components: Components,
         alerting: Alerting,
+        identity: Identity,
         extraReleases: Type.Array(ExtraRelease, { default: [], description: 'Releases of any other chart (repository, name, pinned version, namespace, values, SOPS values, needs), wired into helmfile, Flux and Argo CD like the built-in ones.' }),
         extraManifests: Type.Optional(ExtraManifests),
         workflows: Type.Array(Workflow, { default: [], description: 'Build-factory workflows (Argo WorkflowTemplates, CronWorkflows with a schedule); the generated renovate.json updates their pinned image tags and digests.' }),
@@ -596,6 +630,7 @@ export type WorkflowPinSpec = Static<typeof WorkflowPin>;
 export type WorkflowStepSpec = Static<typeof WorkflowStepObject>;
 export type AlertingSpec = SiteSpec['spec']['alerting'];
 export type HpkSpec = Static<typeof Hpk>;
+export type IdentitySpec = Static<typeof Identity>;
 export type ExtraReleaseSpec = Static<typeof ExtraRelease>;
 export type ExtraManifestsSpec = Static<typeof ExtraManifests>;
 

@@ -13,6 +13,9 @@ export interface SlurmCluster {
   /** Environment for Slurm's commands (SLURM_CONF). */
   readonly env: Record<string, string>;
   readonly dir: string;
+  /** Where slurmctld listens, and munged's socket: what a client configuration names. */
+  readonly controller: { readonly host: string; readonly port: number };
+  readonly mungeSocket: string;
   stop(): Promise<void>;
 }
 
@@ -109,6 +112,8 @@ export async function startSlurm(layout: SlurmLayout): Promise<SlurmCluster> {
   return {
     env,
     dir,
+    controller: { host: hostname(), port: ctldPort },
+    mungeSocket: socket,
     async stop() {
       await run('scontrol', ['shutdown'], env);
       await run('pkill', ['-f', `munged.*${dir}`]);

@@ -103,3 +103,19 @@ t.test('extra releases and the site\'s own manifests verify like built-in releas
   t.ok(problems.some((p) => p.check === 'images' && p.object.startsWith('Deployment jupyterhub/tool') && /busybox/.test(p.message)), 'the site\'s manifest is checked, in its namespace');
   t.ok(problems.some((p) => p.check === 'images' && /pause:3\.10\.1/.test(p.message) && p.hint === 'list it under spec.extraReleases[0].images'), 'the extra release\'s image, with where to list it');
 });
+
+t.test('JupyterHub through Slurm verifies clean with the real chart; without a class for the hub database it does not', async (t) => {
+  const dir = await tempDir();
+  const spec = await readFile('test/fixtures/sites/jupyterhub.yaml', 'utf8');
+  await writeFile(join(dir, 'site.yaml'), spec);
+  t.equal((await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit'])).code, 0);
+  const res = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--json']);
+  t.equal(res.code, 0, res.stdout);
+  t.same(JSON.parse(res.stdout).problems, []);
+  // The hub's database claims from the default class: a class that is not the default leaves it unbound.
+  await writeFile(join(dir, 'site.yaml'), spec.replace('share: /export/k8s, default: true}', 'share: /export/k8s}'));
+  t.equal((await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit'])).code, 0);
+  const unbound = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--json']);
+  t.equal(unbound.code, 1);
+  t.ok(JSON.parse(unbound.stdout).problems.some((p: { check: string; object: string }) => p.check === 'storage' && /hub-db-dir/.test(p.object)), 'the hub database claim that never binds is found');
+});
