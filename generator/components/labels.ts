@@ -43,11 +43,16 @@ export function helmObject(
  * A wrapper chart's Deployment of one unprivileged app, up to its containers: replicas, the
  * app.kubernetes.io/name selector, a restart when the config value changes, the restricted pod
  * security context (uid from .Values.uid) and the site's tolerations (.Values.tolerations).
+ * `singleWriter`: one pod, replaced by stopping the old one first (it writes a ReadWriteOnce
+ * volume, owned by its group through fsGroup).
  */
-export function helmUnprivilegedDeployment(app: string): string {
+export function helmUnprivilegedDeployment(app: string, opts: { singleWriter?: boolean } = {}): string {
   return `${helmObject('apps/v1', 'Deployment', { name: app, namespace: '{{ .Release.Namespace | quote }}' })}
 spec:
-  replicas: {{ .Values.replicas }}
+${opts.singleWriter ? `  replicas: 1
+  # One writer of the volume: the old pod stops before the new one starts.
+  strategy:
+    type: Recreate` : '  replicas: {{ .Values.replicas }}'}
   selector:
     matchLabels:
       app.kubernetes.io/name: ${app}
@@ -62,12 +67,34 @@ spec:
         runAsNonRoot: true
         runAsUser: {{ .Values.uid }}
         runAsGroup: {{ .Values.uid }}
-        seccompProfile:
+${opts.singleWriter ? '        fsGroup: {{ .Values.uid }}\n' : ''}        seccompProfile:
           type: RuntimeDefault
       {{- with .Values.tolerations }}
       tolerations:
         {{- toYaml . | nindent 8 }}
       {{- end }}`;
+}
+
+/**
+ * A wrapper chart's LoadBalancer Service of one app, up to its ports: MetalLB's pool
+ * (.Values.pool) and address (.Values.loadBalancerIP), and the senders' own addresses kept
+ * (externalTrafficPolicy Local: `why` says who needs them).
+ */
+export function helmLoadBalancerService(app: string, why: string): string {
+  return `${helmObject('v1', 'Service', { name: app, namespace: '{{ .Release.Namespace | quote }}' })}
+  {{- with .Values.pool }}
+  annotations:
+    metallb.io/address-pool: {{ . | quote }}
+  {{- end }}
+spec:
+  type: LoadBalancer
+  {{- with .Values.loadBalancerIP }}
+  loadBalancerIP: {{ . | quote }}
+  {{- end }}
+  # Local: ${why}
+  externalTrafficPolicy: Local
+  selector:
+    app.kubernetes.io/name: ${app}`;
 }
 
 /** A container's restricted security context (no privilege escalation, read-only root, no capabilities), under `securityContext:` of a container in a Deployment template. */

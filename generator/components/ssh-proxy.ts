@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import { DnsLabel, Enabled, HostName, Ipv4, OneOf } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
-import { helmObject, helmUnprivilegedDeployment, RESTRICTED_CONTAINER_SECURITY } from './labels.ts';
+import { helmLoadBalancerService, helmObject, helmUnprivilegedDeployment, RESTRICTED_CONTAINER_SECURITY } from './labels.ts';
 import { PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import type { SiteModel } from '../model/site.ts';
 import { tolerationFor } from '../model/taints.ts';
@@ -62,20 +62,7 @@ ${RESTRICTED_CONTAINER_SECURITY}
         - name: run
           emptyDir: {}
 ---
-${helmObject('v1', 'Service', { name: 'ssh-proxy', namespace: '{{ .Release.Namespace | quote }}' })}
-  {{- with .Values.pool }}
-  annotations:
-    metallb.io/address-pool: {{ . | quote }}
-  {{- end }}
-spec:
-  type: LoadBalancer
-  {{- with .Values.loadBalancerIP }}
-  loadBalancerIP: {{ . | quote }}
-  {{- end }}
-  # Local: HAProxy sees (and logs, and passes on with PROXY) the client's own address.
-  externalTrafficPolicy: Local
-  selector:
-    app.kubernetes.io/name: ssh-proxy
+${helmLoadBalancerService('ssh-proxy', 'HAProxy sees (and logs, and passes on with PROXY) the client\'s own address.')}
   ports:
     - name: ssh
       port: 22

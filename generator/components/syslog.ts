@@ -5,7 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import { DnsSubdomain, Enabled, HostName, ImageReference, Ipv4, OneOf, Quantity } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
-import { helmObject, RESTRICTED_CONTAINER_SECURITY } from './labels.ts';
+import { helmLoadBalancerService, helmObject, helmUnprivilegedDeployment, RESTRICTED_CONTAINER_SECURITY } from './labels.ts';
 import { PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import { requireStorageClass, storageClassFor } from './storage.ts';
 import { tolerationFor } from '../model/taints.ts';
@@ -75,33 +75,7 @@ spec:
     requests:
       storage: {{ .Values.size | quote }}
 ---
-${helmObject('apps/v1', 'Deployment', { name: 'syslog', namespace: '{{ .Release.Namespace | quote }}' })}
-spec:
-  replicas: 1
-  # One writer of the volume: the old pod stops before the new one starts.
-  strategy:
-    type: Recreate
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: syslog
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: syslog
-      annotations:
-        checksum/config: {{ .Values.config | sha256sum | quote }}
-    spec:
-      securityContext:
-        runAsNonRoot: true
-        runAsUser: {{ .Values.uid }}
-        runAsGroup: {{ .Values.uid }}
-        fsGroup: {{ .Values.uid }}
-        seccompProfile:
-          type: RuntimeDefault
-      {{- with .Values.tolerations }}
-      tolerations:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
+${helmUnprivilegedDeployment('syslog', { singleWriter: true })}
       containers:
         - name: rsyslog
           image: {{ .Values.image | quote }}
@@ -161,20 +135,7 @@ ${RESTRICTED_CONTAINER_SECURITY}
         - name: tmp
           emptyDir: {}
 ---
-${helmObject('v1', 'Service', { name: 'syslog', namespace: '{{ .Release.Namespace | quote }}' })}
-  {{- with .Values.pool }}
-  annotations:
-    metallb.io/address-pool: {{ . | quote }}
-  {{- end }}
-spec:
-  type: LoadBalancer
-  {{- with .Values.loadBalancerIP }}
-  loadBalancerIP: {{ . | quote }}
-  {{- end }}
-  # Local: rsyslog sees each sender's own address (fromhost-ip).
-  externalTrafficPolicy: Local
-  selector:
-    app.kubernetes.io/name: syslog
+${helmLoadBalancerService('syslog', 'rsyslog sees each sender\'s own address (fromhost-ip).')}
   ports:
     - name: syslog-udp
       port: ${SYSLOG_PORT}
