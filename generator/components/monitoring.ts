@@ -7,6 +7,7 @@ import { defineComponent, type ReleaseDef, webhookCaBundles } from './types.ts';
 import { ingressFor } from './web.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
 import { helmObject } from './labels.ts';
+import type { SiteModel } from '../model/site.ts';
 import { ALERT_CREDENTIALS_SECRET, alertCredentialsSecret, alertmanagerConfig, siteAlertRules } from './alerting.ts';
 
 /** The site's PrometheusRule (spec.alerting.siteRules): its groups come from the values. */
@@ -18,6 +19,49 @@ spec:
 `;
 
 export const GRAFANA_ADMIN_SECRET = 'grafana-admin';
+/** The password Grafana searches the directory with (spec.identity.ldap.bindDn), a SOPS secret the admin fills in. */
+export const GRAFANA_LDAP_SECRET = 'grafana-ldap';
+const GRAFANA_LDAP_SECRET_DIR = '/etc/secrets/grafana-ldap';
+
+const LdapGroup = Type.String({ pattern: '^[A-Za-z0-9 ._@=,-]{1,256}$', expected: 'an LDAP group DN such as cn=hpc-admins,ou=groups,dc=hpc4,dc=example,dc=edu' });
+
+/** TOML basic string: every value in ldap.toml is validated (letters, digits and DN punctuation), quoted as TOML requires. */
+const tomlString = (s: string) => JSON.stringify(s);
+
+/**
+ * Grafana's ldap.toml from the site's directory: the server, how users are found, the bind (the
+ * search account, its password read from the mounted secret with $__file, or each user binding as
+ * themselves), and the roles the groups give. Without Viewer groups every directory user views.
+ */
+export function grafanaLdapToml(ldap: NonNullable<SiteModel['identity']['ldap']>, roles: Record<'Admin' | 'Editor' | 'Viewer', readonly string[]>): string {
+  const url = /^(ldaps?):\/\/([^:/]+)(?::([0-9]+))?$/.exec(ldap.url)!;
+  const ssl = url[1] === 'ldaps';
+  const mappings = (['Admin', 'Editor', 'Viewer'] as const).flatMap((role) => roles[role].map((group) => ({ role, group })));
+  if (!roles.Viewer.length) mappings.push({ role: 'Viewer', group: '*' });
+  return [
+    '[[servers]]',
+    `host = ${tomlString(url[2]!)}`,
+    `port = ${Number(url[3] ?? (ssl ? 636 : 389))}`,
+    `use_ssl = ${ssl}`,
+    `start_tls = ${!ssl && ldap.startTls}`,
+    'ssl_skip_verify = false',
+    ...(ldap.bindDn
+      ? [`bind_dn = ${tomlString(ldap.bindDn)}`, `bind_password = ${tomlString(`$__file{${GRAFANA_LDAP_SECRET_DIR}/password}`)}`]
+      : [`bind_dn = ${tomlString(`${ldap.userAttribute}=%s,${ldap.userBase}`)}`]),
+    `search_filter = ${tomlString(`(${ldap.userAttribute}=%s)`)}`,
+    `search_base_dns = [${tomlString(ldap.userBase)}]`,
+    ...(ldap.groupBase ? [`group_search_filter = ${tomlString(`(&(objectClass=posixGroup)(memberUid=%s))`)}`, `group_search_base_dns = [${tomlString(ldap.groupBase)}]`, 'group_search_filter_user_attribute = "uid"'] : []),
+    '',
+    '[servers.attributes]',
+    `username = ${tomlString(ldap.userAttribute)}`,
+    'name = "givenName"',
+    'surname = "sn"',
+    'email = "mail"',
+    'member_of = "memberOf"',
+    ...mappings.flatMap((m) => ['', '[[servers.group_mappings]]', `group_dn = ${tomlString(m.group)}`, `org_role = ${tomlString(m.role)}`, ...(m.role === 'Admin' ? ['grafana_admin = true'] : [])]),
+    '',
+  ].join('\n');
+}
 const GRAFANA_INIT_CHOWN_IMAGE = 'docker.io/library/busybox:1.38.0';
 
 export const monitoring = defineComponent({
@@ -36,6 +80,14 @@ export const monitoring = defineComponent({
         Type.String({ pattern: '^[A-Za-z0-9.-]+:[0-9]{1,5}$', expected: 'host:port of a SLURM node exporter, e.g. 10.40.1.1:9100' }),
         { default: [], description: 'node-exporter endpoints on SLURM nodes to scrape.' },
       ),
+      grafanaRoles: Type.Object(
+        {
+          Admin: Type.Array(LdapGroup, { default: [], description: 'LDAP groups whose members are Grafana administrators.' }),
+          Editor: Type.Array(LdapGroup, { default: [], description: 'LDAP groups whose members edit dashboards.' }),
+          Viewer: Type.Array(LdapGroup, { default: [], description: 'LDAP groups whose members view (empty: every user of the directory views).' }),
+        },
+        { additionalProperties: false, default: {}, description: 'With spec.identity.ldap, users sign in to Grafana with their LDAP account; these groups give them their role.' },
+      ),
     },
     { additionalProperties: false },
   ),
@@ -48,6 +100,9 @@ export const monitoring = defineComponent({
       data: { 'admin-user': fixed('admin'), 'admin-password': random(24) },
     },
     ...alertCredentialsSecret(site),
+    ...(site.identity.ldap?.bindDn
+      ? [{ name: GRAFANA_LDAP_SECRET, scope: 'cluster' as const, namespace: 'monitoring', description: `The password of ${site.identity.ldap.bindDn}, which Grafana searches the directory as`, data: { password: fixed(`REPLACE-ME: sops secrets/cluster/monitoring/${GRAFANA_LDAP_SECRET}.sops.yaml, then set password`) } }]
+      : []),
   ],
   check: (ctx, settings) => requireStorageClass(ctx, 'monitoring', settings, 'Prometheus\' time series'),
   releases(site, settings): ReleaseDef[] {
@@ -56,6 +111,7 @@ export const monitoring = defineComponent({
     const storageClassName = storageClassFor(site, settings.storageClass);
     const claim = (size: string) => ({ ...(storageClassName ? { storageClassName } : {}), accessModes: ['ReadWriteOnce'], resources: { requests: { storage: size } } });
     const receivers = site.alerting.receivers;
+    const ldap = site.identity.ldap;
     const credentials = alertCredentialsSecret(site).length > 0;
     return [
       {
@@ -96,6 +152,13 @@ export const monitoring = defineComponent({
               // Dashboards and users made in the UI survive a restart.
               persistence: { enabled: true, type: 'pvc', size: '5Gi', ...(storageClassName ? { storageClassName } : {}), accessModes: ['ReadWriteOnce'] },
               ...(ingress ? { ingress: { enabled: true, ...ingress } } : {}),
+              ...(ldap
+                ? {
+                    'grafana.ini': { 'auth.ldap': { enabled: true, allow_sign_up: true, config_file: '/etc/grafana/ldap.toml' } },
+                    ldap: { enabled: true, config: grafanaLdapToml(ldap, settings.grafanaRoles) },
+                    ...(ldap.bindDn ? { extraSecretMounts: [{ name: 'ldap-password', secretName: GRAFANA_LDAP_SECRET, mountPath: GRAFANA_LDAP_SECRET_DIR, readOnly: true }] } : {}),
+                  }
+                : {}),
             },
             alertmanager: {
               // Silences and the notification log survive a restart.
