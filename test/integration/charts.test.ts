@@ -1,5 +1,6 @@
 // Wrapper charts and helmfile, checked with the real helm: `helm lint` and `helm template` for
 // every release of every example site, each rendered document validated against its schema.
+// Slow (helm renders every chart of every example), so with the integration suite.
 //
 // Upstream charts cannot be downloaded here (no chart repository is reachable): each wrapper
 // chart gets its pinned dependency from ../shared/charts (the real upstream chart at the pinned
@@ -9,9 +10,9 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { generatedSite, ROOT } from './helpers/cli.ts';
-import { runTool } from './helpers/tools.ts';
-import { parseManifests, validateDocument, type K8sDocument } from './helpers/k8s.ts';
+import { generatedSite, ROOT } from '../helpers/cli.ts';
+import { runTool } from '../helpers/tools.ts';
+import { parseManifests, validateDocument, type K8sDocument } from '../helpers/k8s.ts';
 
 const SITES = ['site.yaml', 'examples/k0s-gpu.yaml', 'examples/minimal.yaml', 'examples/hpk.yaml'];
 
