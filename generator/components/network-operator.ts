@@ -6,7 +6,8 @@ import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
 import { upstreamChart } from './upstream.ts';
 import { isString, list } from '../spec/guards.ts';
-import { contains, formatIpv4, parseCidr, parseIpv4 } from '../spec/net.ts';
+import { contains, formatIpv4, overlaps, parseCidr, parseIpv4 } from '../spec/net.ts';
+import { show } from '../spec/diagnostics.ts';
 
 const POLICY_TEMPLATE = `${helmObject('mellanox.com/v1alpha1', 'NicClusterPolicy', { name: 'nic-cluster-policy' })}
 spec:
@@ -55,6 +56,11 @@ spec:
 {{- $network := . }}
 {{- range $.Values.environments }}
 ---
+{{- if eq $network.type "ipvlan" }}
+${helmObject('k8s.cni.cncf.io/v1', 'NetworkAttachmentDefinition', { name: '{{ $network.attachmentName | quote }}', namespace: '{{ .namespace | quote }}', inRange: true })}
+spec:
+  config: {{ dict "cniVersion" "0.3.1" "name" $network.attachmentName "type" "ipvlan" "master" $network.master "mode" "l2" "mtu" $network.mtu "ipam" (dict "type" "nv-ipam" "poolName" $network.name) | toJson | quote }}
+{{- else }}
 ${helmObject('mellanox.com/v1alpha1', '{{ ternary "IPoIBNetwork" "MacvlanNetwork" (eq $network.type "ipoib") }}', { name: '{{ printf "%s-%s" .name $network.name | quote }}', inRange: true })}
 spec:
   networkNamespace: {{ .namespace | quote }}
@@ -64,6 +70,7 @@ spec:
   mtu: {{ $network.mtu }}
   {{- end }}
   ipam: {{ dict "type" "nv-ipam" "poolName" $network.name | toJson | quote }}
+{{- end }}
 {{- end }}
 {{- end }}
 `;
@@ -85,8 +92,12 @@ export const networkOperator = defineComponent({
       networks: Type.Array(
         Type.Object(
           {
-            name: DnsLabel({ description: 'NetworkAttachmentDefinition name pods ask for (k8s.v1.cni.cncf.io/networks).' }),
-            type: OneOf(['macvlan', 'ipoib'], { default: 'macvlan', description: 'macvlan over an Ethernet/RoCE port, or IPoIB over an InfiniBand port.' }),
+            name: DnsLabel({ description: 'Network and IPPool name; macvlan and IPoIB networks are attached as <env>-<name> (k8s.v1.cni.cncf.io/networks), ipvlan ones as attachmentName.' }),
+            type: OneOf(['macvlan', 'ipvlan', 'ipoib'], {
+              default: 'macvlan',
+              description: 'macvlan over an Ethernet/RoCE port, ipvlan (L2: pods share the port\'s MAC address, as RoCE needs where the switch limits MACs) or IPoIB over an InfiniBand port.',
+            }),
+            attachmentName: Type.Optional(DnsLabel({ description: 'ipvlan: the NetworkAttachmentDefinition name pods ask for in every environment namespace (default: name), e.g. rdma-ipvlan-conf.' })),
             master: InterfaceName({ description: 'Host interface, e.g. ens1f0 or ib0.' }),
             subnet: Cidr({ description: 'Address range nv-ipam hands out on this network.' }),
             gateway: Type.Optional(Ipv4({ description: 'Gateway of the subnet, if pods route through one.' })),
@@ -113,6 +124,26 @@ export const networkOperator = defineComponent({
       if (gw !== null && !contains(subnet, gw)) {
         ctx.report('error', [...path, 'gateway'], `gateway ${n.gateway} is outside ${n.subnet}`, { hint: 'the gateway must be an address of the subnet' });
       }
+      if (n?.attachmentName !== undefined && n?.type !== 'ipvlan') {
+        ctx.report('error', [...path, 'attachmentName'], 'attachmentName names an ipvlan network\'s attachment; macvlan and IPoIB networks are attached as <env>-<name>', { hint: 'drop attachmentName, or use type: ipvlan' });
+      }
+      // nv-ipam hands out every address of the subnet but the gateway: a node's own would be given to a pod.
+      list<any>(ctx.spec.spec?.nodes).forEach((node) => {
+        for (const [what, a] of [['address', node?.address], ...Object.entries(node?.extraAddresses ?? {})] as [string, unknown][]) {
+          const ip = isString(a) ? parseIpv4(a) : null;
+          if (ip !== null && contains(subnet, ip)) {
+            ctx.report('error', [...path, 'subnet'], `${n.subnet} includes ${a}, node ${show(node?.name)}'s ${what === 'address' ? 'address' : `${what} address`}: nv-ipam would give it to a pod`, { hint: 'use a range of the fabric no host interface has' });
+          }
+        }
+      });
+      list<any>(settings?.networks).slice(0, i).forEach((m) => {
+        const other = isString(m?.subnet) ? parseCidr(m.subnet) : null;
+        if (other && overlaps(subnet, other)) ctx.report('error', [...path, 'subnet'], `${n.subnet} overlaps network ${show(m?.name)}'s ${m.subnet}`, { hint: 'each secondary network needs its own range' });
+      });
+    });
+    const attachments = list<any>(settings?.networks).filter((n) => n?.type === 'ipvlan').map((n) => n?.attachmentName ?? n?.name);
+    attachments.forEach((a, i) => {
+      if (isString(a) && attachments.indexOf(a) !== i) ctx.report('error', ['spec', 'components', 'networkOperator', 'networks'], `two ipvlan networks are attached as ${show(a)}`, { hint: 'give each its own attachmentName' });
     });
   },
   releases(site, settings): ReleaseDef[] {
@@ -186,7 +217,10 @@ export const networkOperator = defineComponent({
               scope: 'cluster' as const,
               namespace: 'nvidia-network-operator',
               after: ['network-operator-policy'],
-              values: { networks: settings.networks, environments: site.environments.map((e) => ({ name: e.name, namespace: e.namespace })) },
+              values: {
+                networks: settings.networks.map((n) => (n.type === 'ipvlan' ? { ...n, attachmentName: n.attachmentName ?? n.name } : n)),
+                environments: site.environments.map((e) => ({ name: e.name, namespace: e.namespace })),
+              },
               valuesSchema: {
                 type: 'object',
                 required: ['networks', 'environments'],
