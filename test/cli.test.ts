@@ -35,6 +35,14 @@ t.test('validate: ok for the examples, 1 for a missing file', async (t) => {
   t.match(missing.stderr, /^no-such-site\.yaml:1:1: error: file not found/);
 });
 
+t.test('ingress-nginx, retired upstream, is a warning where a site enables it', async (t) => {
+  const res = await siteforge(['validate', 'site.yaml'], { cwd: ROOT });
+  t.equal(res.code, 0, 'a warning, not an error');
+  t.match(res.stderr, /site\.yaml:\d+:\d+: warning: spec\.components\.ingressNginx\.enabled: ingress-nginx was retired upstream in March 2026/);
+  const minimal = await siteforge(['validate', 'examples/minimal.yaml'], { cwd: ROOT });
+  t.notMatch(minimal.stderr, /ingress-nginx/, 'not where it is off');
+});
+
 t.test('an even number of servers is a warning, not an error', async (t) => {
   const dir = await tempDir();
   const spec = (await readFile('examples/minimal.yaml', 'utf8')).replace(

@@ -13,6 +13,11 @@ export const ingressNginx = defineComponent({
   dependsOn: ['metallb'],
   notUnderHpk: 'the controller needs a LoadBalancer Service or host ports on nodes, and HPK has neither: every Service is headless and a pod runs wherever Slurm puts its job',
   settings: Type.Object({ enabled: Enabled(false), chartVersion: ChartVersion() }, { additionalProperties: false }),
+  check(ctx) {
+    ctx.report('warning', ['spec', 'components', 'ingressNginx', 'enabled'], 'ingress-nginx was retired upstream in March 2026: it gets no security fixes, and it is the front door of every web UI here', {
+      hint: 'plan the move to a maintained Gateway API implementation; until then keep the pinned chart current with Renovate',
+    });
+  },
   releases: (site): ReleaseDef[] => {
     // Behind a MetalLB address when the site has MetalLB; otherwise on ports 80/443 of every node
     // (a DaemonSet with host ports), since a LoadBalancer Service would never get an address.
