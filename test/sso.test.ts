@@ -62,6 +62,17 @@ t.test('the client secret is generated and SOPS-encrypted', async (t) => {
   t.match(secret, /client-secret: ENC\[AES256_GCM/);
 });
 
+t.test('the provider may be named once for the site (spec.identity.oidc)', async (t) => {
+  const d = await tempDir();
+  const own = join(d, 'site.yaml');
+  await writeFile(own, (await readFile(spec, 'utf8')).replace('issuer: "https://login.hpc4.example.edu/realms/hpc", ', '').replace('  identity:\n', '  identity:\n    oidc: {issuer: "https://sso.hpc4.example.edu/realms/site"}\n'));
+  const res = await siteforge(['generate', own, '--no-commit']);
+  t.equal(res.code, 0, res.stderr);
+  const values = parse(await readFile(join(d, 'charts/argo-workflows/values.yaml'), 'utf8'));
+  t.equal(values['argo-workflows'].server.sso.issuer, 'https://sso.hpc4.example.edu/realms/site', 'the site\'s provider');
+  t.match(await readFile(join(d, 'RUNBOOK.md'), 'utf8'), 'logs people in through `https://sso.hpc4.example.edu/realms/site`');
+});
+
 t.test('SSO needs a provider, and RBAC environments exist', async (t) => {
   const bad = join(await tempDir(), 'site.yaml');
   await writeFile(bad, (await readFile(spec, 'utf8')).replace('issuer: "https://login.hpc4.example.edu/realms/hpc", ', '').replace('environments: [dev]}', 'environments: [staging]}'));

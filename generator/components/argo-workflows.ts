@@ -101,7 +101,7 @@ const WORKFLOWS_SCHEMA = {
 const SsoSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: false, description: 'OIDC login for the server (authMode sso, tokens still accepted).' }),
-    issuer: Type.Optional(HttpUrl({ description: 'The site\'s OIDC provider (issuer URL, e.g. https://login.example.edu/realms/hpc); required with enabled.' })),
+    issuer: Type.Optional(HttpUrl({ description: 'The OIDC provider (issuer URL, e.g. https://login.example.edu/realms/hpc); default: spec.identity.oidc.issuer. One of them is required with enabled.' })),
     clientId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:@/-]{1,200}$', expected: 'an OIDC client id such as argo-workflows', description: 'OIDC client id registered for the server (default argo-workflows-<site>); its secret is generated (SOPS: argo/argo-server-sso) — register it with the provider.' })),
     redirectUrl: Type.Optional(HttpUrl({ description: 'Callback registered with the provider (default https://argo.<domain>/oauth2/callback).' })),
     scopes: Type.Array(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,100}$', expected: 'an OIDC scope such as groups' }), { default: ['openid', 'profile', 'email', 'groups'], description: 'Scopes requested (groups: group membership for the RBAC below).' }),
@@ -194,11 +194,14 @@ export const ssoClientId = (site: SiteModel) => site.componentSettings.argoWorkf
 /** The callback registered with the provider: the spec's, or the server's ingress host. */
 export const ssoRedirectUrl = (site: SiteModel) => site.componentSettings.argoWorkflows.sso.redirectUrl ?? `https://argo.${site.domain}/oauth2/callback`;
 
+/** Where the server logs people in: its own issuer, else the site's (spec.identity.oidc); validation requires one. */
+export const ssoIssuer = (site: SiteModel, sso: { issuer?: string }): string => sso.issuer ?? site.identity.oidc!.issuer;
+
 /** The upstream chart's server.sso block: issuer, client, callback, scopes, RBAC on. */
 function ssoValues(site: SiteModel, sso: SsoSettings): Record<string, unknown> {
   return {
     enabled: true,
-    issuer: sso.issuer,
+    issuer: ssoIssuer(site, sso),
     clientId: { name: SSO_CLIENT_ID_SECRET, key: 'client-id' },
     clientSecret: { name: ARGO_SSO_SECRET, key: 'client-secret' },
     redirectUrl: ssoRedirectUrl(site),
@@ -383,8 +386,8 @@ export const argoWorkflows = defineComponent({
       ctx.report('error', at, 'authMode sso needs the OIDC client (sso.enabled: true)', { hint: 'set spec.components.argoWorkflows.sso.enabled: true' });
     }
     const ssoAt = ['spec', 'components', 'argoWorkflows', 'sso'];
-    if (sso?.enabled === true && typeof sso.issuer !== 'string') {
-      ctx.report('error', ssoAt, 'SSO needs the site\'s OIDC provider', { expected: 'issuer: https://login.example.edu/realms/hpc', hint: 'give the issuer URL of your OIDC provider (Keycloak, Dex, ...)' });
+    if (sso?.enabled === true && typeof sso.issuer !== 'string' && typeof ctx.spec.spec?.identity?.oidc?.issuer !== 'string') {
+      ctx.report('error', ssoAt, 'SSO needs the site\'s OIDC provider', { expected: 'issuer: https://login.example.edu/realms/hpc (here, or once for the site as spec.identity.oidc.issuer)', hint: 'give the issuer URL of your OIDC provider (Keycloak, Dex, ...)' });
     }
     if (sso?.enabled === true && sso.redirectUrl === undefined && (ctx.spec.spec?.components?.ingressNginx as { enabled?: unknown } | undefined)?.enabled !== true) {
       ctx.report('error', ssoAt, 'SSO needs a callback URL the browser reaches, and the Argo server has no ingress', { expected: 'redirectUrl: https://<host the server is reached at>/oauth2/callback', hint: 'set redirectUrl, or enable ingressNginx (the default is https://argo.<domain>/oauth2/callback)' });

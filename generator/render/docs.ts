@@ -8,7 +8,7 @@ import { siteSecrets } from '../secrets/store.ts';
 import { renderDoc } from './assets.ts';
 import { diagramsMarkdown, siteDiagrams } from './diagrams.ts';
 import { credentialKeys, siteAlertRules } from '../components/alerting.ts';
-import { ssoClientId, ssoRedirectUrl } from '../components/argo-workflows.ts';
+import { ssoClientId, ssoIssuer, ssoRedirectUrl } from '../components/argo-workflows.ts';
 import { deployKeySecret, layerTimeout, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 import { HUB_API_PORT, hubApiHost } from '../components/jupyterhub.ts';
@@ -65,7 +65,7 @@ function runbook(site: SiteModel): GeneratedFile {
         if (!argoWorkflows.enabled || !argoWorkflows.sso.enabled) return false;
         const { sso } = argoWorkflows;
         return {
-          issuer: sso.issuer,
+          issuer: ssoIssuer(site, sso),
           clientId: ssoClientId(site),
           redirectUrl: ssoRedirectUrl(site),
           rbac: sso.rbac.map((e) => ({ group: e.group, role: e.role, environments: (e.environments ?? site.environments.map((env) => env.name)).join(', ') })),

@@ -529,6 +529,12 @@ const Identity = Type.Object(
         { additionalProperties: false, description: 'The site\'s LDAP directory (users and groups).' },
       ),
     ),
+    oidc: Type.Optional(
+      Type.Object(
+        { issuer: HttpUrl({ description: 'The site\'s OIDC provider (issuer URL, e.g. https://login.hpc4.example.edu/realms/hpc): the services that log people in through it (Argo Workflows SSO) use it unless they name their own.' }) },
+        { additionalProperties: false, description: 'The site\'s OIDC provider.' },
+      ),
+    ),
   },
   { additionalProperties: false, default: {}, description: 'Who the users are, in one place: the services that authenticate users (JupyterHub) read it.' },
 );
