@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { generatedSite, tempDir } from './helpers/cli.ts';
-import { runTool } from './helpers/tools.ts';
+import { freePort, runTool } from './helpers/tools.ts';
 import { parseManifests, validateDocument } from './helpers/k8s.ts';
 
 const out = await generatedSite('site.yaml', { commit: false });
@@ -20,14 +20,6 @@ const values = parse(await readFile(join(out, 'charts/syslog/values.yaml'), 'utf
 const groupVars = parse(await readFile(join(out, 'ansible/group_vars/all.yml'), 'utf8'), { customTags: [{ tag: '!unsafe', resolve: (v: string) => v }] });
 const work = await tempDir();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const freePort = () =>
-  new Promise<number>((done) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
 const daemons: ChildProcess[] = [];
 t.teardown(() => daemons.forEach((d) => d.kill()));
 

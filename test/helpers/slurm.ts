@@ -4,10 +4,10 @@
 // test asks for. Needs root (slurmd starts jobs as their users).
 import { execFile, spawnSync } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { tempDir } from './cli.ts';
+import { freePort } from './tools.ts';
 
 export interface SlurmCluster {
   /** Environment for Slurm's commands (SLURM_CONF). */
@@ -29,15 +29,6 @@ export interface SlurmLayout {
 const run = (cmd: string, args: string[], env: Record<string, string> = {}) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
     execFile(cmd, args, { env: { ...process.env, ...env } }, (error, stdout, stderr) => done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-
-const freePort = () =>
-  new Promise<number>((done) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
   });
 
 export async function startSlurm(layout: SlurmLayout): Promise<SlurmCluster> {

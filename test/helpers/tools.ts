@@ -2,6 +2,7 @@
 // Debian packages (ansible, ansible-lint, age) from PATH.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ROOT } from './cli.ts';
 
@@ -34,5 +35,16 @@ export function runTool(
       },
     );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** A TCP port on loopback nobody listens on right now (for a daemon a test starts). */
+export function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
   });
 }
