@@ -111,7 +111,7 @@ t.test('Flux sends failed reconciliations to that Alertmanager', async (t) => {
 t.test('receivers need monitoring and somewhere to send', async (t) => {
   const dir = await tempDir();
   const spec = (await readFile(join(ROOT, 'site.yaml'), 'utf8'))
-    .replace('monitoring: {enabled: true, slurmNodeExporters: ["10.40.1.1:9100", "10.40.1.2:9100"]}', 'monitoring: {enabled: false}')
+    .replace('    monitoring:\n      enabled: true\n', '    monitoring:\n      enabled: false\n')
     .replace('        mattermost: {channel: hpc-ops}\n', '');
   await writeFile(join(dir, 'site.yaml'), spec);
   const res = await siteforge(['validate', join(dir, 'site.yaml')]);

@@ -33,6 +33,8 @@ export const WITHOUT_MODEL = new Set([
   'mellanox.com/v1alpha1/MacvlanNetwork',
   'mellanox.com/v1alpha1/IPoIBNetwork',
   'nv-ipam.nvidia.com/v1alpha1/IPPool',
+  // verify checks it against the CRD the network-operator chart ships.
+  'k8s.cni.cncf.io/v1/NetworkAttachmentDefinition',
   // verify checks it, strictly, against the CRD of the kube-prometheus-stack chart it deploys with.
   'monitoring.coreos.com/v1/PrometheusRule',
   'monitoring.coreos.com/v1/ServiceMonitor',

@@ -170,6 +170,13 @@ for (const spec of SITES) {
         const pool = networkDocs.find((d) => d.kind === 'IPPool' && d.metadata.name === n.name) as any;
         t.equal(pool?.spec.subnet, n.subnet, `${n.name}: IP pool on its subnet`);
         for (const env of envs) {
+          if (n.type === 'ipvlan') {
+            // A NetworkAttachmentDefinition in the environment namespace, under the site's attachment name.
+            const nad = networkDocs.find((d) => d.kind === 'NetworkAttachmentDefinition' && d.metadata.name === (n.attachmentName ?? n.name) && d.metadata.namespace === `${env}-${site.metadata.name}`) as any;
+            const config = JSON.parse(nad?.spec.config ?? '{}');
+            t.same([config.type, config.mode, config.master, config.ipam], ['ipvlan', 'l2', n.master, { poolName: n.name, type: 'nv-ipam' }], `${env}/${n.name}: an L2 ipvlan attachment with addresses from nv-ipam`);
+            continue;
+          }
           const kind = n.type === 'ipoib' ? 'IPoIBNetwork' : 'MacvlanNetwork';
           const net = networkDocs.find((d) => d.kind === kind && d.metadata.name === `${env}-${n.name}`) as any;
           t.equal(net?.spec.networkNamespace, `${env}-${site.metadata.name}`, `${env}/${n.name}: attachment in the environment namespace`);
