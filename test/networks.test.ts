@@ -44,3 +44,27 @@ t.test('ranges that hold a node address or overlap, and names given twice, are e
   t.match(res.stderr, /two ipvlan networks are attached as "rdma-ipvlan-conf"/);
   t.match(res.stderr, /site\.yaml:\d+:\d+: error: spec\.components\.networkOperator\.networks\[1\]\.subnet/, 'with its position');
 });
+
+t.test('SR-IOV: a node policy per NIC, its IP pool and an attachment per environment; checked like the networks', async (t) => {
+  const out = await generatedSite('examples/k0s-gpu.yaml', { commit: false });
+  const res = await runTool('helm', ['template', 'network-operator-sriov', join(out, 'charts/network-operator-sriov'), '--namespace', 'nvidia-network-operator']);
+  t.equal(res.code, 0, res.stderr);
+  const docs = parseManifests(res.stdout) as any[];
+  const policy = docs.find((d) => d.kind === 'SriovNetworkNodePolicy');
+  t.same(policy.spec, { resourceName: 'sriov_rdma', numVfs: 8, deviceType: 'netdevice', isRdma: true, linkType: 'eth', nicSelector: { pfNames: ['ens1f1'], vendor: '15b3' }, nodeSelector: { 'hpc/pool': 'gpu' } });
+  t.equal(policy.metadata.namespace, 'nvidia-network-operator', 'in the operator\'s namespace, where it watches');
+  const network = docs.find((d) => d.kind === 'SriovNetwork');
+  t.same([network.metadata.name, network.spec.networkNamespace, JSON.parse(network.spec.ipam)], ['prod-sriov-rdma', 'prod-gpufarm', { poolName: 'sriov-rdma', type: 'nv-ipam' }]);
+  t.equal(docs.find((d) => d.kind === 'IPPool').spec.subnet, '172.28.0.0/16');
+  // Without sriov: true, with a range over a node and a resource given twice: errors at their field.
+  const dir = await tempDir();
+  const text = (await readFile('examples/k0s-gpu.yaml', 'utf8'))
+    .replace('      sriov: true\n', '')
+    .replace('resourceName: sriov_rdma, nodeSelector: {hpc/pool: gpu}, subnet: 172.28.0.0/16}', 'resourceName: sriov_rdma, nodeSelector: {hpc/pool: gpu}, subnet: 192.168.0.0/16}\n        - {name: sriov-two, pfNames: [ens2f0], numVfs: 4, resourceName: sriov_rdma}');
+  await writeFile(join(dir, 'site.yaml'), text);
+  const bad = await siteforge(['validate', join(dir, 'site.yaml')]);
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, /sriovPolicies: SR-IOV policies need the SR-IOV network operator, and sriov is not true/);
+  t.match(bad.stderr, /sriovPolicies\[0\]\.subnet: 192\.168\.0\.0\/16 includes 192\.168\.50\.10, node "ctl1"'s address/);
+  t.match(bad.stderr, /sriovPolicies\[1\]\.resourceName: resource "sriov_rdma" is given by two policies/);
+});

@@ -1,7 +1,7 @@
 // NVIDIA Network Operator: RDMA shared device plugin and Multus secondary networks for the
 // InfiniBand / RoCE fabric, optionally SR-IOV.
 import { Type } from '@sinclair/typebox';
-import { ChartVersion, Cidr, DnsLabel, Enabled, InterfaceName, Ipv4, OneOf } from '../spec/formats.ts';
+import { ChartVersion, Cidr, DnsLabel, Enabled, InterfaceName, Ipv4, LabelKey, LabelValue, OneOf } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
 import { upstreamChart } from './upstream.ts';
@@ -75,6 +75,48 @@ spec:
 {{- end }}
 `;
 
+/** Per policy: the VFs (SriovNetworkNodePolicy in the operator's namespace); with a subnet, its IP pool and a SriovNetwork per environment. */
+const SRIOV_TEMPLATE = `{{- range .Values.policies }}
+---
+${helmObject('sriovnetwork.openshift.io/v1', 'SriovNetworkNodePolicy', { name: '{{ .name | quote }}', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
+spec:
+  resourceName: {{ .resourceName | quote }}
+  numVfs: {{ .numVfs }}
+  deviceType: {{ .deviceType | quote }}
+  isRdma: {{ .isRdma }}
+  linkType: {{ .linkType | quote }}
+  {{- with .mtu }}
+  mtu: {{ . }}
+  {{- end }}
+  nicSelector:
+    pfNames: {{ toJson .pfNames }}
+    {{- with .vendor }}
+    vendor: {{ . | quote }}
+    {{- end }}
+    {{- with .deviceId }}
+    deviceID: {{ . | quote }}
+    {{- end }}
+  nodeSelector:
+    {{- toYaml .nodeSelector | nindent 4 }}
+{{- if .subnet }}
+---
+${helmObject('nv-ipam.nvidia.com/v1alpha1', 'IPPool', { name: '{{ .name | quote }}', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
+spec:
+  subnet: {{ .subnet | quote }}
+  perNodeBlockSize: {{ .perNodeBlockSize }}
+{{- $policy := . }}
+{{- range $.Values.environments }}
+---
+${helmObject('sriovnetwork.openshift.io/v1', 'SriovNetwork', { name: '{{ printf "%s-%s" .name $policy.name | quote }}', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
+spec:
+  resourceName: {{ $policy.resourceName | quote }}
+  networkNamespace: {{ .namespace | quote }}
+  ipam: {{ dict "type" "nv-ipam" "poolName" $policy.name | toJson | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+`;
+
 export const networkOperator = defineComponent({
   name: 'networkOperator',
   title: 'NVIDIA Network Operator (RDMA, Multus, SR-IOV)',
@@ -109,13 +151,38 @@ export const networkOperator = defineComponent({
         { default: [], description: 'Secondary networks attached to pods of every environment (Multus + NVIDIA IPAM).' },
       ),
       sriov: Type.Boolean({ default: false, description: 'Deploy the SR-IOV network operator as well.' }),
+      sriovPolicies: Type.Array(
+        Type.Object(
+          {
+            name: DnsLabel({ description: 'Policy name (SriovNetworkNodePolicy), and the SR-IOV network and IP pool of its subnet.' }),
+            pfNames: Type.Array(InterfaceName(), { minItems: 1, description: 'The physical functions (NIC ports) whose virtual functions it configures, e.g. [ens1f0].' }),
+            vendor: Type.Optional(Type.String({ pattern: '^[0-9a-f]{4}$', expected: 'a PCI vendor id such as 15b3', description: 'PCI vendor id of the NIC (15b3: NVIDIA/Mellanox).' })),
+            deviceId: Type.Optional(Type.String({ pattern: '^[0-9a-f]{4}$', expected: 'a PCI device id such as 101b', description: 'PCI device id of the NIC.' })),
+            numVfs: Type.Integer({ minimum: 1, maximum: 128, description: 'Virtual functions per port.' }),
+            resourceName: Type.String({ pattern: '^[A-Za-z0-9_]{1,63}$', expected: 'a resource name such as sriov_rdma', description: 'Pods ask for nvidia.com/<resourceName>.' }),
+            deviceType: OneOf(['netdevice', 'vfio-pci'], { default: 'netdevice', description: 'netdevice (kernel driver; RDMA with isRdma) or vfio-pci (DPDK).' }),
+            isRdma: Type.Boolean({ default: true, description: 'RDMA on the virtual functions (RoCE, GPUDirect).' }),
+            linkType: OneOf(['eth', 'ib'], { default: 'eth', description: 'Ethernet/RoCE or InfiniBand ports.' }),
+            mtu: Type.Optional(Type.Integer({ minimum: 576, maximum: 9216, description: 'MTU of the ports.' })),
+            nodeSelector: Type.Record(LabelKey(), LabelValue(), { additionalProperties: false, default: {}, expectedKey: LabelKey().expected, description: 'Nodes it applies to (default: those feature discovery marks SR-IOV capable).' }),
+            subnet: Type.Optional(Cidr({ description: 'With a subnet, pods attach to the VFs as <env>-<name> in every environment, addresses from nv-ipam.' })),
+            perNodeBlockSize: Type.Integer({ default: 64, minimum: 2, description: 'Addresses nv-ipam hands each node.' }),
+          },
+          { additionalProperties: false },
+        ),
+        { default: [], description: 'SR-IOV virtual functions per NIC (needs sriov: true): a SriovNetworkNodePolicy each, and with a subnet a SriovNetwork per environment.' },
+      ),
     },
     { additionalProperties: false },
   ),
   check(ctx, settings) {
-    list<any>(settings?.networks).forEach((n, i) => {
+    // Every range nv-ipam hands out: the secondary networks' and the SR-IOV policies' subnets.
+    const ranges = [
+      ...list<any>(settings?.networks).map((n, i) => ({ n, path: ['spec', 'components', 'networkOperator', 'networks', i] as (string | number)[] })),
+      ...list<any>(settings?.sriovPolicies).map((n, i) => ({ n, path: ['spec', 'components', 'networkOperator', 'sriovPolicies', i] as (string | number)[] })),
+    ];
+    ranges.forEach(({ n, path }, i) => {
       const subnet = isString(n?.subnet) ? parseCidr(n.subnet) : null;
-      const path = ['spec', 'components', 'networkOperator', 'networks', i];
       if (!subnet) return;
       if (subnet.address !== subnet.first) {
         ctx.report('error', [...path, 'subnet'], `"${n.subnet}" has host bits set`, { hint: `did you mean ${formatIpv4(subnet.first)}/${subnet.prefix}?` });
@@ -136,10 +203,22 @@ export const networkOperator = defineComponent({
           }
         }
       });
-      list<any>(settings?.networks).slice(0, i).forEach((m) => {
+      ranges.slice(0, i).forEach(({ n: m }) => {
         const other = isString(m?.subnet) ? parseCidr(m.subnet) : null;
         if (other && overlaps(subnet, other)) ctx.report('error', [...path, 'subnet'], `${n.subnet} overlaps network ${show(m?.name)}'s ${m.subnet}`, { hint: 'each secondary network needs its own range' });
       });
+    });
+    const policies = list<any>(settings?.sriovPolicies);
+    if (policies.length && settings?.sriov !== true) {
+      ctx.report('error', ['spec', 'components', 'networkOperator', 'sriovPolicies'], 'SR-IOV policies need the SR-IOV network operator, and sriov is not true', { hint: 'set spec.components.networkOperator.sriov: true' });
+    }
+    const resources = policies.map((p) => p?.resourceName);
+    resources.forEach((r, i) => {
+      if (isString(r) && resources.indexOf(r) !== i) ctx.report('error', ['spec', 'components', 'networkOperator', 'sriovPolicies', i, 'resourceName'], `resource ${show(r)} is given by two policies`, { hint: 'each policy needs its own resourceName' });
+    });
+    const names = [...list<any>(settings?.networks).map((n) => n?.name), ...policies.map((p) => p?.name)];
+    policies.forEach((p, i) => {
+      if (isString(p?.name) && names.indexOf(p.name) !== list<any>(settings?.networks).length + i) ctx.report('error', ['spec', 'components', 'networkOperator', 'sriovPolicies', i, 'name'], `${show(p.name)} is already the name of a network or policy (they share the IP pool names)`, { hint: 'choose another name' });
     });
     const attachments = list<any>(settings?.networks).filter((n) => n?.type === 'ipvlan').map((n) => n?.attachmentName ?? n?.name);
     attachments.forEach((a, i) => {
@@ -149,6 +228,8 @@ export const networkOperator = defineComponent({
   releases(site, settings): ReleaseDef[] {
     const version = upstreamChart('network-operator').version;
     const selectors = settings.rdmaInterfaces.length ? { ifNames: settings.rdmaInterfaces } : { vendors: ['15b3'] };
+    // nv-ipam runs when any network or SR-IOV policy draws addresses from it.
+    const ipam = settings.networks.length > 0 || settings.sriovPolicies.some((p) => p.subnet);
     return [
       {
         name: 'network-operator',
@@ -157,6 +238,8 @@ export const networkOperator = defineComponent({
         scope: 'cluster',
         namespace: 'nvidia-network-operator',
         upstream: { chart: 'network-operator' },
+        // With sriov, the chart also runs the SR-IOV network operator (at the operator's own version).
+        ...(settings.sriov ? { images: [`nvcr.io/nvidia/mellanox/sriov-network-operator:network-operator-v${version}`] } : {}),
         // Where the chart takes pod tolerations, with its defaults at the pin (kept beside spec.placement's).
         podTolerations: {
           'operator.tolerations': [{ key: 'node-role.kubernetes.io/master', operator: 'Equal', value: '', effect: 'NoSchedule' }, { key: 'node-role.kubernetes.io/control-plane', operator: 'Equal', value: '', effect: 'NoSchedule' }],
@@ -185,7 +268,7 @@ export const networkOperator = defineComponent({
           componentVersion: `network-operator-v${version}`,
           rdmaConfig: { configList: [{ resourceName: 'rdma_shared_device_a', rdmaHcaMax: settings.rdmaHcaMax, selectors }] },
           ipoib: settings.networks.some((n) => n.type === 'ipoib'),
-          networks: settings.networks.length > 0,
+          networks: ipam,
         },
         valuesSchema: {
           type: 'object',
@@ -200,15 +283,44 @@ export const networkOperator = defineComponent({
           },
         },
         templates: { 'nic-cluster-policy.yaml': POLICY_TEMPLATE },
-        providesCrds: settings.networks.length ? ['nv-ipam.nvidia.com/IPPool', 'nv-ipam.nvidia.com/CIDRPool'] : [],
+        providesCrds: ipam ? ['nv-ipam.nvidia.com/IPPool', 'nv-ipam.nvidia.com/CIDRPool'] : [],
         images: [
           'k8s-rdma-shared-dev-plugin',
           'plugins',
           'multus-cni',
-          ...(settings.networks.length ? ['nvidia-k8s-ipam'] : []),
+          ...(ipam ? ['nvidia-k8s-ipam'] : []),
           ...(settings.networks.some((n) => n.type === 'ipoib') ? ['ipoib-cni'] : []),
         ].map((image) => `nvcr.io/nvidia/mellanox/${image}:network-operator-v${version}`),
       },
+      ...(settings.sriovPolicies.length
+        ? [
+            {
+              name: 'network-operator-sriov',
+              description: 'SR-IOV virtual functions per NIC, and their networks per environment',
+              scope: 'cluster' as const,
+              namespace: 'nvidia-network-operator',
+              // The SR-IOV CRDs come with the operator's chart; the IP pools' CRD with the policy's nv-ipam.
+              after: ['network-operator', 'network-operator-policy'],
+              values: {
+                policies: settings.sriovPolicies.map((p) => ({
+                  ...p,
+                  nodeSelector: Object.keys(p.nodeSelector).length ? p.nodeSelector : { 'feature.node.kubernetes.io/network-sriov.capable': 'true' },
+                })),
+                environments: site.environments.map((e) => ({ name: e.name, namespace: e.namespace })),
+              },
+              valuesSchema: {
+                type: 'object',
+                required: ['policies', 'environments'],
+                additionalProperties: false,
+                properties: {
+                  policies: { type: 'array', items: { type: 'object', required: ['name', 'pfNames', 'numVfs', 'resourceName', 'deviceType', 'isRdma', 'linkType', 'nodeSelector', 'perNodeBlockSize'] } },
+                  environments: { type: 'array', items: { type: 'object', required: ['name', 'namespace'] } },
+                },
+              },
+              templates: { 'sriov.yaml': SRIOV_TEMPLATE },
+            },
+          ]
+        : []),
       ...(settings.networks.length
         ? [
             {

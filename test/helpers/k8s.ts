@@ -35,6 +35,8 @@ export const WITHOUT_MODEL = new Set([
   'nv-ipam.nvidia.com/v1alpha1/IPPool',
   // verify checks it against the CRD the network-operator chart ships.
   'k8s.cni.cncf.io/v1/NetworkAttachmentDefinition',
+  'sriovnetwork.openshift.io/v1/SriovNetworkNodePolicy',
+  'sriovnetwork.openshift.io/v1/SriovNetwork',
   // verify checks it, strictly, against the CRD of the kube-prometheus-stack chart it deploys with.
   'monitoring.coreos.com/v1/PrometheusRule',
   'monitoring.coreos.com/v1/ServiceMonitor',
