@@ -3,7 +3,7 @@
 // admin fills in, never in values), and the site's own PrometheusRules for what this cluster exists
 // for. Flux's failed reconciliations reach the same receivers through Alertmanager (render/gitops.ts).
 import type { SiteModel } from '../model/site.ts';
-import { fixed, type SecretDef } from '../secrets/types.ts';
+import { sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
 
 export const ALERT_CREDENTIALS_SECRET = 'alertmanager-credentials';
 /** Where Alertmanager (alertmanagerSpec.secrets) mounts that Secret. */
@@ -18,7 +18,6 @@ export function credentialKeys(r: Receiver): string[] {
   return [...(r.email?.username ? [`${r.name}-smtp-password`] : []), ...(r.slack ? [`${r.name}-slack-url`] : []), ...(r.mattermost ? [`${r.name}-mattermost-url`] : [])];
 }
 
-const PLACEHOLDER = (key: string) => `REPLACE-ME: sops secrets/cluster/monitoring/${ALERT_CREDENTIALS_SECRET}.sops.yaml, then set ${key}`;
 
 /** The Secret whose values the admin fills in with sops (siteforge keeps them from then on). */
 export function alertCredentialsSecret(site: SiteModel): SecretDef[] {
@@ -30,7 +29,7 @@ export function alertCredentialsSecret(site: SiteModel): SecretDef[] {
       scope: 'cluster',
       namespace: 'monitoring',
       description: 'Alertmanager receiver credentials (SMTP passwords, chat webhook URLs): fill them in with sops',
-      data: Object.fromEntries(keys.map((k) => [k, fixed(PLACEHOLDER(k))])),
+      data: Object.fromEntries(keys.map((k) => [k, sopsPlaceholder('monitoring', ALERT_CREDENTIALS_SECRET, k)])),
     },
   ];
 }

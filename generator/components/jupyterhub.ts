@@ -5,15 +5,16 @@
 // ldapauthenticator, the Slurm client and munge), with the cluster's munge key from SOPS; its API
 // is on a MetalLB address the compute nodes' JupyterLab servers call back to.
 import { Type } from '@sinclair/typebox';
-import { Cidr, ChartVersion, DnsLabel, DnsName, DnsSubdomain, Enabled, HostName, ImageReference, Ipv4, Quantity } from '../spec/formats.ts';
+import { Cidr, ChartVersion, DnsLabel, DnsName, DnsSubdomain, Enabled, HostName, ImageReference, imagePin, Ipv4, Quantity, SlurmMemory, SlurmName, SlurmTime } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import { ingressFor } from './web.ts';
 import { POOL_ANNOTATION } from './metallb.ts';
-import { fixed, type SecretDef } from '../secrets/types.ts';
+import { sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
 import { show } from '../spec/diagnostics.ts';
 import { isString, list } from '../spec/guards.ts';
 import type { SiteModel } from '../model/site.ts';
+import { ldapServer } from '../model/identity.ts';
 
 /** The hub API port: what the JupyterLab servers on the compute nodes call back to. */
 export const HUB_API_PORT = 8081;
@@ -22,19 +23,18 @@ const MUNGE_SOCKET_DIR = '/run/munge';
 export const MUNGE_SECRET = 'munge-key';
 export const LDAP_SECRET = 'jupyterhub-ldap';
 
-const SlurmName = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', expected: 'a Slurm name such as batch or gpu' });
-const SlurmTime = Type.String({ pattern: '^([0-9]{1,4}-[0-9]{1,2}(:[0-9]{2}){0,2}|[0-9]{1,6}(:[0-9]{2}){0,2})$', expected: 'a Slurm time limit such as 08:00:00 or 1-00:00:00' });
+const NAME_EXPECTED = 'a Slurm name such as batch or gpu';
 
 const Profile = Type.Object(
   {
     name: DnsLabel({ description: 'Profile key (in the spawn form and the job name).' }),
     display: Type.String({ minLength: 1, maxLength: 80, pattern: '^[A-Za-z0-9 ,.()/:+_-]+$', expected: 'a short label of letters, digits, spaces and , . ( ) / : + _ -', description: 'What users pick in the spawn form, e.g. "CPU, 4 cores, 8 hours".' }),
-    partition: { ...SlurmName, description: 'Slurm partition of the job.' },
-    time: { ...SlurmTime, description: 'Time limit of the job (the server ends with it).' },
+    partition: SlurmName({ expected: NAME_EXPECTED, description: 'Slurm partition of the job.' }),
+    time: SlurmTime({ expected: 'a Slurm time limit such as 08:00:00 or 1-00:00:00', description: 'Time limit of the job (the server ends with it).' }),
     cpus: Type.Integer({ minimum: 1, maximum: 512, description: 'CPUs (cores) of the job.' }),
-    memory: Type.String({ pattern: '^[1-9][0-9]{0,6}[KMGT]?$', expected: 'a Slurm memory size such as 16G', description: 'Memory of the job (sbatch --mem).' }),
+    memory: SlurmMemory({ description: 'Memory of the job (sbatch --mem).' }),
     gpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 16, description: 'GPUs, requested as --gres=gpu:<n>.' })),
-    account: Type.Optional({ ...SlurmName, description: 'Slurm account the job is charged to (default: the user\'s).' }),
+    account: Type.Optional(SlurmName({ expected: NAME_EXPECTED, description: 'Slurm account the job is charged to (default: the user\'s).' })),
   },
   { additionalProperties: false },
 );
@@ -130,10 +130,12 @@ export const jupyterhub = defineComponent({
   ),
   check(ctx, settings) {
     const at = ['spec', 'components', 'jupyterhub'];
-    if (!isString(settings?.hubImage)) {
+    const image = settings?.hubImage;
+    if (!isString(image)) {
       ctx.report('error', at, 'JupyterHub needs the site\'s hub image (with batchspawner, wrapspawner, ldapauthenticator, the Slurm client and munge)', { expected: 'hubImage: registry.example.edu/hpc/k8s-hub-slurm:4.4.0', hint: 'build it FROM quay.io/jupyterhub/k8s-hub at the chart\'s version and set hubImage' });
-    } else if (/@sha256:/.test(settings.hubImage) || !/:[^/:]+$/.test(settings.hubImage)) {
-      ctx.report('error', [...at, 'hubImage'], `the hub image ${show(settings.hubImage)} needs a tag (the chart takes name and tag)`, { hint: 'pin a version tag' });
+    } else {
+      const { tag, digest } = imagePin(image);
+      if (digest !== undefined || tag === undefined) ctx.report('error', [...at, 'hubImage'], `the hub image ${show(image)} needs a tag (the chart takes name and tag)`, { hint: 'pin a version tag' });
     }
     if (!ctx.spec.spec?.identity?.ldap) {
       ctx.report('error', at, 'JupyterHub signs users in against the site\'s LDAP, and spec.identity.ldap is not set', { expected: 'spec.identity.ldap: {url: ldaps://..., userBase: ou=people,...}', hint: 'describe the directory under spec.identity.ldap' });
@@ -159,7 +161,7 @@ export const jupyterhub = defineComponent({
         scope: 'cluster',
         namespace: 'jupyterhub',
         description: 'The Slurm cluster\'s munge key, base64 (the hub\'s munged authenticates its sbatch with it)',
-        data: { 'munge.key.b64': fixed(`REPLACE-ME: sops secrets/cluster/jupyterhub/${MUNGE_SECRET}.sops.yaml, then set munge.key.b64 to base64 of the cluster's /etc/munge/munge.key`) },
+        data: { 'munge.key.b64': sopsPlaceholder('jupyterhub', MUNGE_SECRET, 'munge.key.b64', ' to base64 of the cluster\'s /etc/munge/munge.key') },
       },
       ...(ldap?.bindDn
         ? [
@@ -168,7 +170,7 @@ export const jupyterhub = defineComponent({
               scope: 'cluster' as const,
               namespace: 'jupyterhub',
               description: `The password of ${ldap.bindDn}, which the hub searches the directory as`,
-              data: { password: fixed(`REPLACE-ME: sops secrets/cluster/jupyterhub/${LDAP_SECRET}.sops.yaml, then set password`) },
+              data: { password: sopsPlaceholder('jupyterhub', LDAP_SECRET, 'password') },
               helmValues: { release: 'jupyterhub', build: (d: Readonly<Record<string, string>>) => ({ jupyterhub: { hub: { config: { LDAPAuthenticator: { lookup_dn_search_password: d.password } } } } }) },
             },
           ]
@@ -179,8 +181,7 @@ export const jupyterhub = defineComponent({
     const ldap = site.identity.ldap!;
     const slurm = settings.slurm!;
     const profiles = settings.profiles as ProfileSpec[];
-    const ldapUrl = /^(ldaps?):\/\/([^:/]+)(?::([0-9]+))?$/.exec(ldap.url)!;
-    const ssl = ldapUrl[1] === 'ldaps';
+    const server = ldapServer(ldap);
     const ingress = ingressFor(site, settings.hostname ?? `jupyter.${site.domain}`, 'jupyterhub-tls');
     const hubImage = splitImage(settings.hubImage!);
     return [
@@ -223,9 +224,9 @@ export const jupyterhub = defineComponent({
                   admin_access: false,
                 },
                 LDAPAuthenticator: {
-                  server_address: ldapUrl[2],
-                  server_port: Number(ldapUrl[3] ?? (ssl ? 636 : 389)),
-                  ...(ssl ? { tls_strategy: 'on_connect' } : { tls_strategy: ldap.startTls ? 'before_bind' : 'insecure' }),
+                  server_address: server.host,
+                  server_port: server.port,
+                  ...(server.ssl ? { tls_strategy: 'on_connect' } : { tls_strategy: ldap.startTls ? 'before_bind' : 'insecure' }),
                   user_search_base: ldap.userBase,
                   user_attribute: ldap.userAttribute,
                   ...(ldap.bindDn ? { lookup_dn: true, lookup_dn_search_user: ldap.bindDn, lookup_dn_user_dn_attribute: ldap.userAttribute } : { bind_dn_template: [`${ldap.userAttribute}={username},${ldap.userBase}`] }),

@@ -5,9 +5,10 @@ import { ChartVersion, DnsSubdomain, Enabled, Quantity } from '../spec/formats.t
 import { requireStorageClass, storageClassFor } from './storage.ts';
 import { defineComponent, type ReleaseDef, webhookCaBundles } from './types.ts';
 import { ingressFor } from './web.ts';
-import { fixed, random, type SecretDef } from '../secrets/types.ts';
+import { fixed, random, sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
 import { helmObject } from './labels.ts';
 import type { SiteModel } from '../model/site.ts';
+import { ldapServer } from '../model/identity.ts';
 import { ALERT_CREDENTIALS_SECRET, alertCredentialsSecret, alertmanagerConfig, siteAlertRules } from './alerting.ts';
 
 /** The site's PrometheusRule (spec.alerting.siteRules): its groups come from the values. */
@@ -34,14 +35,13 @@ const tomlString = (s: string) => JSON.stringify(s);
  * themselves), and the roles the groups give. Without Viewer groups every directory user views.
  */
 export function grafanaLdapToml(ldap: NonNullable<SiteModel['identity']['ldap']>, roles: Record<'Admin' | 'Editor' | 'Viewer', readonly string[]>): string {
-  const url = /^(ldaps?):\/\/([^:/]+)(?::([0-9]+))?$/.exec(ldap.url)!;
-  const ssl = url[1] === 'ldaps';
+  const { host, port, ssl } = ldapServer(ldap);
   const mappings = (['Admin', 'Editor', 'Viewer'] as const).flatMap((role) => roles[role].map((group) => ({ role, group })));
   if (!roles.Viewer.length) mappings.push({ role: 'Viewer', group: '*' });
   return [
     '[[servers]]',
-    `host = ${tomlString(url[2]!)}`,
-    `port = ${Number(url[3] ?? (ssl ? 636 : 389))}`,
+    `host = ${tomlString(host)}`,
+    `port = ${port}`,
     `use_ssl = ${ssl}`,
     `start_tls = ${!ssl && ldap.startTls}`,
     'ssl_skip_verify = false',
@@ -101,7 +101,7 @@ export const monitoring = defineComponent({
     },
     ...alertCredentialsSecret(site),
     ...(site.identity.ldap?.bindDn
-      ? [{ name: GRAFANA_LDAP_SECRET, scope: 'cluster' as const, namespace: 'monitoring', description: `The password of ${site.identity.ldap.bindDn}, which Grafana searches the directory as`, data: { password: fixed(`REPLACE-ME: sops secrets/cluster/monitoring/${GRAFANA_LDAP_SECRET}.sops.yaml, then set password`) } }]
+      ? [{ name: GRAFANA_LDAP_SECRET, scope: 'cluster' as const, namespace: 'monitoring', description: `The password of ${site.identity.ldap.bindDn}, which Grafana searches the directory as`, data: { password: sopsPlaceholder('monitoring', GRAFANA_LDAP_SECRET, 'password') } }]
       : []),
   ],
   check: (ctx, settings) => requireStorageClass(ctx, 'monitoring', settings, 'Prometheus\' time series'),

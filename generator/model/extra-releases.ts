@@ -4,14 +4,12 @@
 // helmfile, Flux, Argo CD, the release index, images.txt and verify treat it as any other.
 import type { ReleaseDef } from '../components/types.ts';
 import { didYouMean } from '../spec/suggest.ts';
-import type { SecretDef, SecretValueSpec } from '../secrets/types.ts';
+import { sopsPlaceholder, type SecretDef, type SecretValueSpec } from '../secrets/types.ts';
 import type { ExtraReleaseSpec } from '../spec/schema.ts';
 
 /** What extra releases count as in place of a component name (labels, the release index). */
 export const EXTRA_RELEASES = 'extraReleases';
 
-/** The fixed value of a secret the admin sets with `sops` (a password another system issued); regenerating rebuilds the values from the Secret. */
-const placeholder = (x: Pick<ExtraReleaseSpec, 'name' | 'namespace'>, key: string) => `REPLACE-ME: sops secrets/cluster/${x.namespace}/${extraValuesSecretName(x)}.sops.yaml, then set ${key}`;
 
 /** The SOPS secret holding an extra release's secret values. */
 export const extraValuesSecretName = (x: Pick<ExtraReleaseSpec, 'name'>) => `${x.name}-values`;
@@ -51,7 +49,7 @@ export function extraReleaseSecrets(x: ExtraReleaseSpec): SecretDef[] {
       namespace: x.namespace,
       description: `Secret values of the ${x.name} release (${x.secretValues.map((v) => v.path).join(', ')})`,
       data: Object.fromEntries(
-        x.secretValues.map((v): [string, SecretValueSpec] => [v.path, v.generate === 'random' ? { kind: 'random', length: v.length, charset: 'alnum' } : { kind: 'fixed', value: placeholder(x, v.path) }]),
+        x.secretValues.map((v): [string, SecretValueSpec] => [v.path, v.generate === 'random' ? { kind: 'random', length: v.length, charset: 'alnum' } : sopsPlaceholder(x.namespace, extraValuesSecretName(x), v.path)]),
       ),
       helmValues: {
         release: x.name,

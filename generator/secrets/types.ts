@@ -40,6 +40,12 @@ export interface SecretDef {
 
 export const random = (length: number, charset: 'alnum' | 'hex' | 'base64' = 'alnum'): SecretValueSpec => ({ kind: 'random', length, charset });
 export const fixed = (value: string): SecretValueSpec => ({ kind: 'fixed', value });
+/**
+ * A value the admin sets with sops (a password another system issued, a key the cluster already
+ * has): it says which file to open and which key to set (`how`: anything more to know).
+ */
+export const sopsPlaceholder = (namespace: string, secret: string, key: string, how = ''): SecretValueSpec =>
+  fixed(`REPLACE-ME: sops secrets/cluster/${namespace}/${secret}.sops.yaml, then set ${key}${how}`);
 export const caKey = (): SecretValueSpec => ({ kind: 'caKey' });
 export const caCertificate = (keyKey: string, commonName: string, years = 10): SecretValueSpec => ({ kind: 'caCertificate', keyKey, commonName, years });
 

@@ -145,7 +145,30 @@ export const GIT_URL_PATTERN =
   '|^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~][A-Za-z0-9._~/+-]*$';
 
 /** The registry an image reference names (docker.io when it names none), as containerd reads it. */
+/** An image reference's name, and its tag and digest where it has them (registry/path:tag@sha256:…). */
+export function imagePin(image: string): { name: string; tag?: string; digest?: string } {
+  const [name = '', digest] = image.split('@');
+  const tag = /:([^/:]+)$/.exec(name)?.[1];
+  return { name, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+
 export function imageRegistry(image: string): string {
   const first = image.split('/')[0]!;
   return image.includes('/') && (/[.:]/.test(first) || first === 'localhost') ? first : 'docker.io';
 }
+
+/** An account, partition, QoS or constraint name as Slurm takes it. */
+export const SlurmName = (o: SchemaOptions = {}) =>
+  Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', expected: 'a Slurm name of letters, digits, "_", "." and "-", such as m3792, regular or gpu', ...o });
+
+/** A Slurm time limit: minutes, [days-]hours:minutes:seconds and the other forms sbatch --time takes; `unlimited` also takes UNLIMITED. */
+export const SlurmTime = ({ unlimited = false, ...o }: SchemaOptions & { unlimited?: boolean } = {}) =>
+  Type.String({
+    pattern: `^([0-9]{1,4}-[0-9]{1,2}(:[0-9]{2}){0,2}|[0-9]{1,6}(:[0-9]{2}){0,2}${unlimited ? '|UNLIMITED' : ''})$`,
+    expected: 'a Slurm time limit such as 30 (minutes), 04:00:00 or 7-00:00:00',
+    ...o,
+  });
+
+/** A Slurm memory size (sbatch --mem). */
+export const SlurmMemory = (o: SchemaOptions = {}) =>
+  Type.String({ pattern: '^[1-9][0-9]{0,6}[KMGT]?$', expected: 'a Slurm memory size such as 16G', ...o });

@@ -4,6 +4,7 @@
 import type { Rule, RuleContext } from './rules.ts';
 import { show, type PathSegment } from './diagnostics.ts';
 import { isString, list } from './guards.ts';
+import { imagePin } from './formats.ts';
 import { catalog, componentNames } from '../components/catalog.ts';
 
 const HPK_NODES = 'HPK has no nodes of its own: spec.nodes holds one entry, the host that runs the control plane, and the compute nodes are Slurm\'s';
@@ -28,8 +29,7 @@ export const hpkRules: Rule = (ctx) => {
   }
   const image = dist.hpk?.controlPlaneImage;
   if (isString(image)) {
-    const [name = '', digest] = image.split('@');
-    const tag = /:([^/:]+)$/.exec(name)?.[1];
+    const { tag, digest } = imagePin(image);
     if (!digest && (tag === undefined || tag === 'latest' || tag === 'master' || tag === 'main')) {
       ctx.report('error', [...at, 'hpk', 'controlPlaneImage'], `the control-plane image ${show(image)} is not pinned (${tag ?? 'no tag'}): each restart could run another Kubernetes`, {
         hint: 'pin a version tag or a digest (@sha256:...)',

@@ -7,7 +7,7 @@ import { contains, formatIpv4, overlaps, parseCidr, parseIpv4, poolContaining, t
 import { didYouMean } from './suggest.ts';
 import { isString, list } from './guards.ts';
 import { catalog, componentNames } from '../components/catalog.ts';
-import { DNS_NAME_PATTERN, imageRegistry } from './formats.ts';
+import { DNS_NAME_PATTERN, imagePin, imageRegistry } from './formats.ts';
 import { addressPools } from '../components/metallb.ts';
 import { dependencyCycle, stepName } from '../model/workflows.ts';
 import { HARBOR_PROXY_PROJECTS } from '../components/harbor.ts';
@@ -294,8 +294,7 @@ function imageRules(ctx: RuleContext, w: any, at: readonly PathSegment[]) {
   ];
   for (const [path, image] of images) {
     if (!isString(image)) continue;
-    const [name = '', digest] = image.split('@');
-    const tag = /:([^/:]+)$/.exec(name)?.[1];
+    const { name, tag, digest } = imagePin(image);
     if (!digest && (tag === undefined || tag === 'latest')) {
       ctx.report('warning', path, `image ${show(image)} is not pinned (${tag ? 'latest' : 'no tag'}): each run may build with a different image`, {
         hint: `pin a version tag or a digest, e.g. ${name.replace(/:latest$/, '')}:<version> or @sha256:…; Renovate then proposes updates`,

@@ -3,7 +3,7 @@
 // TypeScript type of a validated spec (SiteSpec). Static defaults live here, nowhere else.
 import { Type, type Static, type TObject, type TOptional } from '@sinclair/typebox';
 import { catalog } from '../components/catalog.ts';
-import { BranchName, Cidr, DnsLabel, DnsSubdomain, DnsName, GIT_URL_PATTERN, HostName, HttpUrl, ImageReference, InterfaceName, Ipv4, LabelKey, LabelValue, OneOf, Quantity, SafeAbsolutePath, Taint, UserName } from './formats.ts';
+import { BranchName, Cidr, SlurmMemory, SlurmName, SlurmTime, DnsLabel, DnsSubdomain, DnsName, GIT_URL_PATTERN, HostName, HttpUrl, ImageReference, InterfaceName, Ipv4, LabelKey, LabelValue, OneOf, Quantity, SafeAbsolutePath, Taint, UserName } from './formats.ts';
 
 export const API_VERSION = 'siteforge/v1alpha1';
 export const KIND = 'Site';
@@ -18,16 +18,6 @@ const UserPath = (o: Record<string, unknown> = {}) =>
     expected: 'an absolute path or one below the home directory, of letters, digits and . _ + @ - (no "." or ".." components, spaces or shell characters), such as ~/.k8sfs',
     ...o,
   });
-/** An account, partition, QoS or constraint name as Slurm takes it. */
-const SlurmName = (o: Record<string, unknown> = {}) =>
-  Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', expected: 'a Slurm name of letters, digits, "_", "." and "-", such as m3792, regular or gpu', ...o });
-/** A Slurm time limit: minutes, [days-]hours:minutes:seconds and the other forms sbatch --time takes. */
-const SlurmTime = (o: Record<string, unknown> = {}) =>
-  Type.String({
-    pattern: '^([0-9]{1,4}-[0-9]{1,2}(:[0-9]{2}){0,2}|[0-9]{1,6}(:[0-9]{2}){0,2}|UNLIMITED)$',
-    expected: 'a Slurm time limit such as 30 (minutes), 04:00:00 or 7-00:00:00',
-    ...o,
-  });
 /** The Slurm side of one kind of job HPK submits. */
 const SlurmJob = (what: string) =>
   Type.Object(
@@ -35,7 +25,7 @@ const SlurmJob = (what: string) =>
       partition: Type.Optional(SlurmName({ description: `Partition of ${what} (default: the Slurm default partition).` })),
       qos: Type.Optional(SlurmName({ description: `QoS of ${what}.` })),
       constraint: Type.Optional(SlurmName({ description: `Node feature ${what} require (sbatch --constraint), e.g. cpu or gpu.` })),
-      time: Type.Optional(SlurmTime({ description: `Time limit of ${what} (default: the partition\'s).` })),
+      time: Type.Optional(SlurmTime({ unlimited: true, description: `Time limit of ${what} (default: the partition\'s).` })),
     },
     { ...strict },
   );
@@ -57,9 +47,9 @@ const Hpk = Type.Object(
       {
         partition: Type.Optional(SlurmName({ description: 'Partition of the control-plane job (one that holds the control-plane host).' })),
         qos: Type.Optional(SlurmName({ description: 'QoS of the control-plane job (a long-running workflow QoS, where the site has one).' })),
-        time: SlurmTime({ default: '1-00:00:00', description: 'Time limit of one control-plane job; before it ends, the job queues its successor.' }),
+        time: SlurmTime({ unlimited: true, default: '1-00:00:00', description: 'Time limit of one control-plane job; before it ends, the job queues its successor.' }),
         cpus: Type.Integer({ default: 4, minimum: 1, maximum: 256, description: 'CPUs of the control-plane job.' }),
-        memory: Type.String({ default: '16G', pattern: '^[1-9][0-9]{0,6}[KMGT]?$', expected: 'a Slurm memory size such as 16G', description: 'Memory of the control-plane job (sbatch --mem).' }),
+        memory: SlurmMemory({ default: '16G', description: 'Memory of the control-plane job (sbatch --mem).' }),
       },
       { ...strict, default: {}, description: 'The control-plane job (supervisor: slurm).' },
     ),
