@@ -17,6 +17,7 @@ import { sshProxy } from './ssh-proxy.ts';
 import { staticPages } from './static-pages.ts';
 import { syslog } from './syslog.ts';
 import { jupyterhub } from './jupyterhub.ts';
+import { slurm } from './slurm.ts';
 import type { ComponentModule } from './types.ts';
 
 export const catalog = {
@@ -37,6 +38,7 @@ export const catalog = {
   staticPages,
   syslog,
   jupyterhub,
+  slurm,
 } as const;
 
 export type ComponentName = keyof typeof catalog;

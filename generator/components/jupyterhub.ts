@@ -15,6 +15,7 @@ import { show } from '../spec/diagnostics.ts';
 import { isString, list } from '../spec/guards.ts';
 import type { SiteModel } from '../model/site.ts';
 import { ldapServer } from '../model/identity.ts';
+import { MUNGE_KEY_SECRET, SLURM_NAMESPACE, SLURMCTLD_PORT, slurmClusterName } from './slurm.ts';
 
 /** The hub API port: what the JupyterLab servers on the compute nodes call back to. */
 export const HUB_API_PORT = 8081;
@@ -86,6 +87,12 @@ function splitImage(image: string): { name: string; tag: string } {
   return { name: image.slice(0, at), tag: image.slice(at + 1) };
 }
 
+/** The control plane of spec.components.slurm, as the hub's client configuration names it. */
+function inClusterSlurm(site: SiteModel): { clusterName: string; controller: string; port: number } {
+  const s = site.componentSettings.slurm;
+  return { clusterName: slurmClusterName(site, s), controller: s.hostname!, port: SLURMCTLD_PORT };
+}
+
 export function hubApiHost(settings: { hub: { hostname?: string; loadBalancerIP?: string } }): string {
   return settings.hub.hostname ?? settings.hub.loadBalancerIP!;
 }
@@ -93,7 +100,7 @@ export function hubApiHost(settings: { hub: { hostname?: string; loadBalancerIP?
 export const jupyterhub = defineComponent({
   name: 'jupyterhub',
   title: 'JupyterHub: users sign in with LDAP and get JupyterLab as a Slurm job (batchspawner, profiles per partition)',
-  dependsOn: ['namespaces', 'metallb', 'ingressNginx', 'certManager'],
+  dependsOn: ['namespaces', 'metallb', 'ingressNginx', 'certManager', 'slurm'],
   notUnderHpk: 'the hub submits Slurm jobs as each user (sudo -u, as root, with the cluster\'s munge key), which an HPK user\'s cluster cannot do, and its API needs a LoadBalancer address',
   requires: ['metallb'],
   settings: Type.Object(
@@ -118,7 +125,7 @@ export const jupyterhub = defineComponent({
             controller: HostName({ description: 'slurmctld\'s host.' }),
             port: Type.Integer({ minimum: 1, maximum: 65535, default: 6817, description: 'slurmctld\'s port.' }),
           },
-          { additionalProperties: false, description: 'The Slurm cluster the hub submits to; the munge key is a SOPS secret you fill in (secrets/cluster/jupyterhub/munge-key).' },
+          { additionalProperties: false, description: 'The Slurm cluster the hub submits to (default with spec.components.slurm: that control plane); the munge key is a SOPS secret you fill in (secrets/cluster/jupyterhub/munge-key).' },
         ),
       ),
       allowedGroups: Type.Array(Type.String({ pattern: '^[A-Za-z0-9 ._@-]{1,128}$', expected: 'an LDAP group name or DN' }), { default: [], description: 'LDAP groups whose members may sign in (empty: every user of spec.identity.ldap).' }),
@@ -140,7 +147,8 @@ export const jupyterhub = defineComponent({
     if (!ctx.spec.spec?.identity?.ldap) {
       ctx.report('error', at, 'JupyterHub signs users in against the site\'s LDAP, and spec.identity.ldap is not set', { expected: 'spec.identity.ldap: {url: ldaps://..., userBase: ou=people,...}', hint: 'describe the directory under spec.identity.ldap' });
     }
-    if (!settings?.slurm) ctx.report('error', at, 'JupyterHub spawns servers as Slurm jobs, and slurm (clusterName, controller) is not set', { hint: 'set slurm: {clusterName: <name>, controller: <slurmctld host>}' });
+    const inCluster = (ctx.spec.spec?.components?.slurm as { enabled?: unknown } | undefined)?.enabled === true;
+    if (!settings?.slurm && !inCluster) ctx.report('error', at, 'JupyterHub spawns servers as Slurm jobs, and slurm (clusterName, controller) is not set', { hint: 'set slurm: {clusterName: <name>, controller: <slurmctld host>}, or enable spec.components.slurm' });
     if (!list(settings?.profiles).length) ctx.report('error', [...at, 'profiles'], 'JupyterHub has no profiles for users to start a server with', { expected: 'profiles: [{name: cpu, display: "CPU, 4 cores", partition: batch, time: "08:00:00", cpus: 4, memory: 16G}]', hint: 'add at least one profile' });
     const names = list<any>(settings?.profiles).map((p) => p?.name);
     names.forEach((n, i) => {
@@ -155,13 +163,21 @@ export const jupyterhub = defineComponent({
   },
   secrets(site): SecretDef[] {
     const ldap = site.identity.ldap;
+    const inCluster = site.componentSettings.slurm.enabled;
     return [
       {
         name: MUNGE_SECRET,
         scope: 'cluster',
         namespace: 'jupyterhub',
         description: 'The Slurm cluster\'s munge key, base64 (the hub\'s munged authenticates its sbatch with it)',
-        data: { 'munge.key.b64': sopsPlaceholder('jupyterhub', MUNGE_SECRET, 'munge.key.b64', ' to base64 of the cluster\'s /etc/munge/munge.key') },
+        data: {
+          'munge.key.b64': sopsPlaceholder(
+            'jupyterhub',
+            MUNGE_SECRET,
+            'munge.key.b64',
+            inCluster ? ` to the munge.key.b64 of secrets/cluster/${SLURM_NAMESPACE}/${MUNGE_KEY_SECRET}.sops.yaml` : ' to base64 of the cluster\'s /etc/munge/munge.key',
+          ),
+        },
       },
       ...(ldap?.bindDn
         ? [
@@ -179,7 +195,7 @@ export const jupyterhub = defineComponent({
   },
   releases(site: SiteModel, settings): ReleaseDef[] {
     const ldap = site.identity.ldap!;
-    const slurm = settings.slurm!;
+    const slurm = settings.slurm ?? inClusterSlurm(site);
     const profiles = settings.profiles as ProfileSpec[];
     const server = ldapServer(ldap);
     const ingress = ingressFor(site, settings.hostname ?? `jupyter.${site.domain}`, 'jupyterhub-tls');

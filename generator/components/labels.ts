@@ -40,20 +40,14 @@ export function helmObject(
 }
 
 /**
- * A wrapper chart's Deployment of one unprivileged app, up to its containers: replicas, the
- * app.kubernetes.io/name selector, a restart when the config value changes, the restricted pod
- * security context (uid from .Values.uid) and the site's tolerations (.Values.tolerations).
- * `singleWriter`: one pod, replaced by stopping the old one first (it writes a ReadWriteOnce
- * volume, owned by its group through fsGroup).
+ * The pod template of one unprivileged app, up to its containers: the app.kubernetes.io/name label,
+ * a restart when the config value changes, the restricted pod security context (uid from
+ * .Values.uid; with `fsGroup`, the volumes it writes belong to that group) and the site's
+ * tolerations (.Values.tolerations). `checksum`: what the restart follows, when not the string .Values.config.
  */
-export function helmUnprivilegedDeployment(app: string, opts: { singleWriter?: boolean } = {}): string {
-  return `${helmObject('apps/v1', 'Deployment', { name: app, namespace: '{{ .Release.Namespace | quote }}' })}
-spec:
-${opts.singleWriter ? `  replicas: 1
-  # One writer of the volume: the old pod stops before the new one starts.
-  strategy:
-    type: Recreate` : '  replicas: {{ .Values.replicas }}'}
-  selector:
+function helmUnprivilegedPodTemplate(app: string, opts: { fsGroup: boolean; uid?: string; checksum?: string }): string {
+  const uid = opts.uid ?? '.Values.uid';
+  return `  selector:
     matchLabels:
       app.kubernetes.io/name: ${app}
   template:
@@ -61,13 +55,13 @@ ${opts.singleWriter ? `  replicas: 1
       labels:
         app.kubernetes.io/name: ${app}
       annotations:
-        checksum/config: {{ .Values.config | sha256sum | quote }}
+        checksum/config: {{ ${opts.checksum ?? '.Values.config'} | sha256sum | quote }}
     spec:
       securityContext:
         runAsNonRoot: true
-        runAsUser: {{ .Values.uid }}
-        runAsGroup: {{ .Values.uid }}
-${opts.singleWriter ? '        fsGroup: {{ .Values.uid }}\n' : ''}        seccompProfile:
+        runAsUser: {{ ${uid} }}
+        runAsGroup: {{ ${uid} }}
+${opts.fsGroup ? `        fsGroup: {{ ${uid} }}\n` : ''}        seccompProfile:
           type: RuntimeDefault
       {{- with .Values.tolerations }}
       tolerations:
@@ -76,15 +70,63 @@ ${opts.singleWriter ? '        fsGroup: {{ .Values.uid }}\n' : ''}        seccom
 }
 
 /**
+ * A wrapper chart's Deployment of one unprivileged app, up to its containers: replicas and the pod
+ * template above. `singleWriter`: one pod, replaced by stopping the old one first (it writes a
+ * ReadWriteOnce volume, owned by its group through fsGroup).
+ */
+export function helmUnprivilegedDeployment(app: string, opts: { singleWriter?: boolean } = {}): string {
+  return `${helmObject('apps/v1', 'Deployment', { name: app, namespace: '{{ .Release.Namespace | quote }}' })}
+spec:
+${opts.singleWriter ? `  replicas: 1
+  # One writer of the volume: the old pod stops before the new one starts.
+  strategy:
+    type: Recreate` : '  replicas: {{ .Values.replicas }}'}
+${helmUnprivilegedPodTemplate(app, { fsGroup: opts.singleWriter === true })}`;
+}
+
+/**
+ * A wrapper chart's StatefulSet of one unprivileged app (one pod, `<app>-0`, a stable host name),
+ * up to its containers; its volumes come from `claims` (name → size and class values), owned by
+ * its group. `uid`: the values expression of its user, when not .Values.uid.
+ */
+export function helmUnprivilegedStatefulSet(app: string, claims: Readonly<Record<string, { size: string }>>, opts: { uid?: string; serviceName?: string; checksum?: string } = {}): string {
+  const templates = Object.entries(claims).map(
+    ([name, c]) => `    - metadata:
+        name: ${name}
+      spec:
+        accessModes: [ReadWriteOnce]
+        {{- with .Values.storageClass }}
+        storageClassName: {{ . | quote }}
+        {{- end }}
+        resources:
+          requests:
+            storage: {{ ${c.size} | quote }}`,
+  );
+  return `${helmObject('apps/v1', 'StatefulSet', { name: app, namespace: '{{ .Release.Namespace | quote }}' })}
+spec:
+  replicas: 1
+  serviceName: ${opts.serviceName ?? app}
+  volumeClaimTemplates:
+${templates.join('\n')}
+${helmUnprivilegedPodTemplate(app, { fsGroup: true, ...(opts.uid ? { uid: opts.uid } : {}), ...(opts.checksum ? { checksum: opts.checksum } : {}) })}`;
+}
+
+/**
  * A wrapper chart's LoadBalancer Service of one app, up to its ports: MetalLB's pool
- * (.Values.pool) and address (.Values.loadBalancerIP), and the senders' own addresses kept
+ * (.Values.pool) and address (.Values.loadBalancerIP), the DNS name ExternalDNS publishes for it
+ * (.Values.externalDnsHostname), and the senders' own addresses kept
  * (externalTrafficPolicy Local: `why` says who needs them).
  */
 export function helmLoadBalancerService(app: string, why: string): string {
   return `${helmObject('v1', 'Service', { name: app, namespace: '{{ .Release.Namespace | quote }}' })}
-  {{- with .Values.pool }}
+  {{- if or .Values.pool .Values.externalDnsHostname }}
   annotations:
+    {{- with .Values.pool }}
     metallb.io/address-pool: {{ . | quote }}
+    {{- end }}
+    {{- with .Values.externalDnsHostname }}
+    external-dns.alpha.kubernetes.io/hostname: {{ . | quote }}
+    {{- end }}
   {{- end }}
 spec:
   type: LoadBalancer

@@ -12,6 +12,7 @@ import { ssoClientId, ssoIssuer, ssoRedirectUrl } from '../components/argo-workf
 import { deployKeySecret, layerTimeout, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 import { HUB_API_PORT, hubApiHost } from '../components/jupyterhub.ts';
+import { MUNGE_KEY_SECRET, SLURM_NAMESPACE, slurmClusterName } from '../components/slurm.ts';
 import { hpkJobName } from '../model/hpk.ts';
 
 
@@ -58,6 +59,24 @@ function runbook(site: SiteModel): GeneratedFile {
           size: s.size,
           retentionDays: s.retentionDays,
           forward: s.forward ? `${s.forward.host}:${s.forward.port} (${s.forward.protocol.toUpperCase()})` : '',
+        };
+      })(),
+      slurm: (() => {
+        const s = site.componentSettings.slurm;
+        if (!s.enabled) return false;
+        return {
+          cluster: slurmClusterName(site, s),
+          hostname: s.hostname ?? '',
+          address: s.loadBalancerIP ?? '',
+          externalDns: site.componentSettings.externalDns.enabled,
+          partitions: s.partitions.map((p) => `${p.name}${p.default ? ' (default)' : ''}: ${p.nodeSets.map((n) => s.nodeSets.find((set) => set.name === n)?.nodes ?? n).join(', ')}`).join('; '),
+          enforce: s.accountingEnforce.join(','),
+          associations: s.accountingEnforce.includes('associations'),
+          cgroups: s.cgroups,
+          munge: `secrets/cluster/${SLURM_NAMESPACE}/${MUNGE_KEY_SECRET}.sops.yaml`,
+          stateSize: s.stateSize,
+          databaseSize: s.databaseSize,
+          jupyterhub: site.componentSettings.jupyterhub.enabled && !site.componentSettings.jupyterhub.slurm,
         };
       })(),
       sso: (() => {

@@ -170,5 +170,10 @@ export const SlurmTime = ({ unlimited = false, ...o }: SchemaOptions & { unlimit
   });
 
 /** A Slurm memory size (sbatch --mem). */
+/** A Slurm host list: names, or a prefix with numeric ranges (cn[001-128], gn[01-04,07]), comma-separated. */
+export const SLURM_HOSTLIST_PATTERN = '^[a-z0-9][a-z0-9-]*(\\[[0-9]{1,6}(-[0-9]{1,6})?(,[0-9]{1,6}(-[0-9]{1,6})?)*\\][a-z0-9-]*)?(,[a-z0-9][a-z0-9-]*(\\[[0-9]{1,6}(-[0-9]{1,6})?(,[0-9]{1,6}(-[0-9]{1,6})?)*\\][a-z0-9-]*)?)*$';
+export const SlurmHostlist = (o: SchemaOptions = {}) =>
+  Type.String({ pattern: SLURM_HOSTLIST_PATTERN, maxLength: 1024, expected: 'a Slurm host list such as cn[001-128] or gn[01-04],gn10', ...o });
+
 export const SlurmMemory = (o: SchemaOptions = {}) =>
   Type.String({ pattern: '^[1-9][0-9]{0,6}[KMGT]?$', expected: 'a Slurm memory size such as 16G', ...o });

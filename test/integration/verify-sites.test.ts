@@ -119,3 +119,20 @@ t.test('JupyterHub through Slurm verifies clean with the real chart; without a c
   t.equal(unbound.code, 1);
   t.ok(JSON.parse(unbound.stdout).problems.some((p: { check: string; object: string }) => p.check === 'storage' && /hub-db-dir/.test(p.object)), 'the hub database claim that never binds is found');
 });
+
+t.test('the Slurm control plane verifies clean; with a class the site lacks its claims do not bind', async (t) => {
+  const dir = await tempDir();
+  const spec = await readFile('test/fixtures/sites/slurm.yaml', 'utf8');
+  await writeFile(join(dir, 'site.yaml'), spec);
+  t.equal((await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit'])).code, 0);
+  const res = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--json']);
+  t.equal(res.code, 0, res.stdout);
+  t.same(JSON.parse(res.stdout).problems, []);
+  // A class named in the spec that no one provisions: the state and database claims never bind.
+  await writeFile(join(dir, 'site.yaml'), spec.replace('purgeAfterMonths: 24', 'purgeAfterMonths: 24\n      storageClass: fast-block'));
+  t.equal((await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit'])).code, 0);
+  const unbound = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--json']);
+  t.equal(unbound.code, 1);
+  const storage = JSON.parse(unbound.stdout).problems.filter((p: { check: string }) => p.check === 'storage').map((p: { object: string }) => p.object);
+  t.same(storage.sort(), ['StatefulSet slurm/slurm-controller (from slurm)', 'StatefulSet slurm/slurm-db (from slurm)'], 'the state and database claims are found unbound');
+});
