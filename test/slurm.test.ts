@@ -36,9 +36,19 @@ const base = await render();
 
 t.test('the chart renders, every object valid against the Kubernetes schemas', async (t) => {
   t.equal(base.res.code, 0, base.res.stderr);
-  t.same(base.docs.map((d) => `${d.kind}/${d.metadata.name}`).sort(), ['ConfigMap/slurm-config', 'NetworkPolicy/slurm-db', 'Service/slurm-controller', 'Service/slurm-db', 'StatefulSet/slurm-controller', 'StatefulSet/slurm-db']);
+  t.same(base.docs.map((d) => `${d.kind}/${d.metadata.name}`).sort(), [
+    'ConfigMap/slurm-accounting-sync',
+    'ConfigMap/slurm-config',
+    'CronJob/slurm-accounting-sync',
+    'NetworkPolicy/slurm-db',
+    'Service/slurm-controller',
+    'Service/slurm-db',
+    'StatefulSet/slurm-controller',
+    'StatefulSet/slurm-db',
+  ]);
   for (const d of base.docs) t.same(await validateDocument(d), [], `${d.kind}/${d.metadata.name}`);
   for (const d of base.docs.filter((d) => d.kind === 'StatefulSet')) t.same(podSecurityViolations((d as any).spec.template.spec, 'restricted'), [], `${d.metadata.name} meets the restricted Pod Security level`);
+  t.same(podSecurityViolations(base.find('CronJob', 'slurm-accounting-sync')!.spec.jobTemplate.spec.template.spec, 'restricted'), [], 'so does the accounting sync');
 });
 
 t.test('slurmctld and slurmdbd share one pod, and the configuration names that pod and its DNS name', async (t) => {
@@ -133,6 +143,28 @@ t.test('a JupyterHub beside it submits to this control plane without its own slu
   t.match(values.slurmConf, /^ClusterName=snl\nSlurmctldHost=slurm\.hpc\.example\.gov\nSlurmctldPort=6817\n/);
   const index = await readFile(join(out, 'helmfile.yaml'), 'utf8');
   t.ok(index.indexOf('name: slurm\n') < index.indexOf('name: jupyterhub\n'), 'the hub is installed after the control plane');
+});
+
+t.test('the accounting sync: a CronJob with munged beside it, reaching slurmdbd through the Service, the directory as the spec describes it', async (t) => {
+  const job = base.find('CronJob', 'slurm-accounting-sync')!;
+  t.equal(job.spec.concurrencyPolicy, 'Forbid', 'one run at a time');
+  const pod = job.spec.jobTemplate.spec.template.spec;
+  t.same(pod.initContainers.map((c: { name: string; restartPolicy?: string }) => `${c.name}:${c.restartPolicy}`), ['munged:Always'], 'munged as a sidecar: the Job ends when the sync does');
+  t.same(pod.initContainers[0], base.find('StatefulSet', 'slurm-controller')!.spec.template.spec.initContainers[1], 'the same munged as the controller\'s');
+  const env = Object.fromEntries(pod.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
+  t.match(env, { LDAP_URL: 'ldaps://ldap.hpc.example.gov', LDAP_GROUP_BASE: 'ou=groups,dc=hpc,dc=example,dc=gov', LDAP_BIND_DN: 'cn=slurm-sync,ou=services,dc=hpc,dc=example,dc=gov', SYNC_GROUPS: 'hpc-users chemistry', SYNC_PRUNE: 'true', SLURM_CLUSTER: 'snl', LDAP_MEMBER_ATTRIBUTE: 'memberUid' });
+  const files = base.find('ConfigMap', 'slurm-accounting-sync')!.data as Record<string, string>;
+  t.same(lines(files['slurm.conf']!, 'AccountingStorageHost'), ['AccountingStorageHost=slurm-controller'], 'slurmdbd through the controller Service, inside the cluster');
+  t.ok(base.find('Service', 'slurm-controller'), 'which exists');
+  const dir = await tempDir('siteforge-slurm-sync-');
+  await writeFile(join(dir, 'accounting-sync.sh'), files['accounting-sync.sh']!);
+  const lint = await runTool('shellcheck', ['-s', 'sh', '--severity=style', join(dir, 'accounting-sync.sh')]);
+  t.equal(lint.code, 0, `shellcheck: ${lint.stdout}`);
+  t.ok((await readFile(join(base.out, 'secrets/cluster/slurm/slurm-ldap.sops.yaml'), 'utf8')).includes('password: ENC['), 'the bind password is a SOPS secret (the admin fills it in)');
+  const off = await render((s) => {
+    s.spec.components.slurm.accountingSync.enabled = false;
+  });
+  t.notOk(off.docs.some((d) => d.kind === 'CronJob'), 'no sync unless asked for');
 });
 
 t.test('host lists expand as Slurm reads them', async (t) => {

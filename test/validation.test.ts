@@ -99,6 +99,9 @@ const expected: Record<string, string[]> = {
     '22:34 error spec.components.slurm.partitions[1].nodeSets[0]: partition "gpu" names node set "gpus", which nodeSets does not define',
     '22:50 error spec.components.slurm.partitions[1].default: a second default partition',
     '23:18 error spec.components.slurm.partitions[2].name: partition "batch" is listed twice',
+    '24:23 error spec.components.slurm.accountingSync: the accounting sync reads LDAP groups, and spec.identity.ldap is not set',
+    '24:23 error spec.components.slurm.accountingSync.groups: the accounting sync has no LDAP groups to make accounts of',
+    '24:49 error spec.components.slurm.accountingSync.schedule: schedule "61 * * * *": the minute field "61" is not valid (allowed: *, 0-59, lists, ranges and /steps)',
   ],
   'hpk-without-settings': [
     '8:11 error spec.distribution.type: type hpk needs distribution.hpk: the runtime, the control-plane image, the hpk-kubelet binary and the site\'s DNS server',

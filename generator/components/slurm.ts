@@ -10,12 +10,14 @@
 // operator and CRDs, with slurmd in pods, while these nodes are bare-metal ones outside Kubernetes;
 // so this is a wrapper chart of siteforge's own, with the Slurm image the site builds.
 import { Type } from '@sinclair/typebox';
-import { DnsLabel, DnsSubdomain, Enabled, ImageReference, imagePin, Ipv4, OneOf, Quantity, SlurmHostlist, SlurmName, SlurmTime, UserName } from '../spec/formats.ts';
+import { CronSchedule, DnsLabel, DnsSubdomain, Enabled, ImageReference, imagePin, Ipv4, OneOf, Quantity, SlurmHostlist, SlurmName, SlurmTime, UserName } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmLoadBalancerService, helmObject, helmUnprivilegedStatefulSet, RESTRICTED_CONTAINER_SECURITY } from './labels.ts';
 import { PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import { requireStorageClass, storageClassFor } from './storage.ts';
-import { random, type SecretDef } from '../secrets/types.ts';
+import { random, sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
+import { cronProblem } from '../spec/rules.ts';
+import { assetTree } from '../render/assets.ts';
 import { show } from '../spec/diagnostics.ts';
 import { isString, list } from '../spec/guards.ts';
 import { tolerationFor } from '../model/taints.ts';
@@ -34,6 +36,9 @@ export const CONTROLLER_HOST = `${CONTROLLER}-0`;
 export const DATABASE = 'slurm-db';
 export const MUNGE_KEY_SECRET = 'slurm-munge-key';
 export const DATABASE_SECRET = 'slurm-database';
+export const LDAP_SECRET = 'slurm-ldap';
+/** The accounting sync's client configuration (sacctmgr reaches slurmdbd through the Service, inside the cluster). */
+export const SYNC_CONF_DIR = '/etc/slurm-sync';
 export const SLURM_NAMESPACE = 'slurm';
 const ACCOUNTING_DB = 'slurm_acct_db';
 /** Where the daemons read their configuration (SLURM_CONF's directory: slurmdbd.conf sits beside slurm.conf). */
@@ -93,6 +98,7 @@ export type SlurmSettings = {
   cgroups: boolean;
   accountingEnforce: readonly string[];
   purgeAfterMonths?: number;
+  accountingSync: { enabled: boolean; schedule: string; groups: readonly string[]; memberAttribute: 'memberUid' | 'member'; prune: boolean };
   nodeSets: readonly { name: string; nodes: string; cpus: number; sockets?: number; coresPerSocket?: number; threadsPerCore?: number; realMemory: number; gpus?: { count: number; type?: string }; features: readonly string[] }[];
   partitions: readonly { name: string; nodeSets: readonly string[]; default: boolean; maxTime: string; defaultTime?: string }[];
 };
@@ -215,6 +221,25 @@ export function slurmdbdConf(s: SlurmSettings): string {
   ].join('\n');
 }
 
+/**
+ * The accounting sync's slurm.conf: enough for sacctmgr, which talks to slurmdbd only, through the
+ * controller's Service inside the cluster.
+ */
+export function syncClientConf(clusterName: string): string {
+  return [
+    `ClusterName=${clusterName}`,
+    `SlurmctldHost=${CONTROLLER_HOST}(${CONTROLLER})`,
+    'AuthType=auth/munge',
+    'AccountingStorageType=accounting_storage/slurmdbd',
+    `AccountingStorageHost=${CONTROLLER}`,
+    `AccountingStoragePort=${SLURMDBD_PORT}`,
+    '',
+  ].join('\n');
+}
+
+/** The accounting sync script (assets/slurm/accounting-sync.sh). */
+export const accountingSyncScript = () => assetTree('slurm').find((f) => f.path === 'accounting-sync.sh')!.content;
+
 /** The files the controller pod gets (ConfigMap keys); slurmdbd.conf.in becomes slurmdbd.conf with the password. */
 export function controllerConfigFiles(clusterName: string, s: SlurmSettings): Record<string, string> {
   return {
@@ -250,7 +275,45 @@ const MARIADB_SECURITY = `            allowPrivilegeEscalation: false
             capabilities:
               drop: ["ALL"]`;
 
-const TEMPLATE = `${helmObject('v1', 'ConfigMap', { name: 'slurm-config', namespace: '{{ .Release.Namespace | quote }}' })}
+const TEMPLATE = `{{- define "slurm.munged" }}
+- name: munged
+  image: {{ .Values.image | quote }}
+  restartPolicy: Always
+  command: ["sh", "-c", {{ .Values.mungedScript | quote }}]
+  startupProbe:
+    exec:
+      command: ["test", "-S", "/run/munge/munge.socket.2"]
+    periodSeconds: 2
+    failureThreshold: 30
+  securityContext:
+${RESTRICTED_CONTAINER_SECURITY.replace(/^ {8}/gm, '')}
+  resources:
+    requests:
+      cpu: 10m
+      memory: 16Mi
+    limits:
+      memory: 64Mi
+  volumeMounts:
+    - name: munge-secret
+      mountPath: /etc/munge-secret
+      readOnly: true
+    - name: munge-key
+      mountPath: /run/munge-key
+    - name: munge-run
+      mountPath: /run/munge
+{{- end }}
+{{- define "slurm.mungeVolumes" }}
+- name: munge-secret
+  secret:
+    secretName: ${MUNGE_KEY_SECRET}
+    defaultMode: 0400
+- name: munge-key
+  emptyDir:
+    medium: Memory
+- name: munge-run
+  emptyDir: {}
+{{- end }}
+${helmObject('v1', 'ConfigMap', { name: 'slurm-config', namespace: '{{ .Release.Namespace | quote }}' })}
 data:
   {{- range $file, $text := .Values.config }}
   {{ $file }}: {{ $text | quote }}
@@ -281,31 +344,7 @@ ${RESTRICTED_CONTAINER_SECURITY}
             - name: config
               mountPath: ${SLURM_CONF_DIR}
         # munged beside the daemons for as long as the pod runs (a sidecar: started first, stopped last).
-        - name: munged
-          image: {{ .Values.image | quote }}
-          restartPolicy: Always
-          command: ["sh", "-c", {{ .Values.mungedScript | quote }}]
-          startupProbe:
-            exec:
-              command: ["test", "-S", "/run/munge/munge.socket.2"]
-            periodSeconds: 2
-            failureThreshold: 30
-          securityContext:
-${RESTRICTED_CONTAINER_SECURITY}
-          resources:
-            requests:
-              cpu: 10m
-              memory: 16Mi
-            limits:
-              memory: 64Mi
-          volumeMounts:
-            - name: munge-secret
-              mountPath: /etc/munge-secret
-              readOnly: true
-            - name: munge-key
-              mountPath: /run/munge-key
-            - name: munge-run
-              mountPath: /run/munge
+        {{- include "slurm.munged" . | nindent 8 }}
       containers:
         - name: slurmctld
           image: {{ .Values.image | quote }}
@@ -375,15 +414,7 @@ ${RESTRICTED_CONTAINER_SECURITY}
             name: slurm-config
         - name: config
           emptyDir: {}
-        - name: munge-secret
-          secret:
-            secretName: ${MUNGE_KEY_SECRET}
-            defaultMode: 0400
-        - name: munge-key
-          emptyDir:
-            medium: Memory
-        - name: munge-run
-          emptyDir: {}
+        {{- include "slurm.mungeVolumes" . | nindent 8 }}
         - name: run-slurmctld
           emptyDir: {}
         - name: run-slurmdbd
@@ -479,6 +510,86 @@ spec:
       ports:
         - port: ${MARIADB_PORT}
           protocol: TCP
+{{- with .Values.accountingSync }}
+---
+${helmObject('v1', 'ConfigMap', { name: 'slurm-accounting-sync', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
+data:
+  {{- range $file, $text := .files }}
+  {{ $file }}: {{ $text | quote }}
+  {{- end }}
+---
+# Slurm accounts and users from the LDAP groups, as the Slurm user (slurmdbd's administrator).
+${helmObject('batch/v1', 'CronJob', { name: 'slurm-accounting-sync', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
+spec:
+  schedule: {{ .schedule | quote }}
+  concurrencyPolicy: Forbid
+  successfulJobsHistoryLimit: 3
+  failedJobsHistoryLimit: 3
+  jobTemplate:
+    spec:
+      backoffLimit: 2
+      activeDeadlineSeconds: 900
+      template:
+        metadata:
+          labels:
+            app.kubernetes.io/name: slurm-accounting-sync
+        spec:
+          restartPolicy: Never
+          securityContext:
+            runAsNonRoot: true
+            runAsUser: {{ $.Values.uid }}
+            runAsGroup: {{ $.Values.uid }}
+            fsGroup: {{ $.Values.uid }}
+            seccompProfile:
+              type: RuntimeDefault
+          {{- with $.Values.tolerations }}
+          tolerations:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          initContainers:
+            {{- include "slurm.munged" $ | nindent 12 }}
+          containers:
+            - name: sync
+              image: {{ $.Values.image | quote }}
+              command: ["sh", "${SYNC_CONF_DIR}/accounting-sync.sh"]
+              env:
+                - name: SLURM_CONF
+                  value: ${SYNC_CONF_DIR}/slurm.conf
+                {{- range $name, $value := .env }}
+                - name: {{ $name }}
+                  value: {{ $value | quote }}
+                {{- end }}
+              securityContext:
+${RESTRICTED_CONTAINER_SECURITY.replace(/^/gm, '        ')}
+              resources:
+                requests:
+                  cpu: 50m
+                  memory: 64Mi
+                limits:
+                  memory: 256Mi
+              volumeMounts:
+                - name: sync-config
+                  mountPath: ${SYNC_CONF_DIR}
+                  readOnly: true
+                - name: munge-run
+                  mountPath: /run/munge
+                {{- if .ldapSecret }}
+                - name: ldap-secret
+                  mountPath: /etc/ldap-secret
+                  readOnly: true
+                {{- end }}
+          volumes:
+            - name: sync-config
+              configMap:
+                name: slurm-accounting-sync
+            {{- include "slurm.mungeVolumes" $ | nindent 12 }}
+            {{- with .ldapSecret }}
+            - name: ldap-secret
+              secret:
+                secretName: {{ . }}
+                defaultMode: 0400
+            {{- end }}
+{{- end }}
 `;
 
 /** MariaDB's settings for slurmdbd (Slurm's accounting guide: a large buffer pool, long lock waits). */
@@ -518,6 +629,19 @@ export const slurm = defineComponent({
         description: 'AccountingStorageEnforce: with associations, only users added to an account (sacctmgr) can run jobs.',
       }),
       purgeAfterMonths: Type.Optional(Type.Integer({ minimum: 1, maximum: 1200, description: 'Months of accounting records slurmdbd keeps (all Purge*After; default: kept for ever).' })),
+      accountingSync: Type.Object(
+        {
+          enabled: Type.Boolean({ default: false, description: 'Keep Slurm accounts and users in step with LDAP groups (a CronJob running sacctmgr).' }),
+          schedule: CronSchedule({ default: '*/15 * * * *', description: 'When it runs.' }),
+          groups: Type.Array(Type.String({ pattern: '^[a-z_][a-z0-9_.-]{0,63}$', expected: 'an LDAP group name (cn) Slurm takes as an account name, such as hpc-users', description: 'An LDAP group.' }), {
+            default: [],
+            description: 'LDAP groups (cn, under spec.identity.ldap.groupBase) that become Slurm accounts of the same name, their members users of that account.',
+          }),
+          memberAttribute: OneOf(['memberUid', 'member'], { default: 'memberUid', description: 'How groups list members: memberUid (RFC 2307 posixGroup: login names) or member (DNs, whose userAttribute is the login name).' }),
+          prune: Type.Boolean({ default: false, description: 'Remove a user\'s association with an account when they leave its group.' }),
+        },
+        { additionalProperties: false, default: {}, description: 'Slurm accounting from the site\'s LDAP (spec.identity.ldap).' },
+      ),
       nodeSets: Type.Array(NodeSet, { default: [], description: 'The compute nodes, in sets of alike nodes (slurm.conf NodeName and NodeSet).' }),
       partitions: Type.Array(Partition, { default: [], description: 'The partitions (queues), each over node sets.' }),
     },
@@ -550,6 +674,17 @@ export const slurm = defineComponent({
     if (isString(settings?.pool)) reportUnknownPool(ctx, [...at, 'pool'], settings.pool);
     requireStorageClass(ctx, 'slurm', settings, 'the controller state and the accounting database');
 
+    const sync = settings?.accountingSync as { enabled?: unknown; schedule?: unknown; groups?: unknown } | undefined;
+    if (sync?.enabled === true) {
+      const ldap = ctx.spec.spec?.identity?.ldap as { groupBase?: unknown } | undefined;
+      if (!ldap) ctx.report('error', [...at, 'accountingSync'], 'the accounting sync reads LDAP groups, and spec.identity.ldap is not set', { hint: 'describe the directory under spec.identity.ldap (with groupBase)' });
+      else if (!isString(ldap.groupBase)) ctx.report('error', [...at, 'accountingSync'], 'the accounting sync reads LDAP groups, and spec.identity.ldap.groupBase is not set', { expected: 'groupBase: ou=groups,dc=hpc,dc=example,dc=edu', hint: 'say where the groups are' });
+      if (!list(sync.groups).length) ctx.report('error', [...at, 'accountingSync', 'groups'], 'the accounting sync has no LDAP groups to make accounts of', { expected: 'groups: [hpc-users]', hint: 'list the groups whose members may run jobs' });
+      if (isString(sync.schedule)) {
+        const problem = cronProblem(sync.schedule);
+        if (problem) ctx.report('error', [...at, 'accountingSync', 'schedule'], `schedule ${show(sync.schedule)}: ${problem}`, { expected: 'five cron fields, e.g. "*/15 * * * *"' });
+      }
+    }
     const sets = list<any>(settings?.nodeSets);
     const parts = list<any>(settings?.partitions);
     if (!sets.length) ctx.report('error', [...at, 'nodeSets'], 'the Slurm cluster has no nodes', { expected: 'nodeSets: [{name: cpu, nodes: "cn[001-128]", cpus: 128, realMemory: 500000}]', hint: 'describe the compute nodes in node sets' });
@@ -584,8 +719,20 @@ export const slurm = defineComponent({
       }),
     );
   },
-  secrets(): SecretDef[] {
+  secrets(site: SiteModel, settings): SecretDef[] {
+    const bindDn = settings.accountingSync.enabled ? site.identity.ldap?.bindDn : undefined;
     return [
+      ...(bindDn
+        ? [
+            {
+              name: LDAP_SECRET,
+              scope: 'cluster' as const,
+              namespace: SLURM_NAMESPACE,
+              description: `The password of ${bindDn}, which the accounting sync searches the directory as`,
+              data: { password: sopsPlaceholder(SLURM_NAMESPACE, LDAP_SECRET, 'password') },
+            },
+          ]
+        : []),
       {
         name: MUNGE_KEY_SECRET,
         scope: 'cluster',
@@ -635,6 +782,7 @@ export const slurm = defineComponent({
             loadBalancerIP: { type: 'string' },
             pool: { type: 'string' },
             externalDnsHostname: { type: 'string' },
+            accountingSync: { type: 'object', required: ['schedule', 'files', 'env'], properties: { schedule: { type: 'string' }, files: { type: 'object', additionalProperties: { type: 'string' } }, ldapSecret: { type: 'string' }, env: { type: 'object', additionalProperties: { type: 'string' } } } },
             tolerations: { type: 'array' },
           },
         },
@@ -656,9 +804,32 @@ export const slurm = defineComponent({
           ...(s.loadBalancerIP ? { loadBalancerIP: s.loadBalancerIP } : {}),
           ...(s.pool ? { pool: s.pool } : {}),
           ...(site.componentSettings.externalDns.enabled ? { externalDnsHostname: s.hostname } : {}),
+          ...(s.accountingSync.enabled ? { accountingSync: accountingSyncValues(site, s) } : {}),
           ...(site.clusterTolerations.length ? { tolerations: site.clusterTolerations.map(tolerationFor) } : {}),
         },
       },
     ];
   },
 });
+
+/** The accounting sync CronJob's values: schedule, script and its environment (assets/slurm/accounting-sync.sh names them). */
+function accountingSyncValues(site: SiteModel, s: SlurmSettings): Record<string, unknown> {
+  const ldap = site.identity.ldap!;
+  return {
+    schedule: s.accountingSync.schedule,
+    files: { 'slurm.conf': syncClientConf(slurmClusterName(site, s)), 'accounting-sync.sh': accountingSyncScript() },
+    ...(ldap.bindDn ? { ldapSecret: LDAP_SECRET } : {}),
+    env: {
+      LDAP_URL: ldap.url,
+      LDAP_STARTTLS: String(ldap.startTls),
+      LDAP_GROUP_BASE: ldap.groupBase!,
+      LDAP_BIND_DN: ldap.bindDn ?? '',
+      LDAP_PASSWORD_FILE: '/etc/ldap-secret/password',
+      LDAP_USER_ATTRIBUTE: ldap.userAttribute,
+      LDAP_MEMBER_ATTRIBUTE: s.accountingSync.memberAttribute,
+      SYNC_GROUPS: s.accountingSync.groups.join(' '),
+      SYNC_PRUNE: String(s.accountingSync.prune),
+      SLURM_CLUSTER: slurmClusterName(site, s),
+    },
+  };
+}

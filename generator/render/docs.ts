@@ -12,7 +12,7 @@ import { ssoClientId, ssoIssuer, ssoRedirectUrl } from '../components/argo-workf
 import { deployKeySecret, layerTimeout, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 import { HUB_API_PORT, hubApiHost } from '../components/jupyterhub.ts';
-import { MUNGE_KEY_SECRET, SLURM_NAMESPACE, slurmClusterName } from '../components/slurm.ts';
+import { LDAP_SECRET, MUNGE_KEY_SECRET, SLURM_NAMESPACE, slurmClusterName } from '../components/slurm.ts';
 import { hpkJobName } from '../model/hpk.ts';
 
 
@@ -77,6 +77,16 @@ function runbook(site: SiteModel): GeneratedFile {
           stateSize: s.stateSize,
           databaseSize: s.databaseSize,
           jupyterhub: site.componentSettings.jupyterhub.enabled && !site.componentSettings.jupyterhub.slurm,
+          sync: s.accountingSync.enabled
+            ? {
+                groups: s.accountingSync.groups.join(', '),
+                schedule: s.accountingSync.schedule,
+                prune: s.accountingSync.prune,
+                member: s.accountingSync.memberAttribute,
+                directory: `${site.identity.ldap?.url} under ${site.identity.ldap?.groupBase}`,
+                bindSecret: site.identity.ldap?.bindDn ? `secrets/cluster/${SLURM_NAMESPACE}/${LDAP_SECRET}.sops.yaml` : '',
+              }
+            : false,
         };
       })(),
       sso: (() => {

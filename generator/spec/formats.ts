@@ -170,6 +170,10 @@ export const SlurmTime = ({ unlimited = false, ...o }: SchemaOptions & { unlimit
   });
 
 /** A Slurm memory size (sbatch --mem). */
+/** A five-field cron schedule (each field's range is checked by rules.ts cronProblem). */
+export const CronSchedule = (o: SchemaOptions = {}) =>
+  Type.String({ pattern: '^[0-9A-Za-z*/,-]+( +[0-9A-Za-z*/,-]+){4}$', maxLength: 200, expected: 'a five-field cron schedule such as "0 3 * * *"', ...o });
+
 /** A Slurm host list: names, or a prefix with numeric ranges (cn[001-128], gn[01-04,07]), comma-separated. */
 export const SLURM_HOSTLIST_PATTERN = '^[a-z0-9][a-z0-9-]*(\\[[0-9]{1,6}(-[0-9]{1,6})?(,[0-9]{1,6}(-[0-9]{1,6})?)*\\][a-z0-9-]*)?(,[a-z0-9][a-z0-9-]*(\\[[0-9]{1,6}(-[0-9]{1,6})?(,[0-9]{1,6}(-[0-9]{1,6})?)*\\][a-z0-9-]*)?)*$';
 export const SlurmHostlist = (o: SchemaOptions = {}) =>

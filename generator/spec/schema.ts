@@ -3,7 +3,7 @@
 // TypeScript type of a validated spec (SiteSpec). Static defaults live here, nowhere else.
 import { Type, type Static, type TObject, type TOptional } from '@sinclair/typebox';
 import { catalog } from '../components/catalog.ts';
-import { BranchName, Cidr, SlurmMemory, SlurmName, SlurmTime, DnsLabel, DnsSubdomain, DnsName, GIT_URL_PATTERN, HostName, HttpUrl, ImageReference, InterfaceName, Ipv4, LabelKey, LabelValue, OneOf, Quantity, SafeAbsolutePath, Taint, UserName } from './formats.ts';
+import { BranchName, Cidr, CronSchedule, SlurmMemory, SlurmName, SlurmTime, DnsLabel, DnsSubdomain, DnsName, GIT_URL_PATTERN, HostName, HttpUrl, ImageReference, InterfaceName, Ipv4, LabelKey, LabelValue, OneOf, Quantity, SafeAbsolutePath, Taint, UserName } from './formats.ts';
 
 export const API_VERSION = 'siteforge/v1alpha1';
 export const KIND = 'Site';
@@ -117,9 +117,8 @@ const Distribution = Type.Object(
     ),
     backup: Type.Object(
       {
-        schedule: Type.String({
+        schedule: CronSchedule({
           default: '0 */6 * * *',
-          pattern: '^[0-9A-Za-z*/,-]+( +[0-9A-Za-z*/,-]+){4}$',
           expected: 'a five-field cron schedule such as "0 */6 * * *"',
           description: 'When the servers back the cluster up: RKE2 etcd snapshots (etcd-snapshot-schedule-cron), k0s backup (cron).',
         }),
@@ -363,10 +362,7 @@ const Workflow = Type.Object(
       description: 'Per-environment pins over the shared definition: what an environment runs until `siteforge promote` copies it to the next (e.g. dev tries a new image first).',
     }),
     schedule: Type.Optional(
-      Type.String({
-        pattern: '^[0-9A-Za-z*/,-]+( +[0-9A-Za-z*/,-]+){4}$',
-        maxLength: 200,
-        expected: 'a five-field cron schedule such as "0 3 * * *"',
+      CronSchedule({
         description: 'Run on this cron schedule (a CronWorkflow); without it the workflow runs on demand.',
       }),
     ),

@@ -31,10 +31,65 @@ const have = (cmd: string) => {
     return false;
   }
 };
-const skip = !root ? 'needs root (namespaces, slurmd, switching users)' : !['slurmctld', 'slurmdbd', 'slurmd', 'mariadbd', 'munged', 'unshare'].every(have) ? 'needs slurmctld, slurmdbd, slurmd, mariadbd, munged (scripts/setup.sh)' : false;
+const skip = !root ? 'needs root (namespaces, slurmd, switching users)' : !['slurmctld', 'slurmdbd', 'slurmd', 'mariadbd', 'munged', 'slapd', 'ldapsearch', 'unshare'].every(have) ? 'needs slurmctld, slurmdbd, slurmd, mariadbd, munged, slapd, ldapsearch (scripts/setup.sh)' : false;
 
 /** One word for bash. */
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The test directory: the search account, and two posixGroups (one with members Slurm would refuse). */
+const DIRECTORY = `dn: dc=hpc,dc=example,dc=gov
+objectClass: dcObject
+objectClass: organization
+o: hpc
+dc: hpc
+
+dn: ou=groups,dc=hpc,dc=example,dc=gov
+objectClass: organizationalUnit
+ou: groups
+
+dn: ou=services,dc=hpc,dc=example,dc=gov
+objectClass: organizationalUnit
+ou: services
+
+dn: cn=slurm-sync,ou=services,dc=hpc,dc=example,dc=gov
+objectClass: organizationalRole
+objectClass: simpleSecurityObject
+cn: slurm-sync
+userPassword: sync-secret-1
+
+dn: cn=hpc-users,ou=groups,dc=hpc,dc=example,dc=gov
+objectClass: posixGroup
+cn: hpc-users
+gidNumber: 5000
+memberUid: nobody
+memberUid: daemon
+memberUid: bad name
+memberUid: -x
+
+dn: cn=chemistry,ou=groups,dc=hpc,dc=example,dc=gov
+objectClass: posixGroup
+cn: chemistry
+gidNumber: 5001
+memberUid: daemon
+memberUid: bin
+`;
+
+/** slapd (Debian's, static configuration): the directory above; only the search account may read it. */
+const slapdConf = (dir: string) => `include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/nis.schema
+include /etc/ldap/schema/inetorgperson.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+pidfile ${dir}/slapd.pid
+database mdb
+suffix "dc=hpc,dc=example,dc=gov"
+rootdn "cn=admin,dc=hpc,dc=example,dc=gov"
+rootpw admin-secret
+directory ${dir}
+access to attrs=userPassword by anonymous auth by * none
+access to * by dn.exact="cn=slurm-sync,ou=services,dc=hpc,dc=example,dc=gov" read by * none
+`;
 
 type Container = { name: string; image: string; command?: string[]; args?: string[]; env?: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[]; securityContext?: { runAsUser?: number } };
 
@@ -48,6 +103,8 @@ t.test('the controller pod runs Slurm for bare-metal nodes: configless slurmd, a
   s.cgroups = false;
   s.nodeSets = [{ name: 'cpu', nodes: 'cn001', cpus: 1, realMemory: 500 }];
   s.partitions = [{ name: 'batch', nodeSets: ['cpu'], default: true, maxTime: '01:00:00' }];
+  // The test directory (slapd below) speaks plain LDAP.
+  spec.spec.identity.ldap.url = 'ldap://ldap.hpc.example.gov';
   const work = await tempDir('siteforge-slurmcp-');
   const specPath = join(work, 'site.yaml');
   await writeFile(specPath, stringify(spec));
@@ -61,15 +118,21 @@ t.test('the controller pod runs Slurm for bare-metal nodes: configless slurmd, a
   const controller = find('StatefulSet', 'slurm-controller')!.spec.template.spec;
   const database = find('StatefulSet', 'slurm-db')!.spec.template.spec;
   t.equal(controller.securityContext.runAsUser, slurmUid, 'the pod runs as the Slurm user');
+  const syncFiles = find('ConfigMap', 'slurm-accounting-sync')!.data!;
+  const syncPod = (find('CronJob', 'slurm-accounting-sync') as any).spec.jobTemplate.spec.template.spec;
+  t.equal(syncPod.securityContext.runAsUser, slurmUid, 'the accounting sync runs as the Slurm user (slurmdbd\'s administrator)');
 
   // The Secrets as the cluster has them (decrypted from the generated SOPS files).
   const secrets: Record<string, Record<string, string>> = {};
-  for (const name of ['slurm-munge-key', 'slurm-database']) {
+  for (const name of ['slurm-munge-key', 'slurm-database', 'slurm-ldap']) {
     const shown = await siteforge(['secrets', 'show', join(out, `secrets/cluster/slurm/${name}.sops.yaml`)], { env: { SOPS_AGE_KEY_FILE: KEY } });
     t.equal(shown.code, 0, shown.stderr);
     secrets[name] = parse(shown.stdout).stringData;
   }
   t.equal(Buffer.from(secrets['slurm-munge-key']!['munge.key.b64']!, 'base64').length, 128, 'a 1024-bit munge key');
+  t.match(secrets['slurm-ldap']!.password, /^REPLACE-ME: sops secrets\/cluster\/slurm\/slurm-ldap\.sops\.yaml/, 'the bind password is the admin\'s to fill in');
+  // What the admin sets with sops: the search account's password in the directory below.
+  secrets['slurm-ldap']!.password = 'sync-secret-1';
 
   // The pod's volumes, as the kubelet makes them, under D (bound at their mount paths below).
   const D = await tempDir('siteforge-slurmpod-');
@@ -77,6 +140,11 @@ t.test('the controller pod runs Slurm for bare-metal nodes: configless slurmd, a
   await chmod(D, 0o755);
   await mkdir(join(D, 'config-source'));
   for (const [file, text] of Object.entries(config)) await writeFile(join(D, 'config-source', file), text);
+  await mkdir(join(D, 'sync-config'));
+  for (const [file, text] of Object.entries(syncFiles)) await writeFile(join(D, 'sync-config', file), text);
+  await writeFile(join(D, 'dit.ldif'), DIRECTORY);
+  await writeFile(join(D, 'slapd.conf'), slapdConf(join(D, 'ldap-db')));
+  await mkdir(join(D, 'ldap-db'));
   await mkdir(join(D, 'munge-secret'));
   await writeFile(join(D, 'munge-secret', 'munge.key.b64'), secrets['slurm-munge-key']!['munge.key.b64']!);
   const envOf = (c: Container) =>
@@ -107,7 +175,7 @@ hostname slurm-controller-0
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$D/etc-up,workdir=$D/etc-work" /etc
 {
   echo "127.0.0.1 localhost"
-  echo "${POD_IP} slurm-controller-0 slurm-db cn001"
+  echo "${POD_IP} slurm-controller-0 slurm-controller slurm-db cn001 ldap.hpc.example.gov"
 ${(controller.hostAliases as { ip: string; hostnames: string[] }[]).map((a) => `  echo ${q(`${a.ip} ${a.hostnames.join(' ')}`)}`).join('\n')}
 } > /etc/hosts
 for d in /run /var/spool /var/log; do mount -t tmpfs tmpfs "$d"; done
@@ -163,6 +231,33 @@ wait_for "sacct -n -X -P -j $job -o State | grep -q COMPLETED" 120
 echo "RESULT job=$job $(sacct -n -X -P -j "$job" -o State,User,Account,Cluster,NodeList)"
 echo "RESULT output=$(cat "$D/out/job-$job.out")"
 
+log directory
+slapadd -f "$D/slapd.conf" -l "$D/dit.ldif" >"$D/log/slapadd.log" 2>&1
+slapd -f "$D/slapd.conf" -h 'ldap://0.0.0.0:389/' >"$D/log/slapd.log" 2>&1
+wait_for 'port_open 389' 60
+# The CronJob's pod: its ConfigMap and the filled-in bind password at their mount paths; munged
+# with the cluster's key is already running (the sidecar is the same container).
+mkdir -p /etc/slurm-sync /etc/ldap-secret
+cp "$D"/sync-config/* /etc/slurm-sync/
+printf '%s' ${q(secrets['slurm-ldap']!.password!)} > /etc/ldap-secret/password
+chown root:${slurmUid} /etc/ldap-secret/password && chmod 0440 /etc/ldap-secret/password
+sync() { ${run(syncPod.containers[0], slurmUid)} >"$D/log/sync-$1.log" 2>&1 && echo "RESULT sync$1=0 $(tail -n 1 "$D/log/sync-$1.log")" || echo "RESULT sync$1=$? $(tr '\n' ' ' < "$D/log/sync-$1.log")"; }
+assoc() { sacctmgr -n -P show associations where cluster=${q(String(s.clusterName))} format=account,user | awk -F'|' '($1 == "hpc-users" || $1 == "chemistry") && $2 != ""' | sort | tr '\\n' ' '; }
+sync 1
+echo "RESULT warnings=$(grep -c warning "$D/log/sync-1.log")"
+echo "RESULT assoc1=$(assoc)"
+sync 2
+ldapmodify -x -H ldap://127.0.0.1/ -D 'cn=admin,dc=hpc,dc=example,dc=gov' -w admin-secret >/dev/null <<'LDIF'
+dn: cn=chemistry,ou=groups,dc=hpc,dc=example,dc=gov
+changetype: modify
+delete: memberUid
+memberUid: bin
+LDIF
+sync 3
+echo "RESULT assoc3=$(assoc)"
+ran=$(setpriv --reuid=daemon --regid=daemon --clear-groups sbatch --parsable -A chemistry -o /dev/null --wrap true 2>&1 || true)
+echo "RESULT daemon=$ran"
+
 log restart
 kill "$CTLD"; wait "$CTLD" || true
 start_slurmctld
@@ -179,7 +274,7 @@ scontrol shutdown >/dev/null 2>&1 || true
   const res = await runTool('unshare', ['--net', '--mount', '--uts', '--pid', '--fork', '--mount-proc', 'bash', join(D, 'pod.sh')]);
   const logs = async () => {
     const parts: string[] = [];
-    for (const f of ['slurmdbd.log', 'slurmctld.log', 'slurmd-start.log', 'munged.log', 'mariadb.log', 'mariadb-install.log']) parts.push(`--- ${f}\n${(await readFile(join(D, 'log', f), 'utf8').catch(() => '')).slice(-1500)}`);
+    for (const f of ['sync-1.log', 'sync-3.log', 'slapadd.log', 'slapd.log', 'slurmdbd.log', 'slurmctld.log', 'slurmd-start.log', 'munged.log', 'mariadb.log', 'mariadb-install.log']) parts.push(`--- ${f}\n${(await readFile(join(D, 'log', f), 'utf8').catch(() => '')).slice(-1500)}`);
     return parts.join('\n');
   };
   const results = Object.fromEntries([...res.stdout.matchAll(/^RESULT (\w[\w.]*)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
@@ -193,5 +288,12 @@ scontrol shutdown >/dev/null 2>&1 || true
   t.match(results.job ?? '', /^\d+ COMPLETED\|nobody\|research\|snl\|cn001$/, 'the job ran on the node and is in accounting, with user, account and cluster');
   t.equal(results.output, 'ran on cn001 in batch', 'the job ran as submitted');
   const first = Number((results.job ?? '').split(' ')[0]);
-  t.equal(Number(results.next), first + 1, 'after a slurmctld restart the job counter continues: its state is on the volume');
+  t.equal(Number(results.next), first + 2, 'after a slurmctld restart the job counter continues: its state is on the volume');
+  t.equal(results.sync1, '0 accounting-sync: snl: 4 user associations added, 0 removed, 0 problems', 'the CronJob\'s container made the LDAP groups accounts and their members users');
+  t.equal(results.warnings, '2', 'members whose names Slurm would not take (a space, an option) are skipped with a warning');
+  t.equal(results.assoc1, 'chemistry|bin chemistry|daemon hpc-users|daemon hpc-users|nobody ', 'one association per group member');
+  t.equal(results.sync2, '0 accounting-sync: snl: 0 user associations added, 0 removed, 0 problems', 'a second run changes nothing');
+  t.equal(results.sync3, '0 accounting-sync: snl: 0 user associations added, 1 removed, 0 problems', 'a member who left a group loses its association (prune)');
+  t.equal(results.assoc3, 'chemistry|daemon hpc-users|daemon hpc-users|nobody ');
+  t.match(results.daemon ?? '', /^\d+$/, 'a user the sync added may now submit, where before they were refused');
 });
