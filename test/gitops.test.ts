@@ -133,7 +133,7 @@ t.test('plan shows an added node and a bumped chart version, and the commit says
   const original = await readFile('site.yaml', 'utf8');
   const changed = original
     .replace('    - name: k8s-cpu1\n', '    - {name: k8s-cpu2, address: 10.40.0.32, role: agent, labels: {hpc/pool: cpu}}\n    - name: k8s-cpu1\n')
-    .replace('harbor: {enabled: true}', 'harbor: {enabled: true, chartVersion: 1.19.2}');
+    .replace('harbor: {enabled: true, auth: {mode: ldap}}', 'harbor: {enabled: true, auth: {mode: ldap}, chartVersion: 1.19.2}');
   t.not(changed, original);
   await writeFile(spec, changed);
 

@@ -98,7 +98,7 @@ t.test('a dev-only change rolls dev only; no chart version moves', async (t) => 
 t.test('a cluster-wide chart bump is shared by every environment, and promote says there is nothing to promote', async (t) => {
   const dir = await committedSite();
   const spec = join(dir, 'site.yaml');
-  await writeFile(spec, EXAMPLE.replace('harbor: {enabled: true}', 'harbor: {enabled: true, chartVersion: 1.19.2}'));
+  await writeFile(spec, EXAMPLE.replace('harbor: {enabled: true, auth: {mode: ldap}}', 'harbor: {enabled: true, auth: {mode: ldap}, chartVersion: 1.19.2}'));
   const res = await siteforge(['plan', spec]);
   t.match(res.stdout, /releases that upgrade: harbor \(cluster-wide, shared by dev, prod: new wrapper chart version\)/);
   const md = await siteforge(['plan', spec, '--markdown']);
@@ -109,7 +109,7 @@ t.test('a cluster-wide chart bump is shared by every environment, and promote sa
   const unknown = await siteforge(['promote', 'dev', 'staging', spec]);
   t.equal(unknown.code, 1);
   t.match(unknown.stderr, /environment staging is not in spec.environments/);
-  t.equal(await readFile(spec, 'utf8'), EXAMPLE.replace('harbor: {enabled: true}', 'harbor: {enabled: true, chartVersion: 1.19.2}'), 'refusals leave the spec as it was');
+  t.equal(await readFile(spec, 'utf8'), EXAMPLE.replace('harbor: {enabled: true, auth: {mode: ldap}}', 'harbor: {enabled: true, auth: {mode: ldap}, chartVersion: 1.19.2}'), 'refusals leave the spec as it was');
 });
 
 t.test('pins are validated like the workflow they change', async (t) => {

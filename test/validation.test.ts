@@ -79,6 +79,16 @@ const expected: Record<string, string[]> = {
     '33:42 error spec.workflows[0].steps[0].resources.gpus: step "test" asks for GPUs, and the HPK site does not say how Slurm hands them out',
     '33:60 error spec.workflows[0].steps[0].nodeSelector: step nodeSelector cannot be used with distribution.type hpk: Slurm places every pod\'s job, not Kubernetes',
   ],
+  'harbor-auth-rules': [
+    '17:29 warning spec.components.ingressNginx.enabled: ingress-nginx was retired upstream in March 2026: it gets no security fixes, and it is the front door of every web UI here',
+    '18:42 error spec.components.harbor.auth.mode: Harbor would send passwords to ldap://ldap.t1.example.net in clear: it speaks ldaps://, not StartTLS',
+    '18:63 error spec.components.harbor.auth.ldap.filter: the string "objectClass=person" is not valid',
+  ],
+  'harbor-auth-oidc': [
+    '15:29 warning spec.components.ingressNginx.enabled: ingress-nginx was retired upstream in March 2026: it gets no security fixes, and it is the front door of every web UI here',
+    '16:42 error spec.components.harbor.auth.mode: Harbor signs people in through OIDC, and neither auth.oidc.issuer nor spec.identity.oidc is set',
+    '16:72 error spec.components.harbor.auth.oidc.scopes[1]: the string "groups offline" is not valid',
+  ],
   'slurm-bad-values': [
     '20:41 error spec.components.slurm.accountingEnforce[1]: the string "everything" is not allowed',
     '22:30 error spec.components.slurm.nodeSets[0].nodes: the string "cn[001-128] State=DOWN" is not valid',
@@ -153,6 +163,8 @@ const guidance: Record<string, string[]> = {
   'hpk-unsupported': ['mount the share on the compute nodes and use type: hostPath', 'pin a version tag or a digest', 'keep only the control-plane host in spec.nodes', 'set spec.distribution.hpk.pods.gpu'],
   'hpk-bad-slurm-values': ['expected: a Slurm time limit such as 30 (minutes), 04:00:00 or 7-00:00:00', 'drop distribution.hpk, or set type: hpk'],
   'hpk-without-settings': ['expected: distribution.hpk: {runtime: podman-hpc'],
+  'harbor-auth-rules': ['expected: an LDAP filter such as (objectClass=posixAccount)', 'hint: give spec.identity.ldap an ldaps:// URL'],
+  'harbor-auth-oidc': ['expected: an OIDC scope such as openid', 'hint: set spec.identity.oidc.issuer'],
   'slurm-bad-values': ['expected: a Slurm host list such as cn[001-128] or gn[01-04],gn10', 'expected: one of associations, limits, qos, safe, wckeys, nojobs, nosteps'],
   'slurm-rules': ['hint: node sets: cpu', 'hint: partition "batch" is the default already', 'hint: each node belongs to one node set', 'expected: hostname: slurm.hpc4.example.edu'],
   'unknown-component': ['hint: did you mean `argoWorkflows`?'],

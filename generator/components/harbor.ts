@@ -1,7 +1,7 @@
 // Harbor: the site's container registry and the pull-through cache for the nodes (proxy-cache
 // projects dockerhub, ghcr, quay, k8s, nvcr). Every credential comes from an existing Secret.
 import { Type } from '@sinclair/typebox';
-import { ChartVersion, DnsName, DnsSubdomain, Enabled, Ipv4, OneOf, Quantity } from '../spec/formats.ts';
+import { ChartVersion, DistinguishedName, DnsName, DnsSubdomain, Enabled, HttpUrl, Ipv4, OneOf, Quantity } from '../spec/formats.ts';
 import { POOL_ANNOTATION, PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import { requireStorageClass, storageClassFor } from './storage.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
@@ -9,7 +9,8 @@ import type { SiteModel } from '../model/site.ts';
 import { helmObject } from './labels.ts';
 import { CLUSTER_ISSUER, } from './cert-manager.ts';
 import { INGRESS_CLASS } from './ingress-nginx.ts';
-import { random, type SecretDef } from '../secrets/types.ts';
+import { random, sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
+import { isString } from '../spec/guards.ts';
 
 /** Secrets Harbor reads (created by the secrets stage, never written as values). */
 export const HARBOR_SECRETS = {
@@ -20,7 +21,13 @@ export const HARBOR_SECRETS = {
   registry: 'harbor-registry',
   registryCredentials: 'harbor-registry-credentials',
   databaseValues: 'harbor-database-values',
+  auth: 'harbor-auth',
 } as const;
+
+/** The environment variable of harbor-core holding the LDAP bind password or the OIDC client secret (from HARBOR_SECRETS.auth). */
+export const HARBOR_AUTH_SECRET_ENV = 'SITEFORGE_AUTH_SECRET';
+/** harbor-core reads its user settings (auth mode, LDAP, OIDC) from this variable at every start: the repository wins over the UI. */
+export const HARBOR_CONFIG_ENV = 'CONFIG_OVERWRITE_JSON';
 
 const TLS_SECRET = 'harbor-tls';
 
@@ -67,12 +74,45 @@ export const harbor = defineComponent({
       }),
       pool: PoolChoice(),
       loadBalancerIP: Type.Optional(Ipv4({ description: 'With expose loadBalancer: the address from a MetalLB pool (default: one MetalLB picks); point the DNS name at it, or let externalDns do it.' })),
+      auth: Type.Object(
+        {
+          mode: OneOf(['database', 'ldap', 'oidc'], {
+            default: 'database',
+            description: 'Who signs in to Harbor: its own user database, the site\'s LDAP (spec.identity.ldap) or its OIDC provider (spec.identity.oidc). Choose before people sign in: Harbor changes mode only while it has no users but admin.',
+          }),
+          ldap: Type.Object(
+            {
+              filter: Type.Optional(Type.String({ pattern: '^\\([A-Za-z0-9=()&|!*._ -]{1,200}\\)$', expected: 'an LDAP filter such as (objectClass=posixAccount)', description: 'Which entries under userBase may sign in (default: all).' })),
+              groupFilter: Type.String({ default: '(objectClass=groupOfNames)', pattern: '^\\([A-Za-z0-9=()&|!*._ -]{1,200}\\)$', expected: 'an LDAP filter such as (objectClass=groupOfNames)', description: 'Which entries under groupBase are groups Harbor projects can be shared with.' }),
+              membershipAttribute: Type.String({ default: 'memberof', pattern: '^[A-Za-z][A-Za-z0-9-]{0,63}$', expected: 'an attribute name such as memberof', description: 'The user attribute naming their groups (memberOf overlay).' }),
+              adminGroupDn: Type.Optional(DistinguishedName({ description: 'Members of this LDAP group are Harbor administrators.' })),
+            },
+            { additionalProperties: false, default: {}, description: 'With mode ldap.' },
+          ),
+          oidc: Type.Object(
+            {
+              issuer: Type.Optional(HttpUrl({ description: 'The OIDC provider (default: spec.identity.oidc.issuer).' })),
+              clientId: Type.String({ default: 'harbor', pattern: '^[A-Za-z0-9._-]{1,100}$', expected: 'a client id such as harbor', description: 'Harbor\'s client at the provider; its secret is generated (SOPS).' }),
+              groupsClaim: Type.String({ default: 'groups', pattern: '^[A-Za-z0-9._:-]{1,100}$', expected: 'a claim name such as groups', description: 'The ID token claim with the user\'s groups.' }),
+              adminGroup: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9 ._@/-]{1,200}$', expected: 'a group name as the provider puts it in the groups claim', description: 'Members of this group are Harbor administrators.' })),
+              userClaim: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,100}$', expected: 'a claim name such as preferred_username', description: 'The claim Harbor takes as the user name (default: the provider\'s name claim).' })),
+              scopes: Type.Array(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,100}$', expected: 'an OIDC scope such as openid' }), { default: ['openid', 'profile', 'email', 'groups', 'offline_access'], description: 'Scopes Harbor asks for (offline_access: the CLI secret keeps working).' }),
+            },
+            { additionalProperties: false, default: {}, description: 'With mode oidc.' },
+          ),
+        },
+        { additionalProperties: false, default: {}, description: 'How people sign in to Harbor (robot accounts and the admin are Harbor\'s own either way).' },
+      ),
     },
     { additionalProperties: false },
   ),
-  secrets: (): SecretDef[] => {
+  secrets: (site, settings): SecretDef[] => {
     const secret = (name: string, description: string, data: SecretDef['data']): SecretDef => ({ name, scope: 'cluster', namespace: 'harbor', description, data });
+    const { mode } = settings.auth;
+    const bindDn = site.identity.ldap?.bindDn;
     return [
+      ...(mode === 'ldap' && bindDn ? [secret(HARBOR_SECRETS.auth, `The password of ${bindDn}, which Harbor searches the directory as`, { secret: sopsPlaceholder('harbor', HARBOR_SECRETS.auth, 'secret', ' (no " or \\ in it: Harbor reads it inside JSON)') })] : []),
+      ...(mode === 'oidc' ? [secret(HARBOR_SECRETS.auth, `Harbor's OIDC client secret (client ${settings.auth.oidc.clientId}): register it at the provider`, { secret: random(40) })] : []),
       secret(HARBOR_SECRETS.admin, 'Harbor admin password', { HARBOR_ADMIN_PASSWORD: random(24) }),
       secret(HARBOR_SECRETS.secretKey, 'Harbor encryption key (exactly 16 characters)', { secretKey: random(16) }),
       secret(HARBOR_SECRETS.core, 'Harbor core secret and CSRF key', { secret: random(16), CSRF_KEY: random(32) }),
@@ -112,6 +152,17 @@ export const harbor = defineComponent({
       const lb = expose === 'loadBalancer' || (expose === 'auto' && !ingress && metallb);
       if (!lb) ctx.report('error', ['spec', 'components', 'harbor', 'loadBalancerIP'], 'loadBalancerIP is set, and Harbor is exposed through the ingress', { hint: 'set expose: loadBalancer, or drop loadBalancerIP' });
       if (lb) reportAddressOutsidePools(ctx, ['spec', 'components', 'harbor', 'loadBalancerIP'], ip, typeof pool === 'string' ? pool : undefined);
+    }
+    const auth = (settings as { auth?: { mode?: unknown; oidc?: { issuer?: unknown } } } | undefined)?.auth;
+    const ldap = ctx.spec.spec?.identity?.ldap as { url?: unknown; startTls?: unknown; groupBase?: unknown } | undefined;
+    if (auth?.mode === 'ldap') {
+      if (!ldap) ctx.report('error', ['spec', 'components', 'harbor', 'auth', 'mode'], 'Harbor signs people in against LDAP, and spec.identity.ldap is not set', { hint: 'describe the directory under spec.identity.ldap' });
+      else if (isString(ldap.url) && ldap.url.startsWith('ldap://')) {
+        ctx.report('error', ['spec', 'components', 'harbor', 'auth', 'mode'], `Harbor would send passwords to ${ldap.url} in clear: it speaks ldaps://, not StartTLS`, { hint: 'give spec.identity.ldap an ldaps:// URL' });
+      }
+    }
+    if (auth?.mode === 'oidc' && !isString(auth.oidc?.issuer) && !ctx.spec.spec?.identity?.oidc) {
+      ctx.report('error', ['spec', 'components', 'harbor', 'auth', 'mode'], 'Harbor signs people in through OIDC, and neither auth.oidc.issuer nor spec.identity.oidc is set', { hint: 'set spec.identity.oidc.issuer (the site\'s provider)' });
     }
     if (ctx.spec.spec?.components?.certManager?.enabled !== true) {
       ctx.report('warning', ['spec', 'components', 'harbor'], 'without certManager, Harbor signs its own certificate, and no node trusts it: containerd refuses the pull-through mirrors and direct pulls', {
@@ -164,7 +215,12 @@ export const harbor = defineComponent({
             existingSecretAdminPassword: HARBOR_SECRETS.admin,
             existingSecretAdminPasswordKey: 'HARBOR_ADMIN_PASSWORD',
             existingSecretSecretKey: HARBOR_SECRETS.secretKey,
-            core: { existingSecret: HARBOR_SECRETS.core, existingXsrfSecret: HARBOR_SECRETS.core, existingXsrfSecretKey: 'CSRF_KEY' },
+            core: {
+              existingSecret: HARBOR_SECRETS.core,
+              existingXsrfSecret: HARBOR_SECRETS.core,
+              existingXsrfSecretKey: 'CSRF_KEY',
+              ...(settings.auth.mode !== 'database' ? { extraEnvVars: harborAuthEnv(site, settings.auth) } : {}),
+            },
             jobservice: { existingSecret: HARBOR_SECRETS.jobservice, existingSecretKey: 'JOBSERVICE_SECRET' },
             registry: {
               existingSecret: HARBOR_SECRETS.registry,
@@ -204,6 +260,70 @@ export const harbor = defineComponent({
     ];
   },
 });
+
+type AuthSettings = SiteModel['componentSettings']['harbor']['auth'];
+
+/**
+ * Harbor's user settings (the names of Harbor's configuration API) for the auth mode: the LDAP
+ * directory of spec.identity.ldap, or the OIDC provider. The secret is `secret`, which the caller
+ * fills in.
+ */
+export function harborAuthSettings(site: SiteModel, auth: AuthSettings, secret: string): Record<string, unknown> {
+  if (auth.mode === 'ldap') {
+    const ldap = site.identity.ldap!;
+    return {
+      auth_mode: 'ldap_auth',
+      ldap_url: ldap.url,
+      ...(ldap.bindDn ? { ldap_search_dn: ldap.bindDn, ldap_search_password: secret } : {}),
+      ldap_base_dn: ldap.userBase,
+      ldap_uid: ldap.userAttribute,
+      ...(auth.ldap.filter ? { ldap_filter: auth.ldap.filter } : {}),
+      ldap_scope: 2,
+      ldap_verify_cert: true,
+      ...(ldap.groupBase
+        ? {
+            ldap_group_base_dn: ldap.groupBase,
+            ldap_group_search_filter: auth.ldap.groupFilter,
+            ldap_group_attribute_name: 'cn',
+            ldap_group_membership_attribute: auth.ldap.membershipAttribute,
+            ldap_group_search_scope: 2,
+          }
+        : {}),
+      ...(auth.ldap.adminGroupDn ? { ldap_group_admin_dn: auth.ldap.adminGroupDn } : {}),
+    };
+  }
+  return {
+    auth_mode: 'oidc_auth',
+    oidc_name: site.name,
+    oidc_endpoint: auth.oidc.issuer ?? site.identity.oidc!.issuer,
+    oidc_client_id: auth.oidc.clientId,
+    oidc_client_secret: secret,
+    oidc_groups_claim: auth.oidc.groupsClaim,
+    ...(auth.oidc.adminGroup ? { oidc_admin_group: auth.oidc.adminGroup } : {}),
+    ...(auth.oidc.userClaim ? { oidc_user_claim: auth.oidc.userClaim } : {}),
+    oidc_scope: auth.oidc.scopes.join(','),
+    oidc_verify_cert: true,
+    oidc_auto_onboard: true,
+  };
+}
+
+/**
+ * harbor-core's environment for the auth mode: the secret from its SOPS Secret, and the settings as
+ * JSON with the secret put in by Kubernetes ($(VAR) expansion of an earlier variable); every other
+ * "$" is written "$$", which Kubernetes reads back as "$", so nothing from the spec expands.
+ */
+export function harborAuthEnv(site: SiteModel, auth: AuthSettings): Record<string, unknown>[] {
+  const placeholder = '\u0000secret\u0000';
+  const json = JSON.stringify(harborAuthSettings(site, auth, placeholder)).replace(/\$/g, '$$$$').replace(JSON.stringify(placeholder).slice(1, -1), `$(${HARBOR_AUTH_SECRET_ENV})`);
+  const hasSecret = auth.mode === 'oidc' || Boolean(site.identity.ldap?.bindDn);
+  return [
+    ...(hasSecret ? [{ name: HARBOR_AUTH_SECRET_ENV, valueFrom: { secretKeyRef: { name: HARBOR_SECRETS.auth, key: 'secret' } } }] : []),
+    { name: HARBOR_CONFIG_ENV, value: json },
+  ];
+}
+
+/** Where Harbor's OIDC client sends people back (register it at the provider). */
+export const harborOidcRedirect = (site: SiteModel) => `https://${harborHostname(site)}/c/oidc/callback`;
 
 /** How Harbor is exposed: the ingress, or a MetalLB LoadBalancer address (validation refuses anything else when Harbor is on). */
 export function harborExposure(site: SiteModel): 'ingress' | 'loadBalancer' | 'clusterIP' {

@@ -12,6 +12,7 @@ import { ssoClientId, ssoIssuer, ssoRedirectUrl } from '../components/argo-workf
 import { deployKeySecret, layerTimeout, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 import { HUB_API_PORT, hubApiHost } from '../components/jupyterhub.ts';
+import { harborOidcRedirect } from '../components/harbor.ts';
 import { LDAP_SECRET, MUNGE_KEY_SECRET, SLURM_NAMESPACE, slurmClusterName } from '../components/slurm.ts';
 import { hpkJobName } from '../model/hpk.ts';
 
@@ -24,6 +25,19 @@ function runbook(site: SiteModel): GeneratedFile {
       site: site.name,
       spec: site.specFile,
       diagrams: diagramsMarkdown(siteDiagrams(site)),
+      harborAuth: (() => {
+        const h = site.componentSettings.harbor;
+        if (!h.enabled || h.auth.mode === 'database') return false;
+        return {
+          ldap: h.auth.mode === 'ldap',
+          directory: site.identity.ldap ? `${site.identity.ldap.url} (users under ${site.identity.ldap.userBase})` : '',
+          bindSecret: h.auth.mode === 'ldap' && site.identity.ldap?.bindDn ? 'secrets/cluster/harbor/harbor-auth.sops.yaml' : '',
+          issuer: h.auth.mode === 'oidc' ? (h.auth.oidc.issuer ?? site.identity.oidc?.issuer ?? '') : '',
+          clientId: h.auth.oidc.clientId,
+          redirect: harborOidcRedirect(site),
+          admins: h.auth.mode === 'ldap' ? (h.auth.ldap.adminGroupDn ?? '') : (h.auth.oidc.adminGroup ?? ''),
+        };
+      })(),
       sshProxy: site.componentSettings.sshProxy.enabled
         ? {
             address: site.componentSettings.sshProxy.loadBalancerIP ?? 'the address MetalLB gives Service ssh-proxy/ssh-proxy',

@@ -170,6 +170,15 @@ export const SlurmTime = ({ unlimited = false, ...o }: SchemaOptions & { unlimit
   });
 
 /** A Slurm memory size (sbatch --mem). */
+/** A distinguished name (RFC 4514) without the characters that need escaping: attribute=value pairs separated by commas. */
+export const DistinguishedName = (o: SchemaOptions = {}) =>
+  Type.String({
+    pattern: '^[A-Za-z][A-Za-z0-9-]*=[A-Za-z0-9 ._@-]+(,[A-Za-z][A-Za-z0-9-]*=[A-Za-z0-9 ._@-]+)*$',
+    maxLength: 500,
+    expected: 'a distinguished name such as ou=people,dc=hpc4,dc=example,dc=edu',
+    ...o,
+  });
+
 /** A five-field cron schedule (each field's range is checked by rules.ts cronProblem). */
 export const CronSchedule = (o: SchemaOptions = {}) =>
   Type.String({ pattern: '^[0-9A-Za-z*/,-]+( +[0-9A-Za-z*/,-]+){4}$', maxLength: 200, expected: 'a five-field cron schedule such as "0 3 * * *"', ...o });

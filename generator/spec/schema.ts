@@ -3,7 +3,7 @@
 // TypeScript type of a validated spec (SiteSpec). Static defaults live here, nowhere else.
 import { Type, type Static, type TObject, type TOptional } from '@sinclair/typebox';
 import { catalog } from '../components/catalog.ts';
-import { BranchName, Cidr, CronSchedule, SlurmMemory, SlurmName, SlurmTime, DnsLabel, DnsSubdomain, DnsName, GIT_URL_PATTERN, HostName, HttpUrl, ImageReference, InterfaceName, Ipv4, LabelKey, LabelValue, OneOf, Quantity, SafeAbsolutePath, Taint, UserName } from './formats.ts';
+import { BranchName, Cidr, CronSchedule, DistinguishedName, SlurmMemory, SlurmName, SlurmTime, DnsLabel, DnsSubdomain, DnsName, GIT_URL_PATTERN, HostName, HttpUrl, ImageReference, InterfaceName, Ipv4, LabelKey, LabelValue, OneOf, Quantity, SafeAbsolutePath, Taint, UserName } from './formats.ts';
 
 export const API_VERSION = 'siteforge/v1alpha1';
 export const KIND = 'Site';
@@ -485,15 +485,6 @@ const ExtraManifests = Type.Object(
   },
   { ...strict, description: 'Manifests the site owns, applied by helmfile, Flux and Argo CD in order with the releases.' },
 );
-
-/** A distinguished name (RFC 4514) without the characters that need escaping: attribute=value pairs separated by commas. */
-export const DistinguishedName = (o: Record<string, unknown> = {}) =>
-  Type.String({
-    pattern: '^[A-Za-z][A-Za-z0-9-]*=[A-Za-z0-9 ._@-]+(,[A-Za-z][A-Za-z0-9-]*=[A-Za-z0-9 ._@-]+)*$',
-    maxLength: 500,
-    expected: 'a distinguished name such as ou=people,dc=hpc4,dc=example,dc=edu',
-    ...o,
-  });
 
 const Identity = Type.Object(
   {
