@@ -4,7 +4,7 @@ import t from 'tap';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { ROOT, siteforge, tempDir } from './helpers/cli.ts';
+import { ROOT, siteforge, tempDir } from '../helpers/cli.ts';
 
 const CHARTS = join(ROOT, '..', 'shared', 'charts');
 

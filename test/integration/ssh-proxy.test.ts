@@ -7,9 +7,9 @@ import { createServer, connect, type Server } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { ROOT, generatedSite, siteforge, tempDir } from './helpers/cli.ts';
-import { runTool } from './helpers/tools.ts';
-import { haproxyConfig } from '../generator/components/ssh-proxy.ts';
+import { ROOT, generatedSite, siteforge, tempDir } from '../helpers/cli.ts';
+import { runTool } from '../helpers/tools.ts';
+import { haproxyConfig } from '../../generator/components/ssh-proxy.ts';
 
 const work = await tempDir();
 

@@ -11,9 +11,9 @@ import { mkdir, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { generatedSite, tempDir } from './helpers/cli.ts';
-import { freePort, runTool } from './helpers/tools.ts';
-import { parseManifests, validateDocument } from './helpers/k8s.ts';
+import { generatedSite, tempDir } from '../helpers/cli.ts';
+import { freePort, runTool } from '../helpers/tools.ts';
+import { parseManifests, validateDocument } from '../helpers/k8s.ts';
 
 const out = await generatedSite('site.yaml', { commit: false });
 const values = parse(await readFile(join(out, 'charts/syslog/values.yaml'), 'utf8'));

@@ -7,9 +7,9 @@ import { createServer } from 'node:net';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { ROOT, generatedSite, siteforge, tempDir } from './helpers/cli.ts';
-import { runTool } from './helpers/tools.ts';
-import { nginxConfig } from '../generator/components/static-pages.ts';
+import { ROOT, generatedSite, siteforge, tempDir } from '../helpers/cli.ts';
+import { runTool } from '../helpers/tools.ts';
+import { nginxConfig } from '../../generator/components/static-pages.ts';
 
 const work = await tempDir();
 await chmod(work, 0o755);
