@@ -18,6 +18,7 @@ import { staticPages } from './static-pages.ts';
 import { syslog } from './syslog.ts';
 import { jupyterhub } from './jupyterhub.ts';
 import { slurm } from './slurm.ts';
+import { argoCd } from './argo-cd.ts';
 import type { ComponentModule } from './types.ts';
 
 export const catalog = {
@@ -39,6 +40,7 @@ export const catalog = {
   syslog,
   jupyterhub,
   slurm,
+  argoCd,
 } as const;
 
 export type ComponentName = keyof typeof catalog;

@@ -13,6 +13,8 @@ import { deployKeySecret, layerTimeout, releaseTimeout, SOPS_AGE_SECRET } from '
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 import { HUB_API_PORT, hubApiHost } from '../components/jupyterhub.ts';
 import { harborOidcRedirect } from '../components/harbor.ts';
+import { argocdHostname } from '../components/argo-cd.ts';
+import { chartOf } from '../components/upstream.ts';
 import { LDAP_SECRET, MUNGE_KEY_SECRET, SLURM_NAMESPACE, slurmClusterName } from '../components/slurm.ts';
 import { hpkJobName } from '../model/hpk.ts';
 
@@ -25,6 +27,16 @@ function runbook(site: SiteModel): GeneratedFile {
       site: site.name,
       spec: site.specFile,
       diagrams: diagramsMarkdown(siteDiagrams(site)),
+      argocd: (() => {
+        const a = site.componentSettings.argoCd;
+        if (!a.enabled) return false;
+        return {
+          chart: chartOf({ chart: 'argo-cd', ...(a.chartVersion ? { version: a.chartVersion } : {}) }).version,
+          toolsImage: a.toolsImage ?? '',
+          host: argocdHostname(site),
+          oidc: site.identity.oidc ? { issuer: site.identity.oidc.issuer, admins: a.adminGroups.join(', ') } : false,
+        };
+      })(),
       harborAuth: (() => {
         const h = site.componentSettings.harbor;
         if (!h.enabled || h.auth.mode === 'database') return false;

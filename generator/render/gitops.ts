@@ -12,8 +12,14 @@ import { ALERTMANAGER_URL } from '../components/alerting.ts';
 import { yamlFile, type GeneratedFile } from './files.ts';
 
 export const FLUX_NAMESPACE = 'flux-system';
-export const SOPS_AGE_SECRET = 'sops-age';
-export const ARGOCD_NAMESPACE = 'argocd';
+import { SOPS_AGE_SECRET } from '../secrets/types.ts';
+import { ARGOCD_NAMESPACE } from '../components/argo-cd.ts';
+export { SOPS_AGE_SECRET, ARGOCD_NAMESPACE };
+
+/** Secrets the bootstrap makes by hand (RUNBOOK), never in the repository: the age key the engine decrypts with. */
+export function bootstrapSecrets(site: SiteModel): { namespace: string; name: string }[] {
+  return [{ namespace: site.gitops.engine === 'flux' ? FLUX_NAMESPACE : ARGOCD_NAMESPACE, name: SOPS_AGE_SECRET }];
+}
 /** Argo CD's name for the cluster it runs in. */
 const IN_CLUSTER = 'https://kubernetes.default.svc';
 

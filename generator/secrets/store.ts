@@ -105,7 +105,7 @@ function manifestPlain(site: SiteModel, s: SecretInstance, data: Record<string, 
     metadata: {
       name: s.def.name,
       namespace: s.namespace,
-      labels: { 'app.kubernetes.io/managed-by': 'siteforge', 'siteforge.io/site': site.name },
+      labels: { ...s.def.labels, 'app.kubernetes.io/managed-by': 'siteforge', 'siteforge.io/site': site.name },
       annotations: {
         'siteforge.io/description': s.def.description,
         ...Object.fromEntries((s.def.publish ?? []).map((k) => [publishedAnnotation(k), data[k]!])),

@@ -31,6 +31,8 @@ export interface SecretDef {
   readonly helmValues?: { readonly release: string; readonly build: (data: Readonly<Record<string, string>>) => Record<string, unknown> };
   /** Kubernetes Secret type (default Opaque). */
   readonly type?: string;
+  /** Labels of its own (the consumer looks Secrets up by them), beside siteforge's. */
+  readonly labels?: Readonly<Record<string, string>>;
   /**
    * Keys whose values are public (a CA certificate): copied in clear into the manifest's
    * annotations (covered by the SOPS MAC), so renderers use them without a private key.
@@ -48,6 +50,11 @@ export const sopsPlaceholder = (namespace: string, secret: string, key: string, 
   fixed(`REPLACE-ME: sops secrets/cluster/${namespace}/${secret}.sops.yaml, then set ${key}${how}`);
 export const caKey = (): SecretValueSpec => ({ kind: 'caKey' });
 export const caCertificate = (keyKey: string, commonName: string, years = 10): SecretValueSpec => ({ kind: 'caCertificate', keyKey, commonName, years });
+
+/** The Secret holding the cluster's age key, made at bootstrap (never in the repository): Flux and Argo CD decrypt with it. */
+export const SOPS_AGE_SECRET = 'sops-age';
+/** Its key: the age identity file. */
+export const SOPS_AGE_KEY = 'age.agekey';
 
 /** The clear annotation that carries a published (public) key of a secret, e.g. a CA certificate. */
 export const publishedAnnotation = (key: string) => `siteforge.io/public.${key}`;

@@ -517,6 +517,11 @@ export function refNameProblem(name: string): string | null {
 
 const gitops: Rule = (ctx) => {
   const g = ctx.spec.spec?.gitops as any;
+  if (g?.engine === 'argocd' && (ctx.spec.spec?.components?.argoCd as { enabled?: unknown } | undefined)?.enabled !== true && ctx.spec.spec?.distribution?.type !== 'hpk') {
+    ctx.report('warning', ['spec', 'gitops', 'engine'], 'Argo CD itself is not in this repository: it is installed, configured for SOPS and upgraded by hand', {
+      hint: 'set spec.components.argoCd: {enabled: true, toolsImage: <the decryption tools image>} and the repository manages it (RUNBOOK: "Stage 4 with Argo CD")',
+    });
+  }
   if (isString(g?.branch)) {
     const problem = refNameProblem(g.branch);
     if (problem) ctx.report('error', ['spec', 'gitops', 'branch'], `branch ${show(g.branch)} ${problem}`, { expected: 'a git branch name such as main', hint: 'git check-ref-format --branch <name> tells whether git accepts a name' });

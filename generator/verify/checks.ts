@@ -7,6 +7,7 @@ import { Ajv } from 'ajv';
 import type { SiteModel } from '../model/site.ts';
 import { podSecurityExemptions, siteReleases } from '../model/releases.ts';
 import { harborHostname } from '../components/harbor.ts';
+import { bootstrapSecrets } from '../render/gitops.ts';
 import { publishedAnnotation } from '../secrets/types.ts';
 import { validateBuiltIn, type KubernetesSchema } from './kubernetes-schema.ts';
 import { parseTaint, repels, tolerates } from '../model/taints.ts';
@@ -238,9 +239,11 @@ const claims: Check = ({ objects }) => {
 };
 
 /** Secrets, ConfigMaps and ServiceAccounts that workloads and GitOps objects reference exist. */
-const references: Check = ({ objects }) => {
+const references: Check = ({ objects, site }) => {
   const have = (kind: string) => new Set(of(objects, kind).map((o) => key(o.namespace, o.object.metadata?.name)));
   const secrets = have('Secret');
+  // Secrets the bootstrap makes (the engine's age key).
+  for (const s of bootstrapSecrets(site)) secrets.add(key(s.namespace, s.name));
   // Secrets that controllers create from objects in the site.
   for (const c of of(objects, 'Certificate')) secrets.add(key(c.namespace, (c.object.spec as any)?.secretName));
   // Secrets a workload of the site creates at run time (webhook certificate generators, memberlist keys).
