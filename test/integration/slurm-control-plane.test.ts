@@ -8,8 +8,10 @@
 // there. MariaDB runs Debian's mariadbd with the chart's arguments and the database and user the
 // official image makes from its MARIADB_* variables. Then, as on the cluster: slurmd on the node
 // fetches its configuration from slurmctld, an account is added with sacctmgr, a user's job
-// runs and is recorded in accounting, a user outside accounting is refused, and the job counter
-// survives a slurmctld restart (state on the volume).
+// runs and is recorded in accounting, a GPU job gets the node's GPU through the gres.conf slurmctld
+// serves (and accounting counts it), a user outside accounting is refused, the accounting sync's
+// container makes a real slapd's groups into accounts, and the job counter survives a slurmctld
+// restart (state on the volume).
 import t from 'tap';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
@@ -101,7 +103,8 @@ t.test('the controller pod runs Slurm for bare-metal nodes: configless slurmd, a
   s.slurmUser = { name: 'slurm', uid: slurmUid };
   // This sandbox's kernel gives no cgroup delegation to a nested slurmd.
   s.cgroups = false;
-  s.nodeSets = [{ name: 'cpu', nodes: 'cn001', cpus: 1, realMemory: 500 }];
+  // One GPU (GRES), as gres.conf names it: /dev/nvidia0, a stand-in device file in the pod's /dev below.
+  s.nodeSets = [{ name: 'cpu', nodes: 'cn001', cpus: 1, realMemory: 500, gpus: { count: 1, type: 'a100' } }];
   s.partitions = [{ name: 'batch', nodeSets: ['cpu'], default: true, maxTime: '01:00:00' }];
   // The test directory (slapd below) speaks plain LDAP.
   spec.spec.identity.ldap.url = 'ldap://ldap.hpc.example.gov';
@@ -179,6 +182,11 @@ mount -t overlay overlay -o "lowerdir=/etc,upperdir=$D/etc-up,workdir=$D/etc-wor
 ${(controller.hostAliases as { ip: string; hostnames: string[] }[]).map((a) => `  echo ${q(`${a.ip} ${a.hostnames.join(' ')}`)}`).join('\n')}
 } > /etc/hosts
 for d in /run /var/spool /var/log; do mount -t tmpfs tmpfs "$d"; done
+# A /dev of its own, with the host's usual devices and a stand-in GPU device file.
+mkdir "$D/hostdev" && mount --rbind /dev "$D/hostdev" && mount -t tmpfs -o mode=0755 tmpfs /dev
+for n in null zero random urandom full tty; do touch "/dev/$n"; mount --bind "$D/hostdev/$n" "/dev/$n"; done
+mkdir /dev/pts /dev/shm && mount --rbind "$D/hostdev/pts" /dev/pts && mount -t tmpfs tmpfs /dev/shm
+mknod /dev/nvidia0 c 1 3
 mkdir -p /run/mysqld /var/log/slurm /var/spool/slurmd /run/munge /run/munge-key /run/slurmctld /run/slurmdbd /etc/munge-secret /etc/slurm-siteforge
 rm -rf /etc/slurm && mkdir /etc/slurm
 # emptyDirs (0777) and the state volume (group-owned through fsGroup)
@@ -230,6 +238,9 @@ job=$(setpriv --reuid=nobody --regid=nogroup --clear-groups sbatch --parsable -o
 wait_for "sacct -n -X -P -j $job -o State | grep -q COMPLETED" 120
 echo "RESULT job=$job $(sacct -n -X -P -j "$job" -o State,User,Account,Cluster,NodeList)"
 echo "RESULT output=$(cat "$D/out/job-$job.out")"
+gpujob=$(setpriv --reuid=nobody --regid=nogroup --clear-groups sbatch --parsable --gres=gpu:a100:1 -o "$D/out/gpu-%j.out" --wrap 'echo "gpus=$CUDA_VISIBLE_DEVICES"')
+wait_for "sacct -n -X -P -j $gpujob -o State | grep -q COMPLETED" 120
+echo "RESULT gpu=$(cat "$D/out/gpu-$gpujob.out") $(sacct -n -X -P -j "$gpujob" -o AllocTRES)"
 
 log directory
 slapadd -f "$D/slapd.conf" -l "$D/dit.ldif" >"$D/log/slapadd.log" 2>&1
@@ -288,7 +299,8 @@ scontrol shutdown >/dev/null 2>&1 || true
   t.match(results.job ?? '', /^\d+ COMPLETED\|nobody\|research\|snl\|cn001$/, 'the job ran on the node and is in accounting, with user, account and cluster');
   t.equal(results.output, 'ran on cn001 in batch', 'the job ran as submitted');
   const first = Number((results.job ?? '').split(' ')[0]);
-  t.equal(Number(results.next), first + 2, 'after a slurmctld restart the job counter continues: its state is on the volume');
+  t.match(results.gpu ?? '', /^gpus=0 .*gres\/gpu(:a100)?=1/, 'a GPU job gets the node\'s GPU from the served gres.conf, and accounting counts it (AccountingStorageTRES)');
+  t.equal(Number(results.next), first + 3, 'after a slurmctld restart the job counter continues: its state is on the volume');
   t.equal(results.sync1, '0 accounting-sync: snl: 4 user associations added, 0 removed, 0 problems', 'the CronJob\'s container made the LDAP groups accounts and their members users');
   t.equal(results.warnings, '2', 'members whose names Slurm would not take (a space, an option) are skipped with a warning');
   t.equal(results.assoc1, 'chemistry|bin chemistry|daemon hpc-users|daemon hpc-users|nobody ', 'one association per group member');
