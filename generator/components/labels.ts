@@ -94,13 +94,7 @@ export function helmUnprivilegedStatefulSet(app: string, claims: Readonly<Record
     ([name, c]) => `    - metadata:
         name: ${name}
       spec:
-        accessModes: [ReadWriteOnce]
-        {{- with .Values.storageClass }}
-        storageClassName: {{ . | quote }}
-        {{- end }}
-        resources:
-          requests:
-            storage: {{ ${c.size} | quote }}`,
+${helmClaimSpec(c.size, 8)}`,
   );
   return `${helmObject('apps/v1', 'StatefulSet', { name: app, namespace: '{{ .Release.Namespace | quote }}' })}
 spec:
@@ -139,8 +133,31 @@ spec:
     app.kubernetes.io/name: ${app}`;
 }
 
-/** A container's restricted security context (no privilege escalation, read-only root, no capabilities), under `securityContext:` of a container in a Deployment template. */
-export const RESTRICTED_CONTAINER_SECURITY = `            allowPrivilegeEscalation: false
-            readOnlyRootFilesystem: true
-            capabilities:
-              drop: ["ALL"]`;
+/**
+ * A container's restricted security context (no privilege escalation, read-only root, no
+ * capabilities): the lines under `securityContext:`, `indent` spaces in.
+ */
+export function restrictedContainerSecurity(indent: number): string {
+  const pad = ' '.repeat(indent);
+  return [`${pad}allowPrivilegeEscalation: false`, `${pad}readOnlyRootFilesystem: true`, `${pad}capabilities:`, `${pad}  drop: ["ALL"]`].join('\n');
+}
+
+/** The same under `securityContext:` of a container in a Deployment's pod template. */
+export const RESTRICTED_CONTAINER_SECURITY = restrictedContainerSecurity(12);
+
+/**
+ * A ReadWriteOnce claim's spec from the site's class (.Values.storageClass, or the default class)
+ * of `size` (a values expression), `indent` spaces in.
+ */
+export function helmClaimSpec(size: string, indent: number): string {
+  const pad = ' '.repeat(indent);
+  return [
+    `${pad}accessModes: [ReadWriteOnce]`,
+    `${pad}{{- with .Values.storageClass }}`,
+    `${pad}storageClassName: {{ . | quote }}`,
+    `${pad}{{- end }}`,
+    `${pad}resources:`,
+    `${pad}  requests:`,
+    `${pad}    storage: {{ ${size} | quote }}`,
+  ].join('\n');
+}

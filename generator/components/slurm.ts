@@ -12,7 +12,7 @@
 import { Type } from '@sinclair/typebox';
 import { CronSchedule, DnsLabel, DnsSubdomain, Enabled, ImageReference, imagePin, Ipv4, OneOf, Quantity, SlurmHostlist, SlurmName, SlurmTime, UserName } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
-import { helmLoadBalancerService, helmObject, helmUnprivilegedStatefulSet, RESTRICTED_CONTAINER_SECURITY } from './labels.ts';
+import { helmLoadBalancerService, helmObject, helmUnprivilegedStatefulSet, RESTRICTED_CONTAINER_SECURITY, restrictedContainerSecurity } from './labels.ts';
 import { PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import { requireStorageClass, storageClassFor } from './storage.ts';
 import { random, sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
@@ -286,7 +286,7 @@ const TEMPLATE = `{{- define "slurm.munged" }}
     periodSeconds: 2
     failureThreshold: 30
   securityContext:
-${RESTRICTED_CONTAINER_SECURITY.replace(/^ {8}/gm, '')}
+${restrictedContainerSecurity(4)}
   resources:
     requests:
       cpu: 10m
@@ -560,7 +560,7 @@ spec:
                   value: {{ $value | quote }}
                 {{- end }}
               securityContext:
-${RESTRICTED_CONTAINER_SECURITY.replace(/^/gm, '        ')}
+${restrictedContainerSecurity(20)}
               resources:
                 requests:
                   cpu: 50m

@@ -5,7 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import { DnsSubdomain, Enabled, HostName, ImageReference, Ipv4, OneOf, Quantity } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
-import { helmLoadBalancerService, helmObject, helmUnprivilegedDeployment, RESTRICTED_CONTAINER_SECURITY } from './labels.ts';
+import { helmClaimSpec, helmLoadBalancerService, helmObject, helmUnprivilegedDeployment, RESTRICTED_CONTAINER_SECURITY } from './labels.ts';
 import { PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import { requireStorageClass, storageClassFor } from './storage.ts';
 import { tolerationFor } from '../model/taints.ts';
@@ -67,13 +67,7 @@ data:
 ---
 ${helmObject('v1', 'PersistentVolumeClaim', { name: 'syslog', namespace: '{{ .Release.Namespace | quote }}' })}
 spec:
-  accessModes: [ReadWriteOnce]
-  {{- with .Values.storageClass }}
-  storageClassName: {{ . | quote }}
-  {{- end }}
-  resources:
-    requests:
-      storage: {{ .Values.size | quote }}
+${helmClaimSpec('.Values.size', 2)}
 ---
 ${helmUnprivilegedDeployment('syslog', { singleWriter: true })}
       containers:
