@@ -8,7 +8,8 @@
 // there. MariaDB runs Debian's mariadbd with the chart's arguments and the database and user the
 // official image makes from its MARIADB_* variables. Then, as on the cluster: slurmd on the node
 // fetches its configuration from slurmctld, an account is added with sacctmgr, a user's job
-// runs and is recorded in accounting, a GPU job gets the node's GPU through the gres.conf slurmctld
+// runs and is recorded in accounting, so does one submitted with the client configuration of a
+// JupyterHub beside it (which names this control plane by default), a GPU job gets the node's GPU through the gres.conf slurmctld
 // serves (and accounting counts it), a user outside accounting is refused, the accounting sync's
 // container makes a real slapd's groups into accounts, and the job counter survives a slurmctld
 // restart (state on the volume).
@@ -108,6 +109,13 @@ t.test('the controller pod runs Slurm for bare-metal nodes: configless slurmd, a
   s.partitions = [{ name: 'batch', nodeSets: ['cpu'], default: true, maxTime: '01:00:00' }];
   // The test directory (slapd below) speaks plain LDAP.
   spec.spec.identity.ldap.url = 'ldap://ldap.hpc.example.gov';
+  // A JupyterHub beside it, with no slurm block of its own: it submits to this control plane.
+  spec.spec.components.jupyterhub = {
+    enabled: true,
+    hubImage: 'registry.hpc.example.gov/jupyter/k8s-hub-slurm:4.4.0',
+    hub: { loadBalancerIP: '10.20.0.205' },
+    profiles: [{ name: 'cpu', display: 'CPU, 1 core', partition: 'batch', time: '00:10:00', cpus: 1, memory: '100M' }],
+  };
   const work = await tempDir('siteforge-slurmcp-');
   const specPath = join(work, 'site.yaml');
   await writeFile(specPath, stringify(spec));
@@ -146,6 +154,8 @@ t.test('the controller pod runs Slurm for bare-metal nodes: configless slurmd, a
   await mkdir(join(D, 'sync-config'));
   for (const [file, text] of Object.entries(syncFiles)) await writeFile(join(D, 'sync-config', file), text);
   await writeFile(join(D, 'dit.ldif'), DIRECTORY);
+  // The hub's Slurm client configuration as its chart values carry it (mounted at /etc/slurm/slurm.conf in the hub pod).
+  await writeFile(join(D, 'hub-slurm.conf'), parse(await readFile(join(out, 'charts/jupyterhub/values.yaml'), 'utf8')).slurmConf);
   await writeFile(join(D, 'slapd.conf'), slapdConf(join(D, 'ldap-db')));
   await mkdir(join(D, 'ldap-db'));
   await mkdir(join(D, 'munge-secret'));
@@ -238,6 +248,9 @@ job=$(setpriv --reuid=nobody --regid=nogroup --clear-groups sbatch --parsable -o
 wait_for "sacct -n -X -P -j $job -o State | grep -q COMPLETED" 120
 echo "RESULT job=$job $(sacct -n -X -P -j "$job" -o State,User,Account,Cluster,NodeList)"
 echo "RESULT output=$(cat "$D/out/job-$job.out")"
+hubjob=$(SLURM_CONF="$D/hub-slurm.conf" setpriv --reuid=nobody --regid=nogroup --clear-groups sbatch --parsable -p batch -o /dev/null --wrap true)
+wait_for "sacct -n -X -P -j $hubjob -o State | grep -q COMPLETED" 120
+echo "RESULT hub=$(sacct -n -X -P -j "$hubjob" -o State,User)"
 gpujob=$(setpriv --reuid=nobody --regid=nogroup --clear-groups sbatch --parsable --gres=gpu:a100:1 -o "$D/out/gpu-%j.out" --wrap 'echo "gpus=$CUDA_VISIBLE_DEVICES"')
 wait_for "sacct -n -X -P -j $gpujob -o State | grep -q COMPLETED" 120
 echo "RESULT gpu=$(cat "$D/out/gpu-$gpujob.out") $(sacct -n -X -P -j "$gpujob" -o AllocTRES)"
@@ -299,8 +312,9 @@ scontrol shutdown >/dev/null 2>&1 || true
   t.match(results.job ?? '', /^\d+ COMPLETED\|nobody\|research\|snl\|cn001$/, 'the job ran on the node and is in accounting, with user, account and cluster');
   t.equal(results.output, 'ran on cn001 in batch', 'the job ran as submitted');
   const first = Number((results.job ?? '').split(' ')[0]);
+  t.equal(results.hub, 'COMPLETED|nobody', 'a job submitted with JupyterHub\'s client configuration (its default: this control plane) runs');
   t.match(results.gpu ?? '', /^gpus=0 .*gres\/gpu(:a100)?=1/, 'a GPU job gets the node\'s GPU from the served gres.conf, and accounting counts it (AccountingStorageTRES)');
-  t.equal(Number(results.next), first + 3, 'after a slurmctld restart the job counter continues: its state is on the volume');
+  t.equal(Number(results.next), first + 4, 'after a slurmctld restart the job counter continues: its state is on the volume');
   t.equal(results.sync1, '0 accounting-sync: snl: 4 user associations added, 0 removed, 0 problems', 'the CronJob\'s container made the LDAP groups accounts and their members users');
   t.equal(results.warnings, '2', 'members whose names Slurm would not take (a space, an option) are skipped with a warning');
   t.equal(results.assoc1, 'chemistry|bin chemistry|daemon hpc-users|daemon hpc-users|nobody ', 'one association per group member');
