@@ -10,7 +10,7 @@ import { defineComponent, type ReleaseDef } from './types.ts';
 import { PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import { ingressFor } from './web.ts';
 import { POOL_ANNOTATION } from './metallb.ts';
-import { sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
+import { clusterSecretPath, sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
 import { show } from '../spec/diagnostics.ts';
 import { isString, list } from '../spec/guards.ts';
 import type { SiteModel } from '../model/site.ts';
@@ -175,7 +175,7 @@ export const jupyterhub = defineComponent({
             'jupyterhub',
             MUNGE_SECRET,
             'munge.key.b64',
-            inCluster ? ` to the munge.key.b64 of secrets/cluster/${SLURM_NAMESPACE}/${MUNGE_KEY_SECRET}.sops.yaml` : ' to base64 of the cluster\'s /etc/munge/munge.key',
+            inCluster ? ` to the munge.key.b64 of ${clusterSecretPath(SLURM_NAMESPACE, MUNGE_KEY_SECRET)}` : ' to base64 of the cluster\'s /etc/munge/munge.key',
           ),
         },
       },

@@ -12,7 +12,8 @@ import { ssoClientId, ssoIssuer, ssoRedirectUrl } from '../components/argo-workf
 import { deployKeySecret, layerTimeout, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 import { HUB_API_PORT, hubApiHost } from '../components/jupyterhub.ts';
-import { harborOidcRedirect } from '../components/harbor.ts';
+import { HARBOR_SECRETS, harborOidcRedirect } from '../components/harbor.ts';
+import { clusterSecretPath, SOPS_AGE_KEY } from '../secrets/types.ts';
 import { argocdHostname } from '../components/argo-cd.ts';
 import { chartOf } from '../components/upstream.ts';
 import { LDAP_SECRET, MUNGE_KEY_SECRET, SLURM_NAMESPACE, slurmClusterName } from '../components/slurm.ts';
@@ -43,7 +44,7 @@ function runbook(site: SiteModel): GeneratedFile {
         return {
           ldap: h.auth.mode === 'ldap',
           directory: site.identity.ldap ? `${site.identity.ldap.url} (users under ${site.identity.ldap.userBase})` : '',
-          bindSecret: h.auth.mode === 'ldap' && site.identity.ldap?.bindDn ? 'secrets/cluster/harbor/harbor-auth.sops.yaml' : '',
+          bindSecret: h.auth.mode === 'ldap' && site.identity.ldap?.bindDn ? clusterSecretPath('harbor', HARBOR_SECRETS.auth) : '',
           issuer: h.auth.mode === 'oidc' ? (h.auth.oidc.issuer ?? site.identity.oidc?.issuer ?? '') : '',
           clientId: h.auth.oidc.clientId,
           redirect: harborOidcRedirect(site),
@@ -99,7 +100,7 @@ function runbook(site: SiteModel): GeneratedFile {
           enforce: s.accountingEnforce.join(','),
           associations: s.accountingEnforce.includes('associations'),
           cgroups: s.cgroups,
-          munge: `secrets/cluster/${SLURM_NAMESPACE}/${MUNGE_KEY_SECRET}.sops.yaml`,
+          munge: clusterSecretPath(SLURM_NAMESPACE, MUNGE_KEY_SECRET),
           stateSize: s.stateSize,
           databaseSize: s.databaseSize,
           jupyterhub: site.componentSettings.jupyterhub.enabled && !site.componentSettings.jupyterhub.slurm,
@@ -110,7 +111,7 @@ function runbook(site: SiteModel): GeneratedFile {
                 prune: s.accountingSync.prune,
                 member: s.accountingSync.memberAttribute,
                 directory: `${site.identity.ldap?.url} under ${site.identity.ldap?.groupBase}`,
-                bindSecret: site.identity.ldap?.bindDn ? `secrets/cluster/${SLURM_NAMESPACE}/${LDAP_SECRET}.sops.yaml` : '',
+                bindSecret: site.identity.ldap?.bindDn ? clusterSecretPath(SLURM_NAMESPACE, LDAP_SECRET) : '',
               }
             : false,
         };
@@ -158,6 +159,7 @@ function runbook(site: SiteModel): GeneratedFile {
       repository: site.gitops.repository,
       deployKey: deployKeySecret(site),
       sopsSecret: SOPS_AGE_SECRET,
+      sopsKey: SOPS_AGE_KEY,
       layers: [...new Set(releases.map((r) => r.layer))],
       environments: site.environments.map((e) => e.name),
       secrets: siteSecrets(site).map((s) => `${s.namespace}/${s.def.name}`),

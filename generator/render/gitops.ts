@@ -10,10 +10,10 @@ import { upstreamKustomization } from '../components/upstream.ts';
 import { helmValuesSecrets, siteSecrets } from '../secrets/store.ts';
 import { ALERTMANAGER_URL } from '../components/alerting.ts';
 import { yamlFile, type GeneratedFile } from './files.ts';
-
-export const FLUX_NAMESPACE = 'flux-system';
 import { SOPS_AGE_SECRET } from '../secrets/types.ts';
 import { ARGOCD_NAMESPACE } from '../components/argo-cd.ts';
+
+export const FLUX_NAMESPACE = 'flux-system';
 export { SOPS_AGE_SECRET, ARGOCD_NAMESPACE };
 
 /** Secrets the bootstrap makes by hand (RUNBOOK), never in the repository: the age key the engine decrypts with. */

@@ -47,7 +47,10 @@ export const fixed = (value: string): SecretValueSpec => ({ kind: 'fixed', value
  * has): it says which file to open and which key to set (`how`: anything more to know).
  */
 export const sopsPlaceholder = (namespace: string, secret: string, key: string, how = ''): SecretValueSpec =>
-  fixed(`REPLACE-ME: sops secrets/cluster/${namespace}/${secret}.sops.yaml, then set ${key}${how}`);
+  fixed(`REPLACE-ME: sops ${clusterSecretPath(namespace, secret)}, then set ${key}${how}`);
+
+/** Where a cluster-scoped secret's SOPS file is in the repository. */
+export const clusterSecretPath = (namespace: string, name: string) => `secrets/cluster/${namespace}/${name}.sops.yaml`;
 export const caKey = (): SecretValueSpec => ({ kind: 'caKey' });
 export const caCertificate = (keyKey: string, commonName: string, years = 10): SecretValueSpec => ({ kind: 'caCertificate', keyKey, commonName, years });
 
