@@ -91,6 +91,11 @@ t.test('images: latest and untagged images warn, foreign registries warn when no
   const found = [...(await readFile('site.yaml', 'utf8')).matchAll(new RegExp(manager.matchStrings[0], 'g'))].map((m) => `${m.groups!.depName}:${m.groups!.currentValue}`);
   t.same([...new Set(found)].sort(), ['harbor.hpc4.example.edu/library/spack-cuda:0.22.1', 'harbor.hpc4.example.edu/library/spack:0.22.1', 'harbor.hpc4.example.edu/library/spack:0.23.0'], 'the shared images and dev\'s pin');
   t.equal(manager.datasourceTemplate, 'docker');
+  // The images components name are pinned in the spec too, under their own keys.
+  const inExample = async (spec: string) => [...new Set([...(await readFile(spec, 'utf8')).matchAll(new RegExp(manager.matchStrings[0], 'g'))].map((m) => `${m.groups!.depName}:${m.groups!.currentValue}`))].sort();
+  t.same(await inExample('examples/sandia.yaml'), ['registry.hpc.example.gov/hpc/slurm:24.11.5', 'registry.hpc.example.gov/jupyter/k8s-hub-slurm:4.4.0'], 'the Slurm image and the hub image');
+  t.ok((await inExample('examples/k0s-gpu.yaml')).includes('ghcr.io/example/argocd-tools:1.0.0'), 'Argo CD\'s tools image');
+  t.ok((await inExample('examples/hpk.yaml')).some((i) => /kubernetes-from-scratch/.test(i)), 'the HPK control-plane image');
 });
 
 t.test('hostile step values stay data: YAML 1.1 words, Helm and Jinja braces, shell, reach the pod as written', async (t) => {

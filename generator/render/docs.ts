@@ -342,9 +342,9 @@ function renovate(site: SiteModel): GeneratedFile {
           },
       {
         customType: 'regex',
-        description: 'Workflow and step images pinned in the site spec (tags; digests too)',
+        description: 'Images pinned in the site spec: workflows and steps, and the images components name (image, hubImage, toolsImage, databaseImage, ...; tags, digests too)',
         fileMatch: [`(^|/)${site.specFile.replace(/\./g, '\\.')}$`],
-        matchStrings: ['image:\\s*"?(?<depName>[a-z0-9][^\\s:@"]*(?::[0-9]+)?(?:/[^\\s:@"]+)+|[a-z0-9][^\\s:@/"]*):(?<currentValue>[A-Za-z0-9_][A-Za-z0-9_.-]*)(?:@(?<currentDigest>sha256:[a-f0-9]{64}))?"?'],
+        matchStrings: ['[Ii]mage:\\s*"?(?<depName>[a-z0-9][^\\s:@"]*(?::[0-9]+)?(?:/[^\\s:@"]+)+|[a-z0-9][^\\s:@/"]*):(?<currentValue>[A-Za-z0-9_][A-Za-z0-9_.-]*)(?:@(?<currentDigest>sha256:[a-f0-9]{64}))?"?'],
         datasourceTemplate: 'docker',
       },
       {
