@@ -87,7 +87,7 @@ t.test('images: latest and untagged images warn, foreign registries warn when no
   t.notMatch((await siteforge(['validate', 'site.yaml'])).stderr, /not pinned/, 'the example pins its images');
 
   // Renovate's regex manager, as it applies matchStrings (JavaScript named groups, global), on the spec.
-  const manager = JSON.parse(await readFile('renovate.json', 'utf8')).customManagers.find((m: { description: string }) => /images pinned in the site spec/.test(m.description));
+  const manager = JSON.parse(await readFile('renovate.json', 'utf8')).customManagers.find((m: { description: string }) => /images pinned in the site spec/i.test(m.description));
   const found = [...(await readFile('site.yaml', 'utf8')).matchAll(new RegExp(manager.matchStrings[0], 'g'))].map((m) => `${m.groups!.depName}:${m.groups!.currentValue}`);
   t.same([...new Set(found)].sort(), ['harbor.hpc4.example.edu/library/spack-cuda:0.22.1', 'harbor.hpc4.example.edu/library/spack:0.22.1', 'harbor.hpc4.example.edu/library/spack:0.23.0'], 'the shared images and dev\'s pin');
   t.equal(manager.datasourceTemplate, 'docker');
