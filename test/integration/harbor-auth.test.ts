@@ -8,9 +8,9 @@ import t from 'tap';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { ROOT, siteforge, tempDir } from './helpers/cli.ts';
-import { runTool } from './helpers/tools.ts';
-import { HARBOR_CONFIG_ENV, harborAuthEnv } from '../generator/components/harbor.ts';
+import { ROOT, siteforge, tempDir } from '../helpers/cli.ts';
+import { runTool } from '../helpers/tools.ts';
+import { HARBOR_CONFIG_ENV, harborAuthEnv } from '../../generator/components/harbor.ts';
 
 const CHARTS = join(ROOT, '..', 'shared', 'charts');
 const KEY = join(ROOT, 'test/fixtures/keys/example-site.agekey');

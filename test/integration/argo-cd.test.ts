@@ -8,10 +8,10 @@ import t from 'tap';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { ROOT, siteforge, tempDir } from './helpers/cli.ts';
-import { runTool } from './helpers/tools.ts';
-import { validateDocument } from './helpers/k8s.ts';
-import { SOPS_AGE_KEY, SOPS_AGE_SECRET } from '../generator/secrets/types.ts';
+import { ROOT, siteforge, tempDir } from '../helpers/cli.ts';
+import { runTool } from '../helpers/tools.ts';
+import { validateDocument } from '../helpers/k8s.ts';
+import { SOPS_AGE_KEY, SOPS_AGE_SECRET } from '../../generator/secrets/types.ts';
 
 const CHARTS = join(ROOT, '..', 'shared', 'charts');
 const EXAMPLE = 'examples/k0s-gpu.yaml';
