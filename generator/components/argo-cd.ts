@@ -8,7 +8,7 @@
 // argocd-cm by the chart values), so the app of apps waits wave by wave. People sign in through
 // the site's OIDC provider when spec.identity.oidc is set, with the groups the spec names as admins.
 import { Type } from '@sinclair/typebox';
-import { ChartVersion, DnsName, ImageReference, imagePin } from '../spec/formats.ts';
+import { ChartVersion, DnsName, ImageReference, imagePin, OidcGroup } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { random, SOPS_AGE_KEY, SOPS_AGE_SECRET, type SecretDef } from '../secrets/types.ts';
 import { ingressFor } from './web.ts';
@@ -61,7 +61,7 @@ export const argoCd = defineComponent({
         }),
       ),
       hostname: Type.Optional(DnsName({ description: 'Where people open Argo CD (default argocd.<domain>), through the ingress with the site CA\'s TLS.' })),
-      adminGroups: Type.Array(Type.String({ pattern: '^[A-Za-z0-9 ._@/-]{1,200}$', expected: 'a group name as the OIDC provider puts it in the groups claim' }), {
+      adminGroups: Type.Array(OidcGroup({ expected: 'a group name as the OIDC provider puts it in the groups claim' }), {
         default: [],
         description: 'With spec.identity.oidc: groups whose members are Argo CD admins (everyone else who signs in may only read).',
       }),

@@ -4,7 +4,7 @@
 import { HPK_SLURM_FLAGS_ANNOTATION, podSlurmFlags } from '../model/hpk.ts';
 import { Type, type Static } from '@sinclair/typebox';
 import type { SiteModel } from '../model/site.ts';
-import { ChartVersion, DnsLabel, Enabled, HttpUrl, OneOf } from '../spec/formats.ts';
+import { ChartVersion, DnsLabel, Enabled, HttpUrl, OidcGroup, OneOf } from '../spec/formats.ts';
 import { volumesOf } from './storage.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
@@ -110,7 +110,7 @@ const SsoSchema = Type.Object(
     rbac: Type.Array(
       Type.Object(
         {
-          group: Type.String({ pattern: '^[A-Za-z0-9._@/ -]{1,200}$', expected: 'a group name of the provider such as hpc-admins', description: 'Group (in the groups claim) this entry is for.' }),
+          group: OidcGroup({ expected: 'a group name of the provider such as hpc-admins', description: 'Group (in the groups claim) this entry is for.' }),
           role: OneOf(['admin', 'developer', 'viewer'], { description: 'admin: everything on workflows and templates; developer: submit, retry, stop and read; viewer: read only (logs included).' }),
           environments: Type.Optional(Type.Array(DnsLabel(), { minItems: 1, description: 'Environments it applies to (default: every environment).' })),
         },

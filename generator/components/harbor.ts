@@ -1,7 +1,7 @@
 // Harbor: the site's container registry and the pull-through cache for the nodes (proxy-cache
 // projects dockerhub, ghcr, quay, k8s, nvcr). Every credential comes from an existing Secret.
 import { Type } from '@sinclair/typebox';
-import { ChartVersion, DistinguishedName, DnsName, DnsSubdomain, Enabled, HttpUrl, Ipv4, OneOf, Quantity } from '../spec/formats.ts';
+import { ChartVersion, DistinguishedName, DnsName, DnsSubdomain, Enabled, HttpUrl, Ipv4, OidcGroup, OneOf, Quantity } from '../spec/formats.ts';
 import { POOL_ANNOTATION, PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import { requireStorageClass, storageClassFor } from './storage.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
@@ -94,7 +94,7 @@ export const harbor = defineComponent({
               issuer: Type.Optional(HttpUrl({ description: 'The OIDC provider (default: spec.identity.oidc.issuer).' })),
               clientId: Type.String({ default: 'harbor', pattern: '^[A-Za-z0-9._-]{1,100}$', expected: 'a client id such as harbor', description: 'Harbor\'s client at the provider; its secret is generated (SOPS).' }),
               groupsClaim: Type.String({ default: 'groups', pattern: '^[A-Za-z0-9._:-]{1,100}$', expected: 'a claim name such as groups', description: 'The ID token claim with the user\'s groups.' }),
-              adminGroup: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9 ._@/-]{1,200}$', expected: 'a group name as the provider puts it in the groups claim', description: 'Members of this group are Harbor administrators.' })),
+              adminGroup: Type.Optional(OidcGroup({ expected: 'a group name as the provider puts it in the groups claim', description: 'Members of this group are Harbor administrators.' })),
               userClaim: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,100}$', expected: 'a claim name such as preferred_username', description: 'The claim Harbor takes as the user name (default: the provider\'s name claim).' })),
               scopes: Type.Array(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,100}$', expected: 'an OIDC scope such as openid' }), { default: ['openid', 'profile', 'email', 'groups', 'offline_access'], description: 'Scopes Harbor asks for (offline_access: the CLI secret keeps working).' }),
             },

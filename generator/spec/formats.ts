@@ -179,6 +179,10 @@ export const DistinguishedName = (o: SchemaOptions = {}) =>
     ...o,
   });
 
+/** A group as an OIDC provider names it in the groups claim (no character Casbin, JSON or a YAML reader takes specially). */
+export const OidcGroup = (o: SchemaOptions = {}) =>
+  Type.String({ pattern: '^[A-Za-z0-9 ._@/-]{1,200}$', expected: 'a group name as the OIDC provider puts it in the groups claim, such as hpc-admins', ...o });
+
 /** A five-field cron schedule (each field's range is checked by rules.ts cronProblem). */
 export const CronSchedule = (o: SchemaOptions = {}) =>
   Type.String({ pattern: '^[0-9A-Za-z*/,-]+( +[0-9A-Za-z*/,-]+){4}$', maxLength: 200, expected: 'a five-field cron schedule such as "0 3 * * *"', ...o });
