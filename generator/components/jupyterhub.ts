@@ -15,12 +15,12 @@ import { show } from '../spec/diagnostics.ts';
 import { isString, list } from '../spec/guards.ts';
 import type { SiteModel } from '../model/site.ts';
 import { ldapServer } from '../model/identity.ts';
+import { MUNGE_SECRET_DIR, MUNGE_SOCKET, MUNGE_SOCKET_DIR, mungedScript } from './munge.ts';
 import { MUNGE_KEY_SECRET, SLURM_NAMESPACE, SLURMCTLD_PORT, slurmClusterName } from './slurm.ts';
 
 /** The hub API port: what the JupyterLab servers on the compute nodes call back to. */
 export const HUB_API_PORT = 8081;
 const SLURM_CONF = '/etc/slurm/slurm.conf';
-const MUNGE_SOCKET_DIR = '/run/munge';
 export const MUNGE_SECRET = 'munge-key';
 export const LDAP_SECRET = 'jupyterhub-ldap';
 
@@ -75,7 +75,7 @@ export function slurmClientConf(slurm: { clusterName: string; controller: string
     `SlurmctldHost=${slurm.controller}`,
     `SlurmctldPort=${slurm.port}`,
     'AuthType=auth/munge',
-    `AuthInfo=socket=${MUNGE_SOCKET_DIR}/munge.socket.2`,
+    `AuthInfo=socket=${MUNGE_SOCKET}`,
     ...(gresTypes.length ? [`GresTypes=${gresTypes.join(',')}`] : []),
     '',
   ].join('\n');
@@ -273,10 +273,10 @@ export const jupyterhub = defineComponent({
                 {
                   name: 'munged',
                   image: settings.hubImage,
-                  command: ['sh', '-c', 'umask 077 && base64 -d /etc/munge-secret/munge.key.b64 > /tmp/munge.key && exec munged --foreground --force --key-file=/tmp/munge.key --socket=/run/munge/munge.socket.2'],
+                  command: ['sh', '-c', mungedScript('/tmp', false)],
                   securityContext: { runAsUser: 0, runAsGroup: 0, allowPrivilegeEscalation: false },
                   volumeMounts: [
-                    { name: 'munge-key', mountPath: '/etc/munge-secret', readOnly: true },
+                    { name: 'munge-key', mountPath: MUNGE_SECRET_DIR, readOnly: true },
                     { name: 'munge-run', mountPath: MUNGE_SOCKET_DIR },
                   ],
                 },

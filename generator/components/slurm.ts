@@ -18,6 +18,7 @@ import { requireStorageClass, storageClassFor } from './storage.ts';
 import { random, sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
 import { cronProblem } from '../spec/rules.ts';
 import { assetTree } from '../render/assets.ts';
+import { MUNGE_SECRET_DIR, MUNGE_SOCKET, MUNGE_SOCKET_DIR, mungedScript } from './munge.ts';
 import { show } from '../spec/diagnostics.ts';
 import { isString, list } from '../spec/guards.ts';
 import { tolerationFor } from '../model/taints.ts';
@@ -262,14 +263,8 @@ export const CONFIG_SCRIPT = [
   `{ cat ${SLURM_CONF_SOURCE}/slurmdbd.conf.in; printf 'StoragePass=%s\\n' "$STORAGE_PASS"; } > ${SLURM_CONF_DIR}/slurmdbd.conf`,
 ].join('\n');
 
-/** munged, in the foreground (logging to stderr), with the cluster's key from the Secret. */
-export const MUNGED_SCRIPT = [
-  'set -eu',
-  'umask 077',
-  'base64 -d /etc/munge-secret/munge.key.b64 > /run/munge-key/munge.key',
-  // --force: the socket directory is an emptyDir (mode 0777), which munged otherwise refuses.
-  'exec munged --foreground --force --key-file=/run/munge-key/munge.key --socket=/run/munge/munge.socket.2 --pid-file=/run/munge-key/munged.pid --seed-file=/run/munge-key/munged.seed',
-].join('\n');
+/** munged, unprivileged: its key, pid and seed files in the memory-backed munge-key volume. */
+export const MUNGED_SCRIPT = mungedScript('/run/munge-key', true);
 
 const MARIADB_SECURITY = `            allowPrivilegeEscalation: false
             capabilities:
@@ -282,7 +277,7 @@ const TEMPLATE = `{{- define "slurm.munged" }}
   command: ["sh", "-c", {{ .Values.mungedScript | quote }}]
   startupProbe:
     exec:
-      command: ["test", "-S", "/run/munge/munge.socket.2"]
+      command: ["test", "-S", "${MUNGE_SOCKET}"]
     periodSeconds: 2
     failureThreshold: 30
   securityContext:
@@ -295,12 +290,12 @@ ${restrictedContainerSecurity(4)}
       memory: 64Mi
   volumeMounts:
     - name: munge-secret
-      mountPath: /etc/munge-secret
+      mountPath: ${MUNGE_SECRET_DIR}
       readOnly: true
     - name: munge-key
       mountPath: /run/munge-key
     - name: munge-run
-      mountPath: /run/munge
+      mountPath: ${MUNGE_SOCKET_DIR}
 {{- end }}
 {{- define "slurm.mungeVolumes" }}
 - name: munge-secret
@@ -371,7 +366,7 @@ ${RESTRICTED_CONTAINER_SECURITY}
               mountPath: ${SLURM_CONF_DIR}
               readOnly: true
             - name: munge-run
-              mountPath: /run/munge
+              mountPath: ${MUNGE_SOCKET_DIR}
             - name: state
               mountPath: ${STATE_DIR}
             - name: run-slurmctld
@@ -403,7 +398,7 @@ ${RESTRICTED_CONTAINER_SECURITY}
               mountPath: ${SLURM_CONF_DIR}
               readOnly: true
             - name: munge-run
-              mountPath: /run/munge
+              mountPath: ${MUNGE_SOCKET_DIR}
             - name: run-slurmdbd
               mountPath: /run/slurmdbd
             - name: tmp
@@ -572,7 +567,7 @@ ${restrictedContainerSecurity(20)}
                   mountPath: ${SYNC_CONF_DIR}
                   readOnly: true
                 - name: munge-run
-                  mountPath: /run/munge
+                  mountPath: ${MUNGE_SOCKET_DIR}
                 {{- if .ldapSecret }}
                 - name: ldap-secret
                   mountPath: /etc/ldap-secret
