@@ -89,6 +89,14 @@ const expected: Record<string, string[]> = {
     '16:42 error spec.components.harbor.auth.mode: Harbor signs people in through OIDC, and neither auth.oidc.issuer nor spec.identity.oidc is set',
     '16:72 error spec.components.harbor.auth.oidc.scopes[1]: the string "groups offline" is not valid',
   ],
+  'harbor-projects': [
+    '12:24 error spec.environments[1]: Harbor takes no robot account named siteforge-test--a for environment "test--a" (no two separators in a row)',
+    '20:18 error spec.components.harbor.projects[1].name: project "spack" is listed twice',
+    '20:40 error spec.components.harbor.projects[1].environments[0]: environment "dev" is not in spec.environments',
+    '21:18 error spec.components.harbor.projects[2].name: "dockerhub" is the proxy cache of docker.io, which harbor-setup keeps',
+    '22:18 error spec.components.harbor.projects[3].name: the string "Spack_Images" is not valid',
+    '23:22 error spec.components.harbor.setup.image: "docker.io/curlimages/curl:latest" is not pinned',
+  ],
   'slurm-bad-values': [
     '20:41 error spec.components.slurm.accountingEnforce[1]: the string "everything" is not allowed',
     '22:30 error spec.components.slurm.nodeSets[0].nodes: the string "cn[001-128] State=DOWN" is not valid',
@@ -164,6 +172,7 @@ const guidance: Record<string, string[]> = {
   'hpk-bad-slurm-values': ['expected: a Slurm time limit such as 30 (minutes), 04:00:00 or 7-00:00:00', 'drop distribution.hpk, or set type: hpk'],
   'hpk-without-settings': ['expected: distribution.hpk: {runtime: podman-hpc'],
   'harbor-auth-rules': ['expected: an LDAP filter such as (objectClass=posixAccount)', 'hint: give spec.identity.ldap an ldaps:// URL'],
+  'harbor-projects': ['expected: a Harbor project name: lower-case letters and digits', 'expected: one of prod, test--a', 'hint: rename the environment without "--"', 'hint: pin a version tag or digest'],
   'harbor-auth-oidc': ['expected: an OIDC scope such as openid', 'hint: set spec.identity.oidc.issuer'],
   'slurm-bad-values': ['expected: a Slurm host list such as cn[001-128] or gn[01-04],gn10', 'expected: one of associations, limits, qos, safe, wckeys, nojobs, nosteps'],
   'slurm-rules': ['hint: node sets: cpu', 'hint: partition "batch" is the default already', 'hint: each node belongs to one node set', 'expected: hostname: slurm.hpc4.example.edu'],

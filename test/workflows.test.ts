@@ -34,7 +34,7 @@ t.test('a DAG: two parallel branches, then a GPU step that tolerates the GPU poo
   t.match(gpu.script.source, /spack -e "\$SPACK_ENV" test run cuda/);
   t.same(gpu.script.env[0], { name: 'SPACK_ENV', value: '{{workflow.parameters.spack-env}}' }, 'Argo expressions pass helm untouched');
   t.same(byName('step-concretize').container.args, ['concretize', '{{workflow.parameters.spack-env}}']);
-  t.same(byName('step-mpi').container.volumeMounts.filter((m: { name: string }) => m.name !== 'site-ca'), [{ name: 'builds', mountPath: '/mnt/builds', readOnly: false }], 'a step mounts only the volumes it names (and the site CA)');
+  t.same(byName('step-mpi').container.volumeMounts.filter((m: { name: string }) => m.name !== 'site-ca' && m.name !== 'registry-auth'), [{ name: 'builds', mountPath: '/mnt/builds', readOnly: false }], 'a step mounts only the volumes it names (and the site CA and its registry credentials)');
   t.notOk(byName('step-compilers').tolerations, 'CPU steps tolerate nothing');
   t.same(tpl.spec.arguments.parameters, [{ name: 'spack-env', value: 'hpc4-2026' }]);
   t.same([tpl.spec.ttlStrategy, tpl.spec.podGC, byName('step-mpi').retryStrategy], [{ secondsAfterCompletion: 604800 }, { strategy: 'OnPodSuccess' }, { limit: 1 }]);
@@ -52,6 +52,21 @@ t.test('build steps trust the site CA where container tools look for Harbor\'s',
     t.same(paths, ['/etc/containers/certs.d/harbor.hpc4.example.edu/ca.crt', '/etc/docker/certs.d/harbor.hpc4.example.edu/ca.crt', '/etc/siteforge/site-ca.crt'], `${step.name}: buildah/podman/skopeo, docker, and a plain path`);
     t.ok(c.env.some((e: { name: string; value: string }) => e.name === 'SITEFORGE_CA_FILE' && e.value === '/etc/siteforge/site-ca.crt'), `${step.name}: SITEFORGE_CA_FILE`);
   }
+});
+
+t.test('build steps push and pull with their environment\'s Harbor robot; workflow pods pull with it', async (t) => {
+  const docs = await rendered('workflows-dev', 'dev');
+  for (const tpl of docs.filter((d) => d.kind === 'WorkflowTemplate') as any[]) {
+    t.same(tpl.spec.volumes.find((v: { name: string }) => v.name === 'registry-auth'), { name: 'registry-auth', secret: { secretName: 'harbor-robot', items: [{ key: '.dockerconfigjson', path: 'config.json' }] } }, `${tpl.metadata.name}: the pull Secret's auth file as config.json`);
+    for (const step of tpl.spec.templates.filter((x: { container?: unknown; script?: unknown }) => x.container || x.script)) {
+      const c = step.container ?? step.script;
+      const env = Object.fromEntries(c.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+      const dir = c.volumeMounts.find((m: { name: string }) => m.name === 'registry-auth')?.mountPath;
+      t.same([dir, env.DOCKER_CONFIG, env.REGISTRY_AUTH_FILE], ['/etc/siteforge/registry', '/etc/siteforge/registry', '/etc/siteforge/registry/config.json'], `${tpl.metadata.name}/${step.name}: docker, kaniko and crane find it through DOCKER_CONFIG, buildah, podman and skopeo through REGISTRY_AUTH_FILE`);
+    }
+  }
+  const argo = (await import('yaml')).parse(await readFile(join(out, 'charts/argo-workflows/values.yaml'), 'utf8'));
+  t.same(argo['argo-workflows'].workflow.serviceAccount.pullSecrets, [{ name: 'harbor-robot' }], 'the workflow ServiceAccount pulls with the pull Secret');
 });
 
 t.test('steps by name stay one sequence with the workflow image; the cron policy follows the spec', async (t) => {

@@ -10,7 +10,7 @@ import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
 import { ingressFor } from './web.ts';
 import { CLUSTER_ISSUER } from './cert-manager.ts';
-import { harborHostname } from './harbor.ts';
+import { HARBOR_ROBOT_SECRET, harborHostname } from './harbor.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
 import { workflowSteps, workflowVolumeNames, type StepModel, type WorkflowModel } from '../model/workflows.ts';
 import { tolerationFor } from '../model/taints.ts';
@@ -24,6 +24,10 @@ export const WORKFLOW_SERVICE_ACCOUNT = 'argo-workflow';
 const TRUST_SECRET = 'site-ca-bundle';
 const TRUST_VOLUME = 'site-ca';
 const SITE_CA_FILE = '/etc/siteforge/site-ca.crt';
+
+/** The environment's Harbor robot (its pull Secret's auth file) where registry clients look for credentials. */
+const REGISTRY_AUTH_VOLUME = 'registry-auth';
+const REGISTRY_AUTH_DIR = '/etc/siteforge/registry';
 
 /** The user the argoexec image runs as (Argo's executor containers). */
 const ARGOEXEC_USER = 8737;
@@ -241,6 +245,8 @@ interface WorkflowContext {
   readonly gpuTaints: readonly string[];
   /** The site CA for the steps (a Secret with ca.crt in the namespace) and the registry host it is for. */
   readonly trust?: { readonly secretName: string; readonly registry: string };
+  /** The Secret (type kubernetes.io/dockerconfigjson) whose auth file the steps push and pull with. */
+  readonly registryAuth?: string;
   /** HPK: each step is a Slurm job; its sbatch options (GPUs as GRES) for a step asking for this many GPUs. */
   readonly slurmFlags?: (gpus: number | undefined) => string;
 }
@@ -269,7 +275,13 @@ function stepContainer(step: StepModel, ctx: WorkflowContext): Record<string, un
   const trustMounts = ctx.trust
     ? [`/etc/containers/certs.d/${ctx.trust.registry}/ca.crt`, `/etc/docker/certs.d/${ctx.trust.registry}/ca.crt`, SITE_CA_FILE].map((mountPath) => ({ name: TRUST_VOLUME, mountPath, subPath: 'ca.crt', readOnly: true }))
     : [];
-  const env = [...Object.entries(step.env).map(([name, value]) => ({ name, value })), ...(ctx.trust ? [{ name: 'SITEFORGE_CA_FILE', value: SITE_CA_FILE }] : [])];
+  // The robot's auth file where docker, kaniko and crane (DOCKER_CONFIG) and buildah, podman and skopeo (REGISTRY_AUTH_FILE) read credentials.
+  const authMounts = ctx.registryAuth ? [{ name: REGISTRY_AUTH_VOLUME, mountPath: REGISTRY_AUTH_DIR, readOnly: true }] : [];
+  const env = [
+    ...Object.entries(step.env).map(([name, value]) => ({ name, value })),
+    ...(ctx.trust ? [{ name: 'SITEFORGE_CA_FILE', value: SITE_CA_FILE }] : []),
+    ...(ctx.registryAuth ? [{ name: 'DOCKER_CONFIG', value: REGISTRY_AUTH_DIR }, { name: 'REGISTRY_AUTH_FILE', value: `${REGISTRY_AUTH_DIR}/config.json` }] : []),
+  ];
   return {
     name: 'main',
     image: step.image,
@@ -279,7 +291,7 @@ function stepContainer(step: StepModel, ctx: WorkflowContext): Record<string, un
     ...(env.length ? { env } : {}),
     // Requests equal to limits: the Guaranteed QoS class, so the static CPU manager pins whole cores.
     ...(Object.keys(limits).length ? { resources: { requests: { ...amounts, ...gpus }, limits } } : {}),
-    ...(mounts.length || trustMounts.length ? { volumeMounts: [...mounts, ...trustMounts] } : {}),
+    ...(mounts.length || trustMounts.length || authMounts.length ? { volumeMounts: [...mounts, ...trustMounts, ...authMounts] } : {}),
     ...(ctx.containerSecurityContext ? { securityContext: ctx.containerSecurityContext } : {}),
   };
 }
@@ -319,6 +331,7 @@ export function workflowSpec(w: WorkflowModel, ctx: WorkflowContext): Record<str
   const volumes = [
     ...ctx.volumes.filter((v) => used.has(v.name)).map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: v.name, readOnly: v.readOnly } })),
     ...(ctx.trust ? [{ name: TRUST_VOLUME, secret: { secretName: ctx.trust.secretName, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] : []),
+    ...(ctx.registryAuth ? [{ name: REGISTRY_AUTH_VOLUME, secret: { secretName: ctx.registryAuth, items: [{ key: '.dockerconfigjson', path: 'config.json' }] } }] : []),
   ];
   const parameters = Object.entries(w.parameters ?? {});
   return {
@@ -444,6 +457,7 @@ export const argoWorkflows = defineComponent({
     const hpk = site.distribution.type === 'hpk' ? site.distribution.hpk : undefined;
     // Builds push to and pull from Harbor: with the site CA (cert-manager), they trust it.
     const trust = site.componentSettings.certManager.enabled && site.componentSettings.harbor.enabled ? { secretName: TRUST_SECRET, registry: harborHostname(site) } : undefined;
+    const registryAuth = site.componentSettings.harbor.enabled ? HARBOR_ROBOT_SECRET : undefined;
     const executor = restricted ? { executor: { securityContext: { runAsNonRoot: true, runAsUser: ARGOEXEC_USER, ...runtimeDefault, ...noEscalation } } } : {};
     const ingress = ingressFor(site, `argo.${site.domain}`, 'argo-server-tls');
     // Each environment's workflows mount the volumes exposed to that environment.
@@ -487,7 +501,8 @@ export const argoWorkflows = defineComponent({
           'argo-workflows': {
             singleNamespace: false,
             controller: { workflowNamespaces: namespaces },
-            workflow: { serviceAccount: { create: true, name: WORKFLOW_SERVICE_ACCOUNT }, rbac: { create: true } },
+            // With Harbor, workflow pods pull with their environment's robot account.
+            workflow: { serviceAccount: { create: true, name: WORKFLOW_SERVICE_ACCOUNT, ...(registryAuth ? { pullSecrets: [{ name: registryAuth }] } : {}) }, rbac: { create: true } },
             server: {
               // sso.enabled (the older switch) means SSO; CLI and CI keep token access (client) beside it.
               authModes: settings.sso.enabled || settings.server.authMode === 'sso' ? ['sso', 'client'] : [settings.server.authMode],
@@ -510,7 +525,7 @@ export const argoWorkflows = defineComponent({
         valuesSchema: WORKFLOWS_SCHEMA,
         templates: { 'workflows.yaml': WORKFLOWS_TEMPLATE },
         environmentValues: (env) => {
-          const ctx: WorkflowContext = { serviceAccount: WORKFLOW_SERVICE_ACCOUNT, volumes: volumes(env.name), ...workflowSecurity, gpuTaints, ...(trust ? { trust } : {}), ...(hpk ? { slurmFlags: (gpus: number | undefined) => podSlurmFlags(hpk, gpus) } : {}) };
+          const ctx: WorkflowContext = { serviceAccount: WORKFLOW_SERVICE_ACCOUNT, volumes: volumes(env.name), ...workflowSecurity, gpuTaints, ...(trust ? { trust } : {}), ...(registryAuth ? { registryAuth } : {}), ...(hpk ? { slurmFlags: (gpus: number | undefined) => podSlurmFlags(hpk, gpus) } : {}) };
           return {
             namespace: env.namespace,
             ...(trust ? { trust: { secretName: trust.secretName, issuer: CLUSTER_ISSUER } } : {}),

@@ -1,16 +1,22 @@
 // Harbor: the site's container registry and the pull-through cache for the nodes (proxy-cache
 // projects dockerhub, ghcr, quay, k8s, nvcr). Every credential comes from an existing Secret.
+// A CronJob (harbor-setup) keeps Harbor's projects, proxy caches and the environments' robot
+// accounts as the spec says, through Harbor's API; each environment's pull Secret holds its robot.
 import { Type } from '@sinclair/typebox';
-import { ChartVersion, DistinguishedName, DnsName, DnsSubdomain, Enabled, HttpUrl, Ipv4, OidcGroup, OneOf, Quantity } from '../spec/formats.ts';
+import { ChartVersion, CronSchedule, DistinguishedName, DnsLabel, DnsName, DnsSubdomain, Enabled, HttpUrl, ImageReference, imagePin, Ipv4, OidcGroup, OneOf, Quantity } from '../spec/formats.ts';
 import { POOL_ANNOTATION, PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import { requireStorageClass, storageClassFor } from './storage.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import type { SiteModel } from '../model/site.ts';
-import { helmObject } from './labels.ts';
+import { helmObject, restrictedContainerSecurity } from './labels.ts';
 import { CLUSTER_ISSUER, } from './cert-manager.ts';
 import { INGRESS_CLASS } from './ingress-nginx.ts';
-import { random, sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
+import { dockerConfig, random, sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
 import { isString } from '../spec/guards.ts';
+import { assetTree } from '../render/assets.ts';
+import { tolerationFor } from '../model/taints.ts';
+import { show } from '../spec/diagnostics.ts';
+import type { RuleContext } from '../spec/rules.ts';
 
 /** Secrets Harbor reads (created by the secrets stage, never written as values). */
 export const HARBOR_SECRETS = {
@@ -39,6 +45,47 @@ export const HARBOR_PROXY_PROJECTS: Readonly<Record<string, string>> = {
   'registry.k8s.io': 'k8s',
   'nvcr.io': 'nvcr',
 };
+
+/** Harbor's registry types of the proxy-cache endpoints (src/pkg/reg/model/registry.go) and the URL Harbor is given for each. */
+const PROXY_REGISTRIES: Readonly<Record<string, { type: string; url: string }>> = {
+  'docker.io': { type: 'docker-hub', url: 'https://hub.docker.com' },
+  'ghcr.io': { type: 'github-ghcr', url: 'https://ghcr.io' },
+  'quay.io': { type: 'quay', url: 'https://quay.io' },
+  'registry.k8s.io': { type: 'docker-registry', url: 'https://registry.k8s.io' },
+  'nvcr.io': { type: 'docker-registry', url: 'https://nvcr.io' },
+};
+
+/** Each environment's pull Secret (type kubernetes.io/dockerconfigjson): its robot account's name and password. */
+export const HARBOR_ROBOT_SECRET = 'harbor-robot';
+
+/** Harbor's rule for project and robot names (src/pkg/project/manager.go, the robot handler's validateName). */
+const HARBOR_NAME_PATTERN = '^[a-z0-9]+(?:[._-][a-z0-9]+)*$';
+
+/** Harbor's prefix of robot account user names (robot_name_prefix, its default). */
+export const HARBOR_ROBOT_PREFIX = 'robot$';
+
+/** The robot account of an environment (Harbor's name, without the prefix). */
+export const harborRobotName = (env: string) => `siteforge-${env}`;
+
+/** curl with sh, sed, grep and base64 (busybox): what the setup script needs. */
+const HARBOR_SETUP_IMAGE = 'docker.io/curlimages/curl:8.17.0';
+
+/** What a robot may do in a project it pushes to, and in one it only pulls from (Harbor's project-scope permissions, src/common/rbac/const.go). */
+const PUSH_ACCESS = [
+  { resource: 'repository', action: 'pull' },
+  { resource: 'repository', action: 'push' },
+  { resource: 'artifact', action: 'read' },
+  { resource: 'artifact', action: 'list' },
+  { resource: 'tag', action: 'create' },
+  { resource: 'tag', action: 'list' },
+];
+const PULL_ACCESS = [
+  { resource: 'repository', action: 'pull' },
+  { resource: 'artifact', action: 'read' },
+];
+
+/** Where the setup CronJob mounts its ConfigMap. */
+const SETUP_DIR = '/etc/harbor-setup';
 
 /** Harbor's nginx image at the pinned chart's appVersion (used when Harbor is exposed as a LoadBalancer). */
 const HARBOR_NGINX_IMAGE = 'docker.io/goharbor/nginx-photon:v2.15.1';
@@ -103,6 +150,27 @@ export const harbor = defineComponent({
         },
         { additionalProperties: false, default: {}, description: 'How people sign in to Harbor (robot accounts and the admin are Harbor\'s own either way).' },
       ),
+      projects: Type.Array(
+        Type.Object(
+          {
+            name: Type.String({ pattern: HARBOR_NAME_PATTERN, maxLength: 255, expected: 'a Harbor project name: lower-case letters and digits, one of . _ - between them', description: 'The project (images are <hostname>/<name>/<repository>:<tag>).' }),
+            public: Type.Boolean({ default: false, description: 'Anyone may pull without signing in (the nodes pull anonymously).' }),
+            environments: Type.Optional(Type.Array(DnsLabel(), { minItems: 1, description: 'Environments whose robot account may push to it (default: every environment); the others may pull.' })),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          default: [{ name: 'library', public: true }],
+          description: 'Projects harbor-setup keeps in Harbor, beside the proxy caches. Each environment\'s robot account (pull Secret harbor-robot in its namespace) may push to the projects of its environment and pull from every project.',
+        },
+      ),
+      setup: Type.Object(
+        {
+          image: ImageReference({ default: HARBOR_SETUP_IMAGE, description: 'The image of harbor-setup, pinned: sh, curl, sed, grep and base64.' }),
+          schedule: CronSchedule({ default: '*/15 * * * *', description: 'When harbor-setup runs (it changes only what differs from the spec).' }),
+        },
+        { additionalProperties: false, default: {}, description: 'harbor-setup, the CronJob that creates the projects, the proxy caches and the environments\' robot accounts through Harbor\'s API.' },
+      ),
     },
     { additionalProperties: false },
   ),
@@ -113,6 +181,18 @@ export const harbor = defineComponent({
     return [
       ...(mode === 'ldap' && bindDn ? [secret(HARBOR_SECRETS.auth, `The password of ${bindDn}, which Harbor searches the directory as`, { secret: sopsPlaceholder('harbor', HARBOR_SECRETS.auth, 'secret', ' (no " or \\ in it: Harbor reads it inside JSON)') })] : []),
       ...(mode === 'oidc' ? [secret(HARBOR_SECRETS.auth, `Harbor's OIDC client secret (client ${settings.auth.oidc.clientId}): register it at the provider`, { secret: random(40) })] : []),
+      {
+        name: HARBOR_ROBOT_SECRET,
+        scope: 'environment',
+        type: 'kubernetes.io/dockerconfigjson',
+        description: `The environment's Harbor robot account (push to its projects, pull from all): pull Secret of its pods and workflows; harbor-setup gives Harbor the password`,
+        data: {},
+        environmentData: (env) => ({
+          // Harbor's rule for robot secrets: 8-128 characters with an upper-case letter, a lower-case letter and a digit.
+          password: random(40, 'mixed'),
+          '.dockerconfigjson': dockerConfig(harborHostname(site), `${HARBOR_ROBOT_PREFIX}${harborRobotName(env.name)}`, 'password'),
+        }),
+      },
       secret(HARBOR_SECRETS.admin, 'Harbor admin password', { HARBOR_ADMIN_PASSWORD: random(24) }),
       secret(HARBOR_SECRETS.secretKey, 'Harbor encryption key (exactly 16 characters)', { secretKey: random(16) }),
       secret(HARBOR_SECRETS.core, 'Harbor core secret and CSRF key', { secret: random(16), CSRF_KEY: random(32) }),
@@ -164,6 +244,12 @@ export const harbor = defineComponent({
     if (auth?.mode === 'oidc' && !isString(auth.oidc?.issuer) && !ctx.spec.spec?.identity?.oidc) {
       ctx.report('error', ['spec', 'components', 'harbor', 'auth', 'mode'], 'Harbor signs people in through OIDC, and neither auth.oidc.issuer nor spec.identity.oidc is set', { hint: 'set spec.identity.oidc.issuer (the site\'s provider)' });
     }
+    checkProjects(ctx, settings);
+    const setupImage = (settings as { setup?: { image?: unknown } } | undefined)?.setup?.image;
+    if (isString(setupImage)) {
+      const { tag, digest } = imagePin(setupImage);
+      if ((tag === undefined || tag === 'latest') && digest === undefined) ctx.report('error', ['spec', 'components', 'harbor', 'setup', 'image'], `${show(setupImage)} is not pinned`, { hint: 'pin a version tag or digest' });
+    }
     if (ctx.spec.spec?.components?.certManager?.enabled !== true) {
       ctx.report('warning', ['spec', 'components', 'harbor'], 'without certManager, Harbor signs its own certificate, and no node trusts it: containerd refuses the pull-through mirrors and direct pulls', {
         hint: 'enable spec.components.certManager: siteforge then makes the site CA, cert-manager issues Harbor\'s certificate from it and the Ansible output installs it on every node',
@@ -203,6 +289,7 @@ export const harbor = defineComponent({
         },
         values: {
           certificate: { enabled: certificate, host, secretName: TLS_SECRET, issuer: CLUSTER_ISSUER },
+          setup: setupValues(site, settings),
           harbor: {
             expose: {
               type: harborExposure(site),
@@ -242,9 +329,10 @@ export const harbor = defineComponent({
         },
         valuesSchema: {
           type: 'object',
-          required: ['certificate'],
+          required: ['certificate', 'setup'],
           additionalProperties: false,
           properties: {
+            setup: SETUP_SCHEMA,
             certificate: {
               type: 'object',
               required: ['enabled', 'host', 'secretName', 'issuer'],
@@ -253,9 +341,9 @@ export const harbor = defineComponent({
             },
           },
         },
-        templates: { 'certificate.yaml': CERTIFICATE_TEMPLATE },
+        templates: { 'certificate.yaml': CERTIFICATE_TEMPLATE, 'setup.yaml': SETUP_TEMPLATE },
         // Without the ingress, Harbor's own nginx terminates TLS behind the LoadBalancer (the pinned chart's appVersion).
-        ...(viaIngress ? {} : { images: [HARBOR_NGINX_IMAGE] }),
+        images: [...(viaIngress ? [] : [HARBOR_NGINX_IMAGE]), settings.setup.image],
       },
     ];
   },
@@ -335,4 +423,190 @@ export function harborExposure(site: SiteModel): 'ingress' | 'loadBalancer' | 'c
 /** The registry host name: the spec's, or harbor.<domain>. */
 export function harborHostname(site: SiteModel): string {
   return site.componentSettings.harbor.hostname ?? `harbor.${site.domain}`;
+}
+
+type HarborSettings = SiteModel['componentSettings']['harbor'];
+
+// harbor-setup: its script and inputs (ConfigMap), a ServiceAccount that may read only the
+// environments' pull Secrets (a Role in each environment namespace), and the CronJob.
+const SETUP_TEMPLATE = `{{- with .Values.setup }}
+${helmObject('v1', 'ConfigMap', { name: 'harbor-setup', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
+data:
+  {{- range $name, $content := .files }}
+  {{ $name }}: {{ $content | quote }}
+  {{- end }}
+---
+${helmObject('v1', 'ServiceAccount', { name: 'harbor-setup', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
+{{- range .namespaces }}
+---
+# harbor-setup reads the environment's pull Secret (its robot's password), and nothing else.
+${helmObject('rbac.authorization.k8s.io/v1', 'Role', { name: 'harbor-setup', namespace: '{{ . | quote }}', inRange: true })}
+rules:
+  - apiGroups: [""]
+    resources: [secrets]
+    resourceNames: [{{ $.Values.setup.robotSecret | quote }}]
+    verbs: [get]
+---
+${helmObject('rbac.authorization.k8s.io/v1', 'RoleBinding', { name: 'harbor-setup', namespace: '{{ . | quote }}', inRange: true })}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: harbor-setup
+subjects:
+  - kind: ServiceAccount
+    name: harbor-setup
+    namespace: {{ $.Release.Namespace | quote }}
+{{- end }}
+---
+${helmObject('batch/v1', 'CronJob', { name: 'harbor-setup', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
+spec:
+  schedule: {{ .schedule | quote }}
+  concurrencyPolicy: Forbid
+  successfulJobsHistoryLimit: 3
+  failedJobsHistoryLimit: 3
+  jobTemplate:
+    spec:
+      backoffLimit: 1
+      activeDeadlineSeconds: 600
+      template:
+        metadata:
+          labels:
+            app.kubernetes.io/name: harbor-setup
+        spec:
+          serviceAccountName: harbor-setup
+          restartPolicy: Never
+          securityContext:
+            runAsNonRoot: true
+            runAsUser: 65534
+            runAsGroup: 65534
+            seccompProfile:
+              type: RuntimeDefault
+          {{- with .tolerations }}
+          tolerations:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          containers:
+            - name: setup
+              image: {{ .image | quote }}
+              command: ["sh", "${SETUP_DIR}/setup.sh"]
+              env:
+                - name: HARBOR_URL
+                  value: {{ .url | quote }}
+                - name: HARBOR_SETUP_DIR
+                  value: ${SETUP_DIR}
+                - name: HARBOR_ADMIN_PASSWORD
+                  valueFrom:
+                    secretKeyRef:
+                      name: {{ .adminSecret | quote }}
+                      key: HARBOR_ADMIN_PASSWORD
+              securityContext:
+${restrictedContainerSecurity(16)}
+              resources:
+                requests:
+                  cpu: 10m
+                  memory: 16Mi
+                limits:
+                  memory: 64Mi
+              volumeMounts:
+                - name: setup
+                  mountPath: ${SETUP_DIR}
+                  readOnly: true
+                - name: tmp
+                  mountPath: /tmp
+          volumes:
+            - name: setup
+              configMap:
+                name: harbor-setup
+            # The script's working files (credentials for curl) stay in memory.
+            - name: tmp
+              emptyDir:
+                medium: Memory
+                sizeLimit: 16Mi
+{{- end }}
+`;
+
+const SETUP_SCHEMA = {
+  type: 'object',
+  required: ['image', 'schedule', 'url', 'adminSecret', 'robotSecret', 'namespaces', 'files'],
+  additionalProperties: false,
+  properties: {
+    image: { type: 'string' },
+    schedule: { type: 'string' },
+    url: { type: 'string' },
+    adminSecret: { type: 'string' },
+    robotSecret: { type: 'string' },
+    namespaces: { type: 'array', items: { type: 'string' } },
+    tolerations: { type: 'array' },
+    files: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+};
+
+/** The setup script (assets/harbor/setup.sh). */
+export const harborSetupScript = () => assetTree('harbor').find((f) => f.path === 'setup.sh')!.content;
+
+/** The Harbor API body of an environment's robot account: push to its projects, pull from the others and the proxy caches. */
+export function harborRobot(settings: HarborSettings, env: string): Record<string, unknown> {
+  const pushes = settings.projects.filter((p) => !p.environments || p.environments.includes(env)).map((p) => p.name);
+  const pulls = [...settings.projects.map((p) => p.name).filter((n) => !pushes.includes(n)), ...Object.values(HARBOR_PROXY_PROJECTS)];
+  return {
+    name: harborRobotName(env),
+    description: `siteforge: the robot account of environment ${env}`,
+    level: 'system',
+    duration: -1,
+    disable: false,
+    permissions: [
+      ...pushes.map((namespace) => ({ kind: 'project', namespace, access: PUSH_ACCESS })),
+      ...pulls.map((namespace) => ({ kind: 'project', namespace, access: PULL_ACCESS })),
+    ],
+  };
+}
+
+/** harbor-setup's inputs: the script, the projects, the proxy caches and the robots (assets/harbor/setup.sh reads them). */
+export function harborSetupFiles(site: SiteModel, settings: HarborSettings): Record<string, string> {
+  const lines = (rows: string[][]) => rows.map((r) => `${r.join(' ')}\n`).join('');
+  return {
+    'setup.sh': harborSetupScript(),
+    projects: lines(settings.projects.map((p) => [p.name, String(p.public)])),
+    proxies: lines(Object.entries(HARBOR_PROXY_PROJECTS).map(([registry, project]) => [project, PROXY_REGISTRIES[registry]!.type, PROXY_REGISTRIES[registry]!.url])),
+    robots: lines(site.environments.map((env) => [harborRobotName(env.name), env.namespace, HARBOR_ROBOT_SECRET])),
+    ...Object.fromEntries(site.environments.map((env) => [`robot.${harborRobotName(env.name)}.json`, `${JSON.stringify(harborRobot(settings, env.name))}\n`])),
+  };
+}
+
+function setupValues(site: SiteModel, settings: HarborSettings): Record<string, unknown> {
+  return {
+    image: settings.setup.image,
+    schedule: settings.setup.schedule,
+    // harbor-core's Service of the release (plain HTTP inside the cluster, as Harbor's own nginx reaches it).
+    url: 'http://harbor-core.harbor.svc',
+    adminSecret: HARBOR_SECRETS.admin,
+    robotSecret: HARBOR_ROBOT_SECRET,
+    namespaces: site.environments.map((e) => e.namespace),
+    ...(site.clusterTolerations.length ? { tolerations: site.clusterTolerations.map(tolerationFor) } : {}),
+    files: harborSetupFiles(site, settings),
+  };
+}
+
+/** The projects: unique, not a proxy cache's name, environments the site has; every environment's robot name is one Harbor takes. */
+function checkProjects(ctx: RuleContext, settings: unknown) {
+  const at = ['spec', 'components', 'harbor', 'projects'];
+  const projects = (settings as { projects?: unknown } | undefined)?.projects;
+  const envs = Array.isArray(ctx.spec.spec?.environments) ? (ctx.spec.spec.environments as unknown[]).filter(isString) : ['prod'];
+  const seen = new Set<string>();
+  (Array.isArray(projects) ? projects : []).forEach((p: { name?: unknown; environments?: unknown }, i) => {
+    if (isString(p?.name)) {
+      if (seen.has(p.name)) ctx.report('error', [...at, i, 'name'], `project "${p.name}" is listed twice`, { hint: 'list each project once' });
+      if (Object.values(HARBOR_PROXY_PROJECTS).includes(p.name)) ctx.report('error', [...at, i, 'name'], `"${p.name}" is the proxy cache of ${Object.entries(HARBOR_PROXY_PROJECTS).find(([, v]) => v === p.name)![0]}, which harbor-setup keeps`, { hint: 'choose another name' });
+      seen.add(p.name);
+    }
+    (Array.isArray(p?.environments) ? p.environments : []).forEach((env: unknown, k: number) => {
+      if (isString(env) && !envs.includes(env)) ctx.report('error', [...at, i, 'environments', k], `environment "${env}" is not in spec.environments`, { expected: `one of ${envs.join(', ')}` });
+    });
+  });
+  const nameRule = new RegExp(HARBOR_NAME_PATTERN);
+  envs.forEach((env, i) => {
+    if (!nameRule.test(harborRobotName(env))) {
+      ctx.report('error', ['spec', 'environments', i], `Harbor takes no robot account named ${harborRobotName(env)} for environment "${env}" (no two separators in a row)`, { hint: 'rename the environment without "--", or disable Harbor' });
+    }
+  });
 }

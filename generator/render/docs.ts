@@ -12,7 +12,7 @@ import { ssoClientId, ssoIssuer, ssoRedirectUrl } from '../components/argo-workf
 import { deployKeySecret, layerTimeout, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 import { HUB_API_PORT, hubApiHost } from '../components/jupyterhub.ts';
-import { HARBOR_SECRETS, harborOidcRedirect } from '../components/harbor.ts';
+import { HARBOR_PROXY_PROJECTS, HARBOR_ROBOT_PREFIX, HARBOR_SECRETS, harborHostname, harborOidcRedirect, harborRobotName } from '../components/harbor.ts';
 import { clusterSecretPath, SOPS_AGE_KEY } from '../secrets/types.ts';
 import { argocdHostname } from '../components/argo-cd.ts';
 import { chartOf } from '../components/upstream.ts';
@@ -36,6 +36,18 @@ function runbook(site: SiteModel): GeneratedFile {
           toolsImage: a.toolsImage ?? '',
           host: argocdHostname(site),
           oidc: site.identity.oidc ? { issuer: site.identity.oidc.issuer, admins: a.adminGroups.join(', ') } : false,
+        };
+      })(),
+      harborSetup: (() => {
+        const h = site.componentSettings.harbor;
+        if (!h.enabled) return false;
+        const list = (items: string[]) => items.map((i) => `\`${i}\``).join(', ');
+        return {
+          schedule: h.setup.schedule,
+          host: harborHostname(site),
+          projects: h.projects.map((p) => `\`${p.name}\` (${p.public ? 'public' : 'private'}${p.environments ? `, pushed to by ${p.environments.join(', ')}` : ''})`).join(', ') || 'none',
+          proxies: list(Object.values(HARBOR_PROXY_PROJECTS)),
+          robots: site.environments.map((e) => `\`${HARBOR_ROBOT_PREFIX}${harborRobotName(e.name)}\` in ${e.namespace}`).join(', '),
         };
       })(),
       harborAuth: (() => {

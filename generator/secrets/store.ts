@@ -20,6 +20,8 @@ export const SECRET_MANIFEST_REGEX = '^(data|stringData)$';
 
 export interface SecretInstance {
   readonly def: SecretDef;
+  /** Its keys and how their values are made (the def's, or its environment's). */
+  readonly data: SecretDef['data'];
   /** The catalog component that declares it. */
   readonly component: string;
   readonly namespace: string;
@@ -47,6 +49,7 @@ export function siteSecrets(site: SiteModel): SecretInstance[] {
     c.defs.flatMap((def): SecretInstance[] => {
       const at = (dir: string, sub: string, namespace: string, environment?: string): SecretInstance => ({
         def,
+        data: environment !== undefined && def.environmentData ? def.environmentData({ name: environment, namespace }) : def.data,
         component: c.name,
         namespace,
         environment,
@@ -198,13 +201,13 @@ export async function resolveSecrets(site: SiteModel, opts: ResolveOptions): Pro
       if (s.valuesPath && s.def.helmValues) files.set(s.valuesPath, await encrypt(s.def.helmValues.build(data), { recipients, lastModified: opts.now }));
     };
     if (rotating) {
-      await encryptAll(await generateValues(s.def.data, opts.now));
+      await encryptAll(await generateValues(s.data, opts.now));
       actions.set(idOf(s), 'rotated');
       continue;
     }
     const [manifest] = existing;
     if (existing.every((e) => e === null)) {
-      await encryptAll(await generateValues(s.def.data, opts.now));
+      await encryptAll(await generateValues(s.data, opts.now));
       actions.set(idOf(s), 'created');
       continue;
     }
@@ -214,14 +217,14 @@ export async function resolveSecrets(site: SiteModel, opts: ResolveOptions): Pro
         `restore the file from git, or give the secret new values with \`secrets rotate ${s.def.name}\``,
       );
     }
-    const expectedKeys = [...Object.keys(s.def.data), ...(s.def.helmValues ? [VALUES_KEY] : [])];
+    const expectedKeys = [...Object.keys(s.data), ...(s.def.helmValues ? [VALUES_KEY] : [])];
     // Published values are read from the clear annotations: a file without them is completed (with a key).
     const publishedValues = (s.def.publish ?? []).map((k) => manifest.annotations[publishedAnnotation(k)]);
     const shapeOk = sameSet(manifest.stringDataKeys, expectedKeys) && existing.every((e) => e !== null) && publishedValues.every((v) => typeof v === 'string' && v.length > 0);
     const recipientsOk = existing.every((e) => e !== null && sameSet(e.recipients, recipients));
     if (shapeOk) {
       for (const [i, k] of (s.def.publish ?? []).entries()) {
-        const problem = s.def.data[k]?.kind === 'caCertificate' ? certificateProblem(publishedValues[i]!) : null;
+        const problem = s.data[k]?.kind === 'caCertificate' ? certificateProblem(publishedValues[i]!) : null;
         if (problem) throw new UserError(`damaged secret file: ${s.manifestPath} annotation ${publishedAnnotation(k)} ${problem}`, `restore it from git (\`git checkout -- ${s.manifestPath}\`); the annotation is the public copy of ${k}, covered by the file's MAC`);
         published.set(publishedId(s.namespace, s.def.name, k), publishedValues[i]!);
       }
@@ -244,9 +247,8 @@ export async function resolveSecrets(site: SiteModel, opts: ResolveOptions): Pro
       } else {
         const { plain } = await decryptYaml(manifest.text, opts.identities);
         const old = (plain.stringData ?? {}) as Record<string, string>;
-        const fresh = await generateValues(s.def.data, opts.now);
-        const data = Object.fromEntries(Object.keys(s.def.data).map((k) => [k, typeof old[k] === 'string' ? old[k]! : fresh[k]!]));
-        await encryptAll(data);
+        // Values the file has stay; new ones are made, and what derives from a kept value (htpasswd, an auth file) follows it.
+        await encryptAll(await generateValues(s.data, opts.now, old));
         actions.set(idOf(s), 'completed');
       }
     } catch (e) {

@@ -3,12 +3,18 @@
 // unless told to rotate them.
 
 export type SecretValueSpec =
-  /** Cryptographically random: `length` characters of the charset (base64: `length` random bytes, encoded). */
-  | { readonly kind: 'random'; readonly length: number; readonly charset: 'alnum' | 'hex' | 'base64' }
+  /**
+   * Cryptographically random: `length` characters of the charset (base64: `length` random bytes,
+   * encoded; mixed: letters and digits with at least one upper-case letter, one lower-case letter
+   * and one digit, as Harbor asks of a robot secret).
+   */
+  | { readonly kind: 'random'; readonly length: number; readonly charset: 'alnum' | 'mixed' | 'hex' | 'base64' }
   /** Not secret by itself but belongs with the others (a user name, a client id). */
   | { readonly kind: 'fixed'; readonly value: string }
   /** An htpasswd line `user:<bcrypt>` for the password held under another key of the same secret. */
   | { readonly kind: 'htpasswd'; readonly user: string; readonly passwordKey: string }
+  /** A registry client's auth file (`.dockerconfigjson`) for `user` with the password held under another key of the same secret. */
+  | { readonly kind: 'dockerConfig'; readonly registry: string; readonly user: string; readonly passwordKey: string }
   /** A certificate authority's private key (ECDSA P-256, PKCS#8 PEM). */
   | { readonly kind: 'caKey' }
   /** The self-signed CA certificate (PEM) of the key held under another key of the same secret. */
@@ -23,6 +29,8 @@ export interface SecretDef {
   readonly description: string;
   /** stringData keys and how their values are made, in the order they are written. */
   readonly data: Readonly<Record<string, SecretValueSpec>>;
+  /** With scope environment: the keys for one environment, where they differ between environments (instead of data). */
+  readonly environmentData?: (env: { readonly name: string; readonly namespace: string }) => Readonly<Record<string, SecretValueSpec>>;
   /**
    * For values a chart only takes as helm values: the release that needs them and the values,
    * built from this secret's data. They are written as a helm-secrets values file (helmfile) and
@@ -40,7 +48,7 @@ export interface SecretDef {
   readonly publish?: readonly string[];
 }
 
-export const random = (length: number, charset: 'alnum' | 'hex' | 'base64' = 'alnum'): SecretValueSpec => ({ kind: 'random', length, charset });
+export const random = (length: number, charset: 'alnum' | 'mixed' | 'hex' | 'base64' = 'alnum'): SecretValueSpec => ({ kind: 'random', length, charset });
 export const fixed = (value: string): SecretValueSpec => ({ kind: 'fixed', value });
 /**
  * A value the admin sets with sops (a password another system issued, a key the cluster already
@@ -51,6 +59,7 @@ export const sopsPlaceholder = (namespace: string, secret: string, key: string, 
 
 /** Where a cluster-scoped secret's SOPS file is in the repository. */
 export const clusterSecretPath = (namespace: string, name: string) => `secrets/cluster/${namespace}/${name}.sops.yaml`;
+export const dockerConfig = (registry: string, user: string, passwordKey: string): SecretValueSpec => ({ kind: 'dockerConfig', registry, user, passwordKey });
 export const caKey = (): SecretValueSpec => ({ kind: 'caKey' });
 export const caCertificate = (keyKey: string, commonName: string, years = 10): SecretValueSpec => ({ kind: 'caCertificate', keyKey, commonName, years });
 
