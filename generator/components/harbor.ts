@@ -8,7 +8,7 @@ import { POOL_ANNOTATION, PoolChoice, reportAddressOutsidePools, reportUnknownPo
 import { requireStorageClass, storageClassFor } from './storage.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import type { SiteModel } from '../model/site.ts';
-import { helmObject, restrictedContainerSecurity } from './labels.ts';
+import { helmObject, helmScriptCronJob, restrictedContainerSecurity } from './labels.ts';
 import { CLUSTER_ISSUER, } from './cert-manager.ts';
 import { INGRESS_CLASS } from './ingress-nginx.ts';
 import { dockerConfig, random, sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
@@ -430,12 +430,6 @@ type HarborSettings = SiteModel['componentSettings']['harbor'];
 // harbor-setup: its script and inputs (ConfigMap), a ServiceAccount that may read only the
 // environments' pull Secrets (a Role in each environment namespace), and the CronJob.
 const SETUP_TEMPLATE = `{{- with .Values.setup }}
-${helmObject('v1', 'ConfigMap', { name: 'harbor-setup', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
-data:
-  {{- range $name, $content := .files }}
-  {{ $name }}: {{ $content | quote }}
-  {{- end }}
----
 ${helmObject('v1', 'ServiceAccount', { name: 'harbor-setup', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
 {{- range .namespaces }}
 ---
@@ -458,23 +452,8 @@ subjects:
     namespace: {{ $.Release.Namespace | quote }}
 {{- end }}
 ---
-${helmObject('batch/v1', 'CronJob', { name: 'harbor-setup', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
-spec:
-  schedule: {{ .schedule | quote }}
-  concurrencyPolicy: Forbid
-  successfulJobsHistoryLimit: 3
-  failedJobsHistoryLimit: 3
-  jobTemplate:
-    spec:
-      backoffLimit: 1
-      activeDeadlineSeconds: 600
-      template:
-        metadata:
-          labels:
-            app.kubernetes.io/name: harbor-setup
-        spec:
+${helmScriptCronJob('harbor-setup', { comment: 'Harbor\'s projects, proxy caches and robot accounts as the spec says (assets/harbor/setup.sh).', backoffLimit: 1, deadlineSeconds: 600 })}
           serviceAccountName: harbor-setup
-          restartPolicy: Never
           securityContext:
             runAsNonRoot: true
             runAsUser: 65534

@@ -161,3 +161,36 @@ export function helmClaimSpec(size: string, indent: number): string {
     `${pad}    storage: {{ ${size} | quote }}`,
   ].join('\n');
 }
+
+/**
+ * A script run on a schedule, inside `{{- with <values> }}` (where `.` holds `files` and
+ * `schedule`): the ConfigMap of `.files`, then the head of the CronJob up to the pod spec's
+ * `restartPolicy: Never` (one run at a time, a few runs kept, `backoffLimit` retries within
+ * `deadlineSeconds`). `comment`: a line saying what the job does.
+ */
+export function helmScriptCronJob(name: string, opts: { comment: string; backoffLimit: number; deadlineSeconds: number }): string {
+  const meta = { name, namespace: '{{ $.Release.Namespace | quote }}', inRange: true };
+  return `${helmObject('v1', 'ConfigMap', meta)}
+data:
+  {{- range $file, $text := .files }}
+  {{ $file }}: {{ $text | quote }}
+  {{- end }}
+---
+# ${opts.comment}
+${helmObject('batch/v1', 'CronJob', meta)}
+spec:
+  schedule: {{ .schedule | quote }}
+  concurrencyPolicy: Forbid
+  successfulJobsHistoryLimit: 3
+  failedJobsHistoryLimit: 3
+  jobTemplate:
+    spec:
+      backoffLimit: ${opts.backoffLimit}
+      activeDeadlineSeconds: ${opts.deadlineSeconds}
+      template:
+        metadata:
+          labels:
+            app.kubernetes.io/name: ${name}
+        spec:
+          restartPolicy: Never`;
+}

@@ -12,7 +12,7 @@
 import { Type } from '@sinclair/typebox';
 import { CronSchedule, DnsLabel, DnsSubdomain, Enabled, ImageReference, imagePin, Ipv4, OneOf, Quantity, SlurmHostlist, SlurmName, SlurmTime, UserName } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
-import { helmLoadBalancerService, helmObject, helmUnprivilegedStatefulSet, RESTRICTED_CONTAINER_SECURITY, restrictedContainerSecurity } from './labels.ts';
+import { helmLoadBalancerService, helmObject, helmScriptCronJob, helmUnprivilegedStatefulSet, RESTRICTED_CONTAINER_SECURITY, restrictedContainerSecurity } from './labels.ts';
 import { PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import { requireStorageClass, storageClassFor } from './storage.ts';
 import { random, sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
@@ -507,29 +507,7 @@ spec:
           protocol: TCP
 {{- with .Values.accountingSync }}
 ---
-${helmObject('v1', 'ConfigMap', { name: 'slurm-accounting-sync', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
-data:
-  {{- range $file, $text := .files }}
-  {{ $file }}: {{ $text | quote }}
-  {{- end }}
----
-# Slurm accounts and users from the LDAP groups, as the Slurm user (slurmdbd's administrator).
-${helmObject('batch/v1', 'CronJob', { name: 'slurm-accounting-sync', namespace: '{{ $.Release.Namespace | quote }}', inRange: true })}
-spec:
-  schedule: {{ .schedule | quote }}
-  concurrencyPolicy: Forbid
-  successfulJobsHistoryLimit: 3
-  failedJobsHistoryLimit: 3
-  jobTemplate:
-    spec:
-      backoffLimit: 2
-      activeDeadlineSeconds: 900
-      template:
-        metadata:
-          labels:
-            app.kubernetes.io/name: slurm-accounting-sync
-        spec:
-          restartPolicy: Never
+${helmScriptCronJob('slurm-accounting-sync', { comment: 'Slurm accounts and users from the LDAP groups, as the Slurm user (slurmdbd\'s administrator).', backoffLimit: 2, deadlineSeconds: 900 })}
           securityContext:
             runAsNonRoot: true
             runAsUser: {{ $.Values.uid }}
