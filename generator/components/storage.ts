@@ -7,6 +7,7 @@ import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
 import type { SiteModel } from '../model/site.ts';
 import { nodeDistribution } from '../model/distribution.ts';
+import { KUBESPRAY_PATHS } from '../model/kubespray.ts';
 import { HPK_NODE_NAME } from '../model/hpk.ts';
 import type { RuleContext } from '../spec/rules.ts';
 import { isString, list } from '../spec/guards.ts';
@@ -15,7 +16,7 @@ import { show } from '../spec/diagnostics.ts';
 export const NFS_CSI_DRIVER = 'nfs.csi.k8s.io';
 
 /** Where the kubelet keeps its state, per distribution (the CSI node plugin mounts it). */
-export const KUBELET_DIR = { rke2: '/var/lib/kubelet', k0s: '/var/lib/k0s/kubelet' } as const;
+export const KUBELET_DIR = { rke2: '/var/lib/kubelet', k0s: '/var/lib/k0s/kubelet', kubespray: KUBESPRAY_PATHS.kubeletDir } as const;
 
 const VOLUMES_TEMPLATE = `{{- range .Values.volumes }}
 ---

@@ -1,5 +1,7 @@
 // Output family: ansible/ — inventory, group_vars, site.yml and the roles that prepare the nodes
-// and bootstrap RKE2 or k0s (rebuild stages 2 and 3), plus k0sctl.yaml for k0s sites.
+// and bootstrap RKE2 or k0s (rebuild stages 2 and 3), plus k0sctl.yaml for k0s sites. Kubespray
+// sites get Kubespray's inventory groups and variables, and playbooks that import the pinned
+// Kubespray release's own (the kubernetes_sigs.kubespray collection) after siteforge's node preparation.
 import { nodeForwardConfig, syslogTarget } from '../components/syslog.ts';
 import type { NodeModel, SiteModel } from '../model/site.ts';
 import { nodeDistribution } from '../model/distribution.ts';
@@ -9,9 +11,13 @@ import { HARBOR_PROXY_PROJECTS, harborHostname } from '../components/harbor.ts';
 import { siteCaId } from '../components/cert-manager.ts';
 import { ETCD_S3_SECRET, type ResolvedSecrets } from '../secrets/store.ts';
 import { assetTree, renderDoc } from './assets.ts';
+import { KUBESPRAY_DEFAULT_CNI, KUBESPRAY_PATHS, KUBESPRAY_REPOSITORY, KUBESPRAY_SNAPSHOT_DIR, kubesprayKubeVersion } from '../model/kubespray.ts';
 import { ansibleVarsFile, commentedYamlFile, textFile, yamlFile, type GeneratedFile } from './files.ts';
 
 const DIR = 'ansible';
+
+/** Where the variables Kubespray reads are written: beside the inventory, so every Kubespray playbook finds them. */
+export const KUBESPRAY_GROUP_VARS = `${DIR}/inventory/group_vars`;
 
 /** Ports each node role needs, per distribution (firewalld). */
 const FIREWALL_PORTS = {
@@ -22,6 +28,11 @@ const FIREWALL_PORTS = {
   k0s: {
     server: ['2380/tcp', '6443/tcp', '8132/tcp', '9443/tcp', '10250/tcp', '179/tcp', '4789/udp'],
     agent: ['179/tcp', '10250/tcp', '4789/udp', '30000-32767/tcp'],
+  },
+  // kubeadm's control plane and etcd, the kubelet, NodePorts; Calico (BGP, VXLAN, Typha), Cilium and Flannel (VXLAN, health).
+  kubespray: {
+    server: ['6443/tcp', '2379-2380/tcp', '10250/tcp', '10257/tcp', '10259/tcp', '30000-32767/tcp', '179/tcp', '4789/udp', '5473/tcp', '8472/udp', '4240/tcp'],
+    agent: ['10250/tcp', '30000-32767/tcp', '179/tcp', '4789/udp', '5473/tcp', '8472/udp', '4240/tcp'],
   },
 } as const;
 
@@ -48,12 +59,24 @@ function hostVars(node: NodeModel): Record<string, unknown> {
 }
 
 function inventory(site: SiteModel): GeneratedFile {
-  const hosts = (nodes: readonly NodeModel[]) => Object.fromEntries(nodes.map((n) => [n.name, hostVars(n)]));
+  const kubespray = site.distribution.type === 'kubespray';
+  // Kubespray reads a node's address from ip (and access_ip), and names etcd members by etcd_member_name.
+  const hosts = (nodes: readonly NodeModel[]) => Object.fromEntries(nodes.map((n) => [n.name, { ...hostVars(n), ...(kubespray ? { ip: n.address, access_ip: n.address, ...(n.role === 'server' ? { etcd_member_name: n.name } : {}) } : {}) }]));
+  const names = (nodes: readonly NodeModel[]) => Object.fromEntries(nodes.map((n) => [n.name, null]));
   const gpu = site.nodes.filter((n) => n.gpus);
   const children: Record<string, unknown> = {
     cluster: { children: { servers: { hosts: hosts(site.servers) }, agents: { hosts: site.agents.length ? hosts(site.agents) : {} } } },
   };
-  if (gpu.length) children.gpu = { hosts: Object.fromEntries(gpu.map((n) => [n.name, null])) };
+  if (gpu.length) children.gpu = { hosts: names(gpu) };
+  if (kubespray) {
+    // Kubespray's groups over the same hosts: etcd on the servers; without agents, the servers run pods too.
+    Object.assign(children, {
+      kube_control_plane: { hosts: names(site.servers) },
+      etcd: { children: { kube_control_plane: null } },
+      kube_node: { hosts: names(site.agents.length ? site.agents : site.servers) },
+      k8s_cluster: { children: { kube_control_plane: null, kube_node: null } },
+    });
+  }
   return ansibleVarsFile(
     `${DIR}/inventory/hosts.yaml`,
     `Nodes of ${site.name}. The first host under servers (${site.bootstrapServer.name}) bootstraps the cluster;\nthe other servers and all agents join it.`,
@@ -103,6 +126,79 @@ function k0sRegistryMirrors(site: SiteModel, ca: string | null): Record<string, 
   return mirrors;
 }
 
+/**
+ * Kubespray: containerd_registries_mirrors (one hosts.toml per prefix, Kubespray's template). As
+ * for k0s, the mirror URL carries the Harbor project with override_path; Harbor gets an entry of
+ * its own so direct pulls and pushes verify the site CA.
+ */
+function kubesprayRegistryMirrors(site: SiteModel, ca: string | null): Record<string, unknown>[] {
+  const trust = ca ? { ca: SITE_CA_PATH } : {};
+  const mirrors: Record<string, unknown>[] = harborMirrors(site).map((m) => ({
+    prefix: m.registry,
+    server: m.server,
+    mirrors: [{ host: `${m.harbor}/v2/${m.project}`, capabilities: ['pull', 'resolve'], skip_verify: false, override_path: true, ...trust }],
+  }));
+  if (mirrors.length && ca) {
+    const harbor = `https://${harborHostname(site)}`;
+    mirrors.push({ prefix: harborHostname(site), server: harbor, mirrors: [{ host: harbor, capabilities: ['pull', 'resolve', 'push'], skip_verify: false, ...trust }] });
+  }
+  return mirrors;
+}
+
+/** Kubespray's variables for the cluster (group k8s_cluster), from the spec: version, networks, API endpoint, kubelet, registries. */
+function kubesprayVars(site: SiteModel, ca: string | null): Record<string, unknown> {
+  const d = site.distribution;
+  const kubelet = kubeletSettings(site);
+  const [first, second] = (d.cni ?? KUBESPRAY_DEFAULT_CNI).split(',');
+  const multus = first === 'multus' && second !== undefined;
+  const endpoint = d.apiEndpoint;
+  const mirrors = kubesprayRegistryMirrors(site, ca);
+  const extra = {
+    ...(kubelet.memoryManagerPolicy ? { memoryManagerPolicy: kubelet.memoryManagerPolicy } : {}),
+    ...(kubelet.reservedMemory ? { reservedMemory: kubelet.reservedMemory } : {}),
+  };
+  return {
+    // Kubespray's plays run as root (its documentation: --become).
+    ansible_become: true,
+    kube_version: kubesprayKubeVersion(d.version),
+    kube_network_plugin: multus ? second : first,
+    kube_network_plugin_multus: multus,
+    kube_pods_subnet: d.clusterCIDR,
+    kube_service_addresses: d.serviceCIDR,
+    // Kubespray takes its DNS domain from cluster_name, which is the site's name here: the usual domain instead.
+    dns_domain: 'cluster.local',
+    supplementary_addresses_in_ssl_keys: d.allTlsSANs,
+    // MetalLB's L2 mode and kube-vip's ARP answer for addresses kube-proxy (IPVS) would otherwise claim.
+    kube_proxy_strict_arp: site.componentSettings.metallb.enabled || endpoint?.type === 'kubeVip',
+    ...(endpoint?.type === 'kubeVip'
+      ? {
+          kube_vip_enabled: true,
+          kube_vip_controlplane_enabled: true,
+          kube_vip_arp_enabled: true,
+          kube_vip_address: endpoint.address,
+          kube_vip_interface: endpoint.interface ?? 'eth0',
+          loadbalancer_apiserver: { address: endpoint.address, port: 6443 },
+          ...(endpoint.hostname ? { apiserver_loadbalancer_domain_name: endpoint.hostname } : {}),
+        }
+      : endpoint
+        ? { loadbalancer_apiserver: { address: endpoint.address, port: 6443 }, ...(endpoint.hostname ? { apiserver_loadbalancer_domain_name: endpoint.hostname } : {}) }
+        : {}),
+    ...(kubelet.cpuManagerPolicy ? { kubelet_cpu_manager_policy: kubelet.cpuManagerPolicy } : {}),
+    ...(kubelet.topologyManagerPolicy ? { kubelet_topology_manager_policy: kubelet.topologyManagerPolicy } : {}),
+    ...(kubelet.topologyManagerScope ? { kubelet_topology_manager_scope: kubelet.topologyManagerScope } : {}),
+    ...(kubelet.kubeReserved
+      ? { kube_reserved: true, ...(kubelet.kubeReserved.cpu ? { kube_cpu_reserved: kubelet.kubeReserved.cpu } : {}), ...(kubelet.kubeReserved.memory ? { kube_memory_reserved: kubelet.kubeReserved.memory } : {}) }
+      : {}),
+    ...(kubelet.evictionHard ? { eviction_hard: kubelet.evictionHard } : {}),
+    ...(Object.keys(extra).length ? { kubelet_config_extra_args: extra } : {}),
+    // Without Harbor, Kubespray's own default (docker.io from registry-1.docker.io) stays.
+    ...(mirrors.length ? { containerd_registries_mirrors: mirrors } : {}),
+  };
+}
+
+/** Where the GPU operator's toolkit installs the NVIDIA runtime, and where the package puts it. */
+const NVIDIA_RUNTIME = { operator: '/usr/local/nvidia/toolkit/nvidia-container-runtime', package: '/usr/bin/nvidia-container-runtime' } as const;
+
 function k0sClusterConfig(site: SiteModel): Record<string, unknown> {
   const kubelet = kubeletSettings(site);
   const spec: Record<string, unknown> = {
@@ -128,7 +224,7 @@ function airgap(site: SiteModel): Record<string, unknown> {
 function firewallMode(site: SiteModel): string {
   const chosen = site.nodeSetup.firewall;
   if (chosen !== 'auto') return chosen;
-  return site.distribution.type === 'rke2' ? 'disabled' : 'firewalld';
+  return site.distribution.type === 'k0s' ? 'firewalld' : 'disabled';
 }
 
 function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
@@ -178,6 +274,11 @@ function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
         ...(d.backup.s3 ? { 'etcd-s3': true, 'etcd-s3-config-secret': ETCD_S3_SECRET } : {}),
       },
     });
+  } else if (d.type === 'kubespray') {
+    Object.assign(all, {
+      kubespray_release: d.kubespray.release,
+      etcd_snapshots: { schedule: d.backup.schedule, retention: d.backup.retention, dir: KUBESPRAY_SNAPSHOT_DIR, etcdctl: `${KUBESPRAY_PATHS.etcdctl}.sh` },
+    });
   } else {
     Object.assign(all, {
       k0s_cluster_config: k0sClusterConfig(site),
@@ -192,13 +293,22 @@ function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
     ansibleVarsFile(`${DIR}/group_vars/all.yml`, `Site facts for every node of ${site.name}, from the site spec.`, all),
     ansibleVarsFile(`${DIR}/group_vars/servers.yml`, null, { prepare_firewall_ports: FIREWALL_PORTS[nodeDistribution(site)].server }),
     ansibleVarsFile(`${DIR}/group_vars/agents.yml`, null, { prepare_firewall_ports: FIREWALL_PORTS[nodeDistribution(site)].agent }),
+    // Beside the inventory: Kubespray's playbooks read them however they are started (site.yml, or scale from the command line).
+    ...(d.type === 'kubespray'
+      ? [ansibleVarsFile(`${KUBESPRAY_GROUP_VARS}/k8s_cluster.yml`, `Kubespray ${d.kubespray.release}'s variables for ${site.name}, from the site spec (its inventory/sample/group_vars names them).`, kubesprayVars(site, ca))]
+      : []),
   ];
   if (site.nodes.some((n) => n.gpus)) {
+    const toolkit = site.componentSettings.gpuOperator.enabled ? 'operator' : 'package';
     files.push(
       ansibleVarsFile(`${DIR}/group_vars/gpu.yml`, null, {
         gpu_distribution: d.type,
-        gpu_container_toolkit: site.componentSettings.gpuOperator.enabled ? 'operator' : 'package',
+        gpu_container_toolkit: toolkit,
       }),
+      // Kubespray writes containerd's config.toml on every run: the nvidia runtime is in it, where the toolkit would put it.
+      ...(d.type === 'kubespray'
+        ? [ansibleVarsFile(`${KUBESPRAY_GROUP_VARS}/gpu.yml`, `Kubespray's containerd on the GPU nodes of ${site.name}.`, { containerd_additional_runtimes: [{ name: 'nvidia', type: 'io.containerd.runc.v2', options: { Root: '', SystemdCgroup: 'true', BinaryName: NVIDIA_RUNTIME[toolkit] } }] })]
+        : []),
     );
   }
   return files;
@@ -214,21 +324,39 @@ function playbook(site: SiteModel): GeneratedFile {
     tags: [tag],
     roles: roles.map((r) => ({ role: r })),
   });
-  const plays = [
+  const prepare = [
     play('Stage 2: prepare every node', 'cluster', 'prepare', ['prepare']),
     ...(site.nodes.some((n) => n.gpus) ? [play('Stage 2: prepare the GPU nodes', 'gpu', 'prepare', ['gpu'])] : []),
+  ];
+  const kubeconfig = play('Fetch the admin kubeconfig to the bastion', 'servers[0]', 'kubeconfig', ['kubeconfig']);
+  if (role === 'kubespray') {
+    return yamlFile(`${DIR}/site.yml`, [
+      ...prepare,
+      kubesprayPlaybook('cluster', `Stage 3: Kubespray ${site.distribution.kubespray.release} builds the cluster`, 'cluster'),
+      play('Stage 3: scheduled etcd snapshots on the servers', 'servers', 'cluster', ['etcd_snapshots']),
+      kubeconfig,
+    ]);
+  }
+  const plays = [
+    ...prepare,
     play(`Stage 3: bootstrap ${role} on the first server`, 'servers[0]', 'cluster', [role]),
     play('Stage 3: join the other servers, one at a time', 'servers[1:]', 'cluster', [role], { serial: 1 }),
     play('Stage 3: join the agents', 'agents', 'cluster', [role], { serial: '25%' }),
-    play('Fetch the admin kubeconfig to the bastion', 'servers[0]', 'kubeconfig', ['kubeconfig']),
+    kubeconfig,
   ];
   return yamlFile(`${DIR}/site.yml`, plays);
+}
+
+/** One of the pinned Kubespray release's playbooks (kubernetes_sigs.kubespray.<name>), with the stage's tag and variables of ours. */
+function kubesprayPlaybook(name: string, title: string, tag: string, vars: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name: title, 'ansible.builtin.import_playbook': `kubernetes_sigs.kubespray.${name}`, tags: [tag], ...(Object.keys(vars).length ? { vars } : {}) };
 }
 
 /** kubectl as the first server runs it (the distribution's own binary and admin kubeconfig). */
 const CLUSTER_KUBECTL = {
   rke2: ['/var/lib/rancher/rke2/bin/kubectl', '--kubeconfig', '/etc/rancher/rke2/rke2.yaml'],
   k0s: ['/usr/local/bin/k0s', 'kubectl'],
+  kubespray: [KUBESPRAY_PATHS.kubectl, '--kubeconfig', KUBESPRAY_PATHS.adminKubeconfig],
 } as const;
 
 /**
@@ -239,6 +367,7 @@ const CLUSTER_KUBECTL = {
  */
 function upgradePlaybook(site: SiteModel): GeneratedFile {
   const role = site.distribution.type;
+  const agentBatch = /^[0-9]+$/.test(site.distribution.upgrade.agentBatch) ? Number(site.distribution.upgrade.agentBatch) : site.distribution.upgrade.agentBatch;
   const nodePlay = (name: string, hosts: string, serial: number | string) => ({
     name,
     hosts,
@@ -285,14 +414,20 @@ function upgradePlaybook(site: SiteModel): GeneratedFile {
         },
       ],
     },
-    nodePlay('Roll the servers, one at a time', 'servers', 1),
     // serial is read before host variables exist: the spec's batch size is written into the play.
-    nodePlay('Roll the agents, in batches', 'agents', /^[0-9]+$/.test(site.distribution.upgrade.agentBatch) ? Number(site.distribution.upgrade.agentBatch) : site.distribution.upgrade.agentBatch),
+    ...(role === 'kubespray'
+      ? [
+          // Kubespray drains, upgrades and uncordons the control plane one at a time and the workers in batches of serial.
+          kubesprayPlaybook('upgrade_cluster', `Kubespray ${site.distribution.kubespray.release} upgrades the cluster, node by node`, 'upgrade', { serial: agentBatch }),
+        ]
+      : [nodePlay('Roll the servers, one at a time', 'servers', 1), nodePlay('Roll the agents, in batches', 'agents', agentBatch)]),
   ]);
 }
 
 /** Removing the distribution from a node, its data, containers and network state included (reset.yml, remove-node.yml). */
 function uninstallTasks(site: SiteModel): Record<string, unknown>[] {
+  // Kubespray removes its own (its reset and remove_node playbooks).
+  if (site.distribution.type === 'kubespray') return [];
   if (site.distribution.type === 'rke2') {
     return [
       {
@@ -312,25 +447,28 @@ function uninstallTasks(site: SiteModel): Record<string, unknown>[] {
 
 /** reset.yml: remove the distribution and its data from every node, only with the site's confirmation word. */
 function resetPlaybook(site: SiteModel): GeneratedFile {
+  const kubespray = site.distribution.type === 'kubespray';
+  const confirm = {
+    name: 'Refuse without the confirmation',
+    'ansible.builtin.assert': {
+      that: ["confirm_reset | default('') == 'destroy-' ~ cluster_name"],
+      fail_msg: 'reset removes the cluster and all its data from every node; rerun with -e confirm_reset=destroy-{{ cluster_name }}',
+    },
+    run_once: true,
+  };
   return yamlFile(`${DIR}/reset.yml`, [
     {
-      name: `Reset: uninstall ${site.distribution.type} from every node of ${site.name}`,
+      name: `Reset: ${kubespray ? 'check the confirmation, then let Kubespray reset' : `uninstall ${site.distribution.type} from`} every node of ${site.name}`,
       hosts: 'cluster',
       become: true,
       gather_facts: false,
+      // A refused confirmation stops the whole run.
+      ...(kubespray ? { any_errors_fatal: true } : {}),
       tags: ['reset'],
-      tasks: [
-        {
-          name: 'Refuse without the confirmation',
-          'ansible.builtin.assert': {
-            that: ["confirm_reset | default('') == 'destroy-' ~ cluster_name"],
-            fail_msg: 'reset removes the cluster and all its data from every node; rerun with -e confirm_reset=destroy-{{ cluster_name }}',
-          },
-          run_once: true,
-        },
-        ...uninstallTasks(site),
-      ],
+      tasks: [confirm, ...uninstallTasks(site)],
     },
+    // Kubespray's own reset, its prompt answered by the confirmation above.
+    ...(kubespray ? [kubesprayPlaybook('reset', `Kubespray ${site.distribution.kubespray.release} resets every node`, 'reset', { reset_confirmation: true })] : []),
   ]);
 }
 
@@ -350,6 +488,7 @@ function restorePlaybook(site: SiteModel): GeneratedFile {
     },
     run_once: true,
   };
+  if (site.distribution.type === 'kubespray') return kubesprayRestorePlaybook(site, confirm);
   const rke2 = site.distribution.type === 'rke2';
   const service = (state: string, name: string) => ({ name: `${state === 'stopped' ? 'Stop' : 'Start'} ${name}`, 'ansible.builtin.systemd_service': { name, state }, when: 'not ansible_check_mode' });
   const ready = { name: 'Wait for this node to be Ready', 'ansible.builtin.command': { argv: "{{ cluster_kubectl + ['wait', '--for=condition=Ready', 'node/' ~ inventory_hostname, '--timeout=15m'] }}" }, delegate_to: "{{ groups['servers'][0] }}", changed_when: false, when: 'not ansible_check_mode' };
@@ -406,12 +545,54 @@ function restorePlaybook(site: SiteModel): GeneratedFile {
   return yamlFile(`${DIR}/restore.yml`, plays);
 }
 
+/**
+ * Kubespray's restore.yml: the snapshot (from the etcd_snapshots role's directory on the first
+ * server) fetched to the bastion, then Kubespray's recover_control_plane with it, as its
+ * documentation says: on the servers, with generous etcd retries. Kubespray restores the snapshot
+ * when etcd has lost its quorum (servers lost or their data gone); with a quorum it rejoins the
+ * members and keeps the current data.
+ */
+function kubesprayRestorePlaybook(site: SiteModel, confirm: Record<string, unknown>): GeneratedFile {
+  const local = '{{ playbook_dir }}/.restore/{{ snapshot }}';
+  return yamlFile(`${DIR}/restore.yml`, [
+    {
+      name: 'Restore: check, then fetch the snapshot from the first server',
+      hosts: 'servers[0]',
+      become: true,
+      gather_facts: false,
+      any_errors_fatal: true,
+      tags: ['restore'],
+      tasks: [
+        confirm,
+        { name: 'The snapshot is on the first server', 'ansible.builtin.stat': { path: `${KUBESPRAY_SNAPSHOT_DIR}/{{ snapshot }}` }, register: 'restore_snapshot' },
+        { name: 'Refuse a snapshot that is not there', 'ansible.builtin.assert': { that: ['restore_snapshot.stat.exists'], fail_msg: `no ${KUBESPRAY_SNAPSHOT_DIR}/{{ snapshot }} on {{ inventory_hostname }}` } },
+        { name: 'Fetch it to the bastion', 'ansible.builtin.fetch': { src: `${KUBESPRAY_SNAPSHOT_DIR}/{{ snapshot }}`, dest: local, flat: true }, when: 'not ansible_check_mode' },
+      ],
+    },
+    kubesprayPlaybook('recover_control_plane', `Kubespray ${site.distribution.kubespray.release} recovers the control plane from the snapshot`, 'restore', { etcd_snapshot: local, etcd_retries: 10 }),
+  ]);
+}
+
 /** remove-node.yml: take one node out for good (-e node=<name>): drain, delete, leave etcd, uninstall. */
 function removeNodePlaybook(site: SiteModel): GeneratedFile {
   const leave =
     site.distribution.type === 'k0s'
       ? [{ name: 'Leave etcd (controllers)', 'ansible.builtin.command': { argv: ['/usr/local/bin/k0s', 'etcd', 'leave'] }, changed_when: true, when: ["node_role == 'server'", 'not ansible_check_mode'] }]
       : [];
+  const refuse = {
+    name: 'Refuse to remove the last server or the bootstrap server',
+    'ansible.builtin.assert': {
+      that: ["node_role != 'server' or (groups['servers'] | length > 1 and inventory_hostname != groups['servers'][0])"],
+      fail_msg: '{{ inventory_hostname }} is the bootstrap or last server: make another server first (spec.nodes), then remove it',
+    },
+  };
+  if (site.distribution.type === 'kubespray') {
+    return yamlFile(`${DIR}/remove-node.yml`, [
+      { name: 'Check the node to remove (-e node=<name>)', hosts: "{{ node | default('no-node-given') }}", gather_facts: false, any_errors_fatal: true, tags: ['remove-node'], tasks: [refuse] },
+      // Kubespray drains it, takes it out of etcd, deletes the node object and resets it (its prompt answered by the check above).
+      kubesprayPlaybook('remove_node', `Kubespray ${site.distribution.kubespray.release} removes the node`, 'remove-node', { skip_confirmation: true }),
+    ]);
+  }
   return yamlFile(`${DIR}/remove-node.yml`, [
     {
       name: 'Remove one node from the cluster (-e node=<name>)',
@@ -421,13 +602,7 @@ function removeNodePlaybook(site: SiteModel): GeneratedFile {
       serial: 1,
       tags: ['remove-node'],
       tasks: [
-        {
-          name: 'Refuse to remove the last server or the bootstrap server',
-          'ansible.builtin.assert': {
-            that: ["node_role != 'server' or (groups['servers'] | length > 1 and inventory_hostname != groups['servers'][0])"],
-            fail_msg: '{{ inventory_hostname }} is the bootstrap or last server: make another server first (spec.nodes), then remove it',
-          },
-        },
+        refuse,
         { name: 'Drain the node', 'ansible.builtin.import_tasks': 'tasks/drain.yml' },
         ...leave,
         {
@@ -486,7 +661,9 @@ pipelining = true
 `;
 
 function roles(site: SiteModel): GeneratedFile[] {
-  const wanted = new Set(['prepare', site.distribution.type, 'kubeconfig', ...(site.nodes.some((n) => n.gpus) ? ['gpu'] : [])]);
+  // Kubespray sites get no distribution role of siteforge's: Kubespray builds the cluster, siteforge schedules etcd snapshots.
+  const cluster = site.distribution.type === 'kubespray' ? 'etcd_snapshots' : site.distribution.type;
+  const wanted = new Set(['prepare', cluster, 'kubeconfig', ...(site.nodes.some((n) => n.gpus) ? ['gpu'] : [])]);
   return assetTree('ansible/roles')
     .filter((f) => wanted.has(f.path.split('/')[0]!))
     .map((f) => textFile(`${DIR}/roles/${f.path}`, f.content));
@@ -502,6 +679,8 @@ export function renderAnsible(site: SiteModel, secrets: ResolvedSecrets): Genera
       collections: [
         { name: 'ansible.posix', version: '>=1.5.4' },
         { name: 'community.general', version: '>=6.6.0' },
+        // Kubespray as a collection, from its release tag (its documentation: docs/ansible/ansible_collection.md).
+        ...(site.distribution.type === 'kubespray' ? [{ name: KUBESPRAY_REPOSITORY, type: 'git', version: site.distribution.kubespray.release }] : []),
       ],
     }),
     ...roles(site),
@@ -523,6 +702,7 @@ export function renderAnsible(site: SiteModel, secrets: ResolvedSecrets): Genera
         gpu: site.nodes.some((n) => n.gpus),
         k0s: site.distribution.type === 'k0s',
         rke2: site.distribution.type === 'rke2',
+        kubespray: site.distribution.type === 'kubespray' ? { release: site.distribution.kubespray.release, snapshots: KUBESPRAY_SNAPSHOT_DIR } : false,
         firewall: firewallMode(site),
         airgap: Boolean(site.distribution.airgap),
         harbor: site.componentSettings.harbor.enabled ? harborHostname(site) : null,

@@ -12,6 +12,7 @@ import { ssoClientId, ssoIssuer, ssoRedirectUrl } from '../components/argo-workf
 import { deployKeySecret, layerTimeout, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 import { HUB_API_PORT, hubApiHost } from '../components/jupyterhub.ts';
+import { KUBESPRAY_SNAPSHOT_DIR } from '../model/kubespray.ts';
 import { HARBOR_PROXY_PROJECTS, HARBOR_ROBOT_PREFIX, HARBOR_SECRETS, harborHostname, harborOidcRedirect, harborRobotName } from '../components/harbor.ts';
 import { clusterSecretPath, SOPS_AGE_KEY } from '../secrets/types.ts';
 import { argocdHostname } from '../components/argo-cd.ts';
@@ -165,6 +166,7 @@ function runbook(site: SiteModel): GeneratedFile {
         : false,
       distribution: site.distribution.type,
       rke2: site.distribution.type === 'rke2',
+      kubespray: site.distribution.type === 'kubespray' ? { release: site.distribution.kubespray.release, snapshots: KUBESPRAY_SNAPSHOT_DIR } : false,
       version: site.distribution.version,
       flux: site.gitops.engine === 'flux',
       fluxHint: 'Flux 2.4 or newer: Kustomization v1, HelmRelease v2',
@@ -234,6 +236,8 @@ export function lintCommands(site: SiteModel): string[] {
 const lintInstall = (site: SiteModel) => [
   'apt-get update -qq',
   `DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${site.distribution.type === 'hpk' ? 'shellcheck' : 'ansible ansible-lint'} yamllint git > /dev/null`,
+  // The playbooks import Kubespray's: the pinned release as a collection, before the offline lint.
+  ...(site.distribution.type === 'kubespray' ? ['ansible-galaxy collection install -r ansible/requirements.yml > /dev/null'] : []),
 ];
 
 /** yamllint's configuration for the generated tree: Helm templates are not YAML until rendered; generated lines may be long. */
@@ -344,14 +348,23 @@ function renovate(site: SiteModel): GeneratedFile {
             matchStrings: ['controlPlaneImage:\\s*"?(?<depName>[a-z0-9][^\\s:@"]*(?::[0-9]+)?(?:/[^\\s:@"]+)+):(?<currentValue>[A-Za-z0-9_][A-Za-z0-9_.-]*)(?:@(?<currentDigest>sha256:[a-f0-9]{64}))?"?'],
             datasourceTemplate: 'docker',
           }
-        : {
-            customType: 'regex',
-            description: 'Kubernetes distribution version in the site spec',
-            fileMatch: [`(^|/)${site.specFile.replace(/\./g, '\\.')}$`],
-            matchStrings: ['distribution:\\s*\\n(?:\\s+\\w+:.*\\n)*?\\s+version:\\s*(?<currentValue>v[^\\s]+)'],
-            datasourceTemplate: 'github-releases',
-            depNameTemplate: site.distribution.type === 'rke2' ? 'rancher/rke2' : 'k0sproject/k0s',
-          },
+        : site.distribution.type === 'kubespray'
+          ? {
+              customType: 'regex',
+              description: 'Kubespray release in the site spec (choose distribution.version among the Kubernetes versions the new release builds)',
+              fileMatch: [`(^|/)${site.specFile.replace(/\./g, '\\.')}$`],
+              matchStrings: ['kubespray:\\s*\\n(?:\\s+\\w+:.*\\n)*?\\s+release:\\s*(?<currentValue>v[^\\s]+)', 'kubespray:\\s*\\{[^}]*release:\\s*(?<currentValue>v[^\\s,}]+)'],
+              datasourceTemplate: 'github-releases',
+              depNameTemplate: 'kubernetes-sigs/kubespray',
+            }
+          : {
+              customType: 'regex',
+              description: 'Kubernetes distribution version in the site spec',
+              fileMatch: [`(^|/)${site.specFile.replace(/\./g, '\\.')}$`],
+              matchStrings: ['distribution:\\s*\\n(?:\\s+\\w+:.*\\n)*?\\s+version:\\s*(?<currentValue>v[^\\s]+)'],
+              datasourceTemplate: 'github-releases',
+              depNameTemplate: site.distribution.type === 'rke2' ? 'rancher/rke2' : 'k0sproject/k0s',
+            },
       {
         customType: 'regex',
         description: 'Images pinned in the site spec: workflows and steps, and the images components name (image, hubImage, toolsImage, databaseImage, ...; tags, digests too)',

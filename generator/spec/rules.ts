@@ -12,6 +12,7 @@ import { addressPools } from '../components/metallb.ts';
 import { dependencyCycle, stepName } from '../model/workflows.ts';
 import { HARBOR_PROXY_PROJECTS } from '../components/harbor.ts';
 import { hpkRules } from './hpk-rules.ts';
+import { compareVersions, KUBESPRAY_DEFAULT_RELEASE, KUBESPRAY_RELEASES, KUBESPRAY_SNAPSHOT_DIR } from '../model/kubespray.ts';
 
 export interface RuleContext {
   readonly spec: SiteSpec;
@@ -139,11 +140,15 @@ function apiEndpointRules(ctx: RuleContext, dist: any, ranges: readonly (readonl
   const endpoint = dist?.apiEndpoint;
   const ip = isString(endpoint?.address) ? parseIpv4(endpoint.address) : null;
   const at: PathSegment[] = ['spec', 'distribution', 'apiEndpoint'];
-  if (dist?.profile === 'cis' && dist?.type === 'k0s') {
-    ctx.report('error', ['spec', 'distribution', 'profile'], 'the CIS profile is generated for RKE2 only', { hint: 'k0s has no CIS profile switch; drop profile, or use RKE2' });
+  if (dist?.profile === 'cis' && (dist?.type === 'k0s' || dist?.type === 'kubespray')) {
+    ctx.report('error', ['spec', 'distribution', 'profile'], 'the CIS profile is generated for RKE2 only', { hint: `${dist.type === 'k0s' ? 'k0s has no CIS profile switch' : 'Kubespray hardens through its own variables (docs/operations/hardening.md), which siteforge does not write yet'}; drop profile, or use RKE2` });
   }
-  if (dist?.backup?.s3 && dist?.type === 'k0s') {
-    ctx.report('error', ['spec', 'distribution', 'backup', 's3'], 'S3 upload of backups is generated for RKE2 only', { hint: 'for k0s, copy /var/lib/k0s-backups off the controllers with the site\'s own backup tooling, and drop backup.s3' });
+  if (dist?.backup?.s3 && (dist?.type === 'k0s' || dist?.type === 'kubespray')) {
+    const dir = dist.type === 'k0s' ? '/var/lib/k0s-backups' : KUBESPRAY_SNAPSHOT_DIR;
+    ctx.report('error', ['spec', 'distribution', 'backup', 's3'], 'S3 upload of backups is generated for RKE2 only', { hint: `for ${dist.type}, copy ${dir} off the ${dist.type === 'k0s' ? 'controllers' : 'servers'} with the site's own backup tooling, and drop backup.s3` });
+  }
+  if (dist?.airgap && dist?.type === 'kubespray') {
+    ctx.report('error', ['spec', 'distribution', 'airgap'], 'an air-gapped Kubespray install is not generated yet', { hint: 'Kubespray installs offline from its own mirrors (files_repo, registry_host in its offline.yml): set them in an inventory of your own next to ansible/inventory, or drop airgap' });
   }
   if (endpoint?.type === 'kubeVip' && dist?.type === 'k0s') {
     ctx.report('error', [...at, 'type'], 'kubeVip is generated for RKE2 only', { hint: 'for k0s, put a load balancer in front of the controllers and use type: external' });
@@ -176,6 +181,31 @@ const nodeSetup: Rule = (ctx) => {
   }
 };
 
+/** A Kubespray site: a plain Kubernetes version the pinned release builds, and an odd number of servers (its etcd). */
+function kubesprayVersion(ctx: RuleContext, dist: any) {
+  const releaseName = isString(dist.kubespray?.release) ? dist.kubespray.release : KUBESPRAY_DEFAULT_RELEASE;
+  const release = KUBESPRAY_RELEASES[releaseName];
+  if (!release) {
+    ctx.report('error', ['spec', 'distribution', 'kubespray', 'release'], `siteforge does not know what Kubespray ${releaseName} builds`, {
+      expected: `one of ${Object.keys(KUBESPRAY_RELEASES).join(', ')}`,
+      hint: 'use a release siteforge knows, or update siteforge',
+    });
+    return;
+  }
+  const m = /^v([0-9]+\.[0-9]+\.[0-9]+)$/.exec(dist.version);
+  const [oldest, newest] = release.kubernetes;
+  if (!m || compareVersions(m[1]!, oldest) < 0 || compareVersions(m[1]!, newest) > 0) {
+    ctx.report('error', ['spec', 'distribution', 'version'], m ? `Kubespray ${releaseName} does not build Kubernetes ${dist.version}` : `${show(dist.version)} is not a Kubernetes version`, {
+      expected: `a Kubernetes version from v${oldest} to v${newest}`,
+      hint: m ? `Kubespray ${releaseName} has checksums for Kubernetes ${oldest} to ${newest}: choose one, or another release` : 'Kubespray takes plain Kubernetes versions, such as v1.34.3 (no +suffix)',
+    });
+  }
+  const servers = list<any>(ctx.spec.spec?.nodes).filter((n) => n?.role === 'server').length;
+  if (servers > 0 && servers % 2 === 0) {
+    ctx.report('error', ['spec', 'nodes'], `${servers} servers: Kubespray runs etcd on the servers and refuses an even number of etcd members`, { hint: 'give the site 1, 3 or 5 servers (an even count adds no fault tolerance)' });
+  }
+}
+
 const distributionVersion: Rule = (ctx) => {
   const dist = (ctx.spec.spec?.distribution ?? {}) as any;
   if (!isString(dist.version) || !isString(dist.type)) return;
@@ -186,6 +216,10 @@ const distributionVersion: Rule = (ctx) => {
         hint: 'drop the +suffix',
       });
     }
+    return;
+  }
+  if (dist.type === 'kubespray') {
+    kubesprayVersion(ctx, dist);
     return;
   }
   const suffix = { rke2: /\+rke2r[0-9]+$/, k0s: /\+k0s\.[0-9]+$/ }[dist.type as string];
@@ -594,15 +628,20 @@ const schedules: Rule = (ctx) => {
 
 const CNI_PLUGINS: Record<string, readonly string[]> = { rke2: ['canal', 'calico', 'cilium', 'flannel', 'none'], k0s: ['kuberouter', 'calico', 'custom'] };
 
+/** Distributions that put Multus in front of the plugin (`multus,<plugin>`). */
+const WITH_MULTUS = new Set(['rke2', 'kubespray']);
+
 const cni: Rule = (ctx) => {
   const dist = ctx.spec.spec?.distribution as any;
-  if (!isString(dist?.cni) || !isString(dist?.type) || !CNI_PLUGINS[dist.type]) return;
-  const allowed = CNI_PLUGINS[dist.type]!;
+  if (!isString(dist?.cni) || !isString(dist?.type)) return;
+  const release = dist.type === 'kubespray' ? KUBESPRAY_RELEASES[isString(dist.kubespray?.release) ? dist.kubespray.release : KUBESPRAY_DEFAULT_RELEASE] : undefined;
+  const allowed = release ? release.networkPlugins : CNI_PLUGINS[dist.type];
+  if (!allowed) return;
   const parts: string[] = dist.cni.split(',');
-  const plugins = dist.type === 'rke2' && parts[0] === 'multus' && parts.length === 2 ? parts.slice(1) : parts;
+  const plugins = WITH_MULTUS.has(dist.type) && parts[0] === 'multus' && parts.length === 2 ? parts.slice(1) : parts;
   if (plugins.length !== 1 || !allowed.includes(plugins[0]!)) {
     ctx.report('error', ['spec', 'distribution', 'cni'], `${show(dist.cni)} is not a ${dist.type} CNI`, {
-      expected: `one of ${allowed.join(', ')}${dist.type === 'rke2' ? ' (or multus,<one of them>)' : ''}`,
+      expected: `one of ${allowed.join(', ')}${WITH_MULTUS.has(dist.type) ? ' (or multus,<one of them>)' : ''}`,
       hint: didYouMean(plugins[0] ?? '', [...allowed]),
     });
   }

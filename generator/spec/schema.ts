@@ -3,6 +3,7 @@
 // TypeScript type of a validated spec (SiteSpec). Static defaults live here, nowhere else.
 import { Type, type Static, type TObject, type TOptional } from '@sinclair/typebox';
 import { catalog } from '../components/catalog.ts';
+import { KUBESPRAY_DEFAULT_RELEASE } from '../model/kubespray.ts';
 import { BranchName, Cidr, CronSchedule, DistinguishedName, SlurmMemory, SlurmName, SlurmTime, DnsLabel, DnsSubdomain, DnsName, GIT_URL_PATTERN, HostName, HttpUrl, ImageReference, InterfaceName, Ipv4, LabelKey, LabelValue, OneOf, Quantity, SafeAbsolutePath, Taint, UserName } from './formats.ts';
 
 export const API_VERSION = 'siteforge/v1alpha1';
@@ -77,12 +78,25 @@ const Hpk = Type.Object(
 
 const Distribution = Type.Object(
   {
-    type: OneOf(['rke2', 'k0s', 'hpk'], { description: 'Kubernetes distribution: rke2 or k0s on dedicated nodes, or hpk (High-Performance Kubernetes: the control plane in a user container and every pod a Slurm job).' }),
+    type: OneOf(['rke2', 'k0s', 'kubespray', 'hpk'], {
+      description: 'Kubernetes distribution: rke2 or k0s on dedicated nodes, kubespray (kubeadm clusters built by a pinned Kubespray release from the inventory siteforge writes), or hpk (High-Performance Kubernetes: the control plane in a user container and every pod a Slurm job).',
+    }),
     hpk: Type.Optional(Hpk),
+    kubespray: Type.Object(
+      {
+        release: Type.String({
+          default: KUBESPRAY_DEFAULT_RELEASE,
+          pattern: '^v2\\.[0-9]+\\.[0-9]+$',
+          expected: 'a Kubespray release tag such as v2.31.0',
+          description: 'The Kubespray release that builds the cluster: ansible/requirements.yml installs it as the kubernetes_sigs.kubespray collection from its git tag.',
+        }),
+      },
+      { ...strict, default: {}, description: 'With type kubespray: the Kubespray release.' },
+    ),
     version: Type.String({
       pattern: '^v[0-9]+\\.[0-9]+\\.[0-9]+(\\+[a-z0-9.]+)?$',
-      expected: 'a pinned release such as v1.31.4+rke2r1 or v1.31.4+k0s.0 (hpk: the control-plane image\'s Kubernetes version, such as v1.24.8)',
-      description: 'Pinned distribution release (hpk: the Kubernetes version of the control-plane image).',
+      expected: 'a pinned release such as v1.31.4+rke2r1 or v1.31.4+k0s.0 (kubespray: a Kubernetes version such as v1.34.3; hpk: the control-plane image\'s Kubernetes version, such as v1.24.8)',
+      description: 'Pinned distribution release (kubespray: the Kubernetes version, one the Kubespray release supports; hpk: the Kubernetes version of the control-plane image).',
     }),
     clusterCIDR: Cidr({ description: 'Pod network.' }),
     serviceCIDR: Cidr({ description: 'Service network.' }),
@@ -99,7 +113,7 @@ const Distribution = Type.Object(
       Type.Object(
         {
           type: OneOf(['kubeVip', 'external'], {
-            description: 'kubeVip: a virtual IP that kube-vip (a static pod on every server, ARP) keeps on a healthy server (RKE2); external: a load balancer you run, forwarding 6443 (and 9345 for RKE2) to every server.',
+            description: 'kubeVip: a virtual IP that kube-vip (a static pod on every server, ARP) keeps on a healthy server (RKE2, Kubespray); external: a load balancer you run, forwarding 6443 (and 9345 for RKE2) to every server.',
           }),
           address: Ipv4({ description: 'The API address nodes join and kubectl uses; outside node addresses, MetalLB pools and the pod/service ranges.' }),
           hostname: Type.Optional(DnsName({ description: 'DNS name of the address (kubeconfig uses it; added to the TLS SANs).' })),
@@ -111,8 +125,8 @@ const Distribution = Type.Object(
     cni: Type.Optional(
       Type.String({
         pattern: '^[a-z0-9-]+(,[a-z0-9-]+)*$',
-        expected: 'a CNI plugin name (rke2: canal, calico, cilium, flannel, none, optionally after multus,; k0s: kuberouter, calico, custom)',
-        description: 'CNI plugin (default: canal for rke2, kuberouter for k0s).',
+        expected: 'a CNI plugin name (rke2: canal, calico, cilium, flannel, none, optionally after multus,; k0s: kuberouter, calico, custom; kubespray: calico, cilium, flannel, kube-router, optionally after multus,)',
+        description: 'CNI plugin (default: canal for rke2, kuberouter for k0s, calico for kubespray).',
       }),
     ),
     backup: Type.Object(
@@ -120,9 +134,9 @@ const Distribution = Type.Object(
         schedule: CronSchedule({
           default: '0 */6 * * *',
           expected: 'a five-field cron schedule such as "0 */6 * * *"',
-          description: 'When the servers back the cluster up: RKE2 etcd snapshots (etcd-snapshot-schedule-cron), k0s backup (cron).',
+          description: 'When the servers back the cluster up: RKE2 etcd snapshots (etcd-snapshot-schedule-cron), k0s backup (cron), Kubespray etcd snapshots (a systemd timer siteforge installs).',
         }),
-        retention: Type.Integer({ default: 28, minimum: 1, maximum: 1000, description: 'Snapshots (RKE2) or archives (k0s) kept per server.' }),
+        retention: Type.Integer({ default: 28, minimum: 1, maximum: 1000, description: 'Snapshots (RKE2, Kubespray) or archives (k0s) kept per server.' }),
         s3: Type.Optional(
           Type.Object(
             {

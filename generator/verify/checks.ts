@@ -44,7 +44,7 @@ export interface CheckContext {
 export interface NodeTrust {
   /** PEM certificates installed on every node (OS trust store and containerd). */
   readonly certificates: readonly string[];
-  /** Registry hosts whose TLS containerd verifies against that CA (RKE2 registries.yaml configs, k0s hosts.toml). */
+  /** Registry hosts whose TLS containerd verifies against that CA (RKE2 registries.yaml configs, k0s hosts.toml, Kubespray's containerd_registries_mirrors). */
   readonly registries: ReadonlySet<string>;
 }
 
@@ -410,9 +410,12 @@ function rulesOf(objects: readonly SourcedObject[], namespace: string, account: 
   ];
 }
 
-/** Nodes that run pods: every RKE2 node; k0s controllers only when they are workers too (a site without agents). */
+/**
+ * Nodes that run pods: every RKE2 node; k0s controllers, and Kubespray's control plane (kubeadm's
+ * control-plane taint, kept off nodes outside kube_node), only when there are no agents.
+ */
 function podNodes(site: SiteModel): SiteModel['nodes'] {
-  return site.distribution.type === 'k0s' && site.agents.length ? site.agents : site.nodes;
+  return (site.distribution.type === 'k0s' || site.distribution.type === 'kubespray') && site.agents.length ? site.agents : site.nodes;
 }
 
 /** Whether a node satisfies one required node-affinity term (every expression). */

@@ -1,5 +1,6 @@
 // siteforge verify: render the site as it will be deployed (real upstream charts, real values)
 // and prove it binds together. Reads the generated tree; writes nothing.
+import { KUBESPRAY_GROUP_VARS } from '../render/ansible.ts';
 import { siteReleases } from '../model/releases.ts';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -46,6 +47,11 @@ async function readNodeTrust(outDir: string): Promise<NodeTrust> {
   const registries = new Set<string>();
   for (const [host, config] of Object.entries((vars.rke2_registry_configs ?? {}) as Record<string, any>)) if (config?.tls?.ca_file === path) registries.add(host);
   for (const m of (vars.k0s_registry_mirrors ?? []) as { registry?: string; mirror?: string; ca?: string }[]) if (!m.mirror && m.ca === path && m.registry) registries.add(m.registry);
+  // Kubespray: containerd_registries_mirrors (inventory/group_vars/k8s_cluster.yml), one hosts.toml per prefix; the registry's own host verified against the CA.
+  const kubespray = (parse(await readFile(join(outDir, KUBESPRAY_GROUP_VARS, 'k8s_cluster.yml'), 'utf8').catch(() => ''), { customTags: [unsafe] }) ?? {}) as Record<string, any>;
+  for (const m of (kubespray.containerd_registries_mirrors ?? []) as { prefix?: string; mirrors?: { host?: string; ca?: string | string[] }[] }[]) {
+    if (m.prefix && (m.mirrors ?? []).some((h) => h.host === `https://${m.prefix}` && [h.ca].flat().includes(path))) registries.add(m.prefix);
+  }
   return { certificates: certificate ? [certificate] : [], registries };
 }
 

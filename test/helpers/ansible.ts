@@ -24,7 +24,7 @@ export interface PlaybookJson {
 }
 
 /** Runs site.yml in check mode with the given hosts mapped to this machine; returns the JSON report. */
-export async function checkModeRun(out: string, inv: InventoryList, server: string, agent: string | undefined): Promise<PlaybookJson> {
+export async function checkModeRun(out: string, inv: InventoryList, server: string, agent: string | undefined, extraEnv: Record<string, string> = {}): Promise<PlaybookJson> {
   const vars = (host: string) => ({ ...inv._meta.hostvars[host], ansible_host: '127.0.0.1' });
   const test = {
     all: {
@@ -39,14 +39,24 @@ export async function checkModeRun(out: string, inv: InventoryList, server: stri
       children: {
         cluster: { children: { servers: { hosts: { [server]: vars(server) } }, agents: { hosts: agent ? { [agent]: vars(agent) } : {} } } },
         ...(agent && group(inv, 'gpu').hosts?.includes(agent) ? { gpu: { hosts: { [agent]: null } } } : {}),
+        // A Kubespray site: its groups over the same two hosts.
+        ...(group(inv, 'kube_control_plane').hosts
+          ? {
+              kube_control_plane: { hosts: { [server]: null } },
+              etcd: { children: { kube_control_plane: null } },
+              kube_node: { hosts: { [agent ?? server]: null } },
+              k8s_cluster: { children: { kube_control_plane: null, kube_node: null } },
+            }
+          : {}),
       },
     },
   };
-  const path = join(out, 'test-only-inventory.yaml');
+  // Beside the generated inventory, so the variables there (Kubespray's) apply as they do to it.
+  const path = join(out, 'ansible', 'inventory', 'test-only-inventory.yaml');
   await writeFile(path, stringify(test));
   const res = await runTool('ansible-playbook', ['-i', path, 'ansible/site.yml', '--check', '--diff'], {
     cwd: out,
-    env: { ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_CONFIG: join(out, 'ansible', 'ansible.cfg'), ANSIBLE_NOCOLOR: '1' },
+    env: { ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_CONFIG: join(out, 'ansible', 'ansible.cfg'), ANSIBLE_NOCOLOR: '1', ...extraEnv },
   });
   let report: PlaybookJson;
   try {
