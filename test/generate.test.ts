@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { siteforge, snapshotTree, tempDir } from './helpers/cli.ts';
 
-const EXAMPLES = ['site.yaml', 'examples/k0s-gpu.yaml', 'examples/minimal.yaml', 'examples/hpk.yaml', 'examples/sandia.yaml'];
+const EXAMPLES = ['site.yaml', 'examples/k0s-gpu.yaml', 'examples/minimal.yaml', 'examples/hpk.yaml', 'examples/sandia.yaml', 'examples/mdx.yaml'];
 
 for (const spec of EXAMPLES) {
   t.test(`generate ${spec}: writes, commits, and is idempotent`, async (t) => {

@@ -24,6 +24,23 @@ t.test('an ipvlan network: the site\'s attachment name in every environment, an 
   t.ok(docs.some((d) => d.kind === 'IPoIBNetwork' && d.metadata.name === 'prod-ib-fabric'), 'IPoIB stays the operator\'s own network');
 });
 
+t.test('mdx\'s range: pods get 10.146.18.100 to .120 of the RoCE network, where the VMs\' own addresses are too', async (t) => {
+  const out = await generatedSite('examples/mdx.yaml', { commit: false });
+  const res = await runTool('helm', ['template', 'network-operator-networks', join(out, 'charts/network-operator-networks'), '--namespace', 'nvidia-network-operator']);
+  t.equal(res.code, 0, res.stderr);
+  const pool = (parseManifests(res.stdout) as any[]).find((d) => d.kind === 'IPPool' && d.metadata.name === 'roce');
+  t.equal(pool.spec.subnet, '10.146.16.0/21', 'the pods\' interface has the RoCE network\'s mask');
+  // What nv-ipam hands out: every address of the subnet outside its exclusions (startIP..endIP) and the gateway.
+  const num = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  const excluded = (ip: number) => (pool.spec.exclusions as { startIP: string; endIP: string }[]).some((x) => num(x.startIP) <= ip && ip <= num(x.endIP));
+  const first = num('10.146.16.0');
+  const free: number[] = [];
+  for (let ip = first; ip < first + 2048; ip++) if (!excluded(ip)) free.push(ip);
+  t.same([free.length, free[0], free.at(-1)], [21, num('10.146.18.100'), num('10.146.18.120')], 'exactly rangeStart..rangeEnd');
+  const site = (await import('yaml')).parse(await readFile('examples/mdx.yaml', 'utf8'));
+  for (const node of site.spec.nodes) t.notOk(free.includes(num(node.extraAddresses.roce)), `${node.name}'s RoCE address is never a pod's`);
+});
+
 t.test('ranges that hold a node address or overlap, and names given twice, are errors at their field', async (t) => {
   const dir = await tempDir();
   const text = (await readFile('examples/k0s-gpu.yaml', 'utf8')).replace(

@@ -89,6 +89,14 @@ const expected: Record<string, string[]> = {
     '16:42 error spec.components.harbor.auth.mode: Harbor signs people in through OIDC, and neither auth.oidc.issuer nor spec.identity.oidc is set',
     '16:72 error spec.components.harbor.auth.oidc.scopes[1]: the string "groups offline" is not valid',
   ],
+  'network-ranges': [
+    '15:59 error spec.components.networkOperator.networks[0].subnet: 10.146.18.100-10.146.18.120 includes 10.146.18.105, node "node1"\'s roce address: nv-ipam would give it to a pod',
+    '16:109 error spec.components.networkOperator.networks[1].rangeEnd: rangeEnd 10.147.0.10 comes before rangeStart 10.147.0.50',
+    '16:132 error spec.components.networkOperator.networks[1].exclude[0]: 10.148.0.1 is outside 10.147.0.0/24',
+    '16:144 error spec.components.networkOperator.networks[1].exclude[1]: 10.147.0.30-10.147.0.20: the last address comes before the first',
+    '16:169 error spec.components.networkOperator.networks[1].exclude[2]: the string "10.147.0.1-" is not valid',
+    '17:87 error spec.components.networkOperator.networks[2].rangeStart: rangeStart 10.150.0.1 is outside 10.149.0.0/24',
+  ],
   'kubespray-rules': [
     '9:14 error spec.distribution.version: "v1.31.4+rke2r1" is not a Kubernetes version',
     '12:10 error spec.distribution.cni: "weave" is not a kubespray CNI',
@@ -182,6 +190,7 @@ const guidance: Record<string, string[]> = {
   'hpk-bad-slurm-values': ['expected: a Slurm time limit such as 30 (minutes), 04:00:00 or 7-00:00:00', 'drop distribution.hpk, or set type: hpk'],
   'hpk-without-settings': ['expected: distribution.hpk: {runtime: podman-hpc'],
   'harbor-auth-rules': ['expected: an LDAP filter such as (objectClass=posixAccount)', 'hint: give spec.identity.ldap an ldaps:// URL'],
+  'network-ranges': ['hint: narrow the pods\' range (rangeStart, rangeEnd) or exclude the address', 'expected: an address such as 10.146.18.110, or a range such as 10.146.18.110-10.146.18.115'],
   'kubespray-rules': ['expected: a Kubernetes version from v1.33.0 to v1.35.4', 'expected: one of calico, cilium, flannel, kube-router (or multus,<one of them>)', 'hint: give the site 1, 3 or 5 servers', 'hint: for kubespray, copy /var/lib/etcd-snapshots off the servers'],
   'kubespray-release': ['expected: one of v2.31.0', 'hint: use a release siteforge knows'],
   'harbor-projects': ['expected: a Harbor project name: lower-case letters and digits', 'expected: one of prod, test--a', 'hint: rename the environment without "--"', 'hint: pin a version tag or digest'],

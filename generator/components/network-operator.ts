@@ -1,12 +1,12 @@
 // NVIDIA Network Operator: RDMA shared device plugin and Multus secondary networks for the
 // InfiniBand / RoCE fabric, optionally SR-IOV.
 import { Type } from '@sinclair/typebox';
-import { ChartVersion, Cidr, DnsLabel, Enabled, InterfaceName, Ipv4, LabelKey, LabelValue, OneOf } from '../spec/formats.ts';
+import { ChartVersion, Cidr, DnsLabel, Enabled, InterfaceName, IPV4_PATTERN, Ipv4, LabelKey, LabelValue, OneOf } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
 import { helmObject } from './labels.ts';
 import { upstreamChart } from './upstream.ts';
 import { isString, list } from '../spec/guards.ts';
-import { contains, formatIpv4, overlaps, parseCidr, parseIpv4 } from '../spec/net.ts';
+import { contains, formatIpv4, overlaps, parseCidr, parseIpv4, parseRange, type Ipv4Range } from '../spec/net.ts';
 import { show } from '../spec/diagnostics.ts';
 
 const POLICY_TEMPLATE = `${helmObject('mellanox.com/v1alpha1', 'NicClusterPolicy', { name: 'nic-cluster-policy' })}
@@ -52,6 +52,10 @@ spec:
   perNodeBlockSize: {{ .perNodeBlockSize }}
   {{- with .gateway }}
   gateway: {{ . | quote }}
+  {{- end }}
+  {{- with .exclusions }}
+  exclusions:
+    {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- $network := . }}
 {{- range $.Values.environments }}
@@ -141,7 +145,13 @@ export const networkOperator = defineComponent({
             }),
             attachmentName: Type.Optional(DnsLabel({ description: 'ipvlan: the NetworkAttachmentDefinition name pods ask for in every environment namespace (default: name), e.g. rdma-ipvlan-conf.' })),
             master: InterfaceName({ description: 'Host interface, e.g. ens1f0 or ib0.' }),
-            subnet: Cidr({ description: 'Address range nv-ipam hands out on this network.' }),
+            subnet: Cidr({ description: 'The network\'s subnet: pods get their addresses from it (and its mask).' }),
+            rangeStart: Type.Optional(Ipv4({ description: 'The first address pods get (default: the subnet\'s first), as Whereabouts\' range_start: the subnet may hold the hosts\' own addresses outside rangeStart..rangeEnd.' })),
+            rangeEnd: Type.Optional(Ipv4({ description: 'The last address pods get (default: the subnet\'s last), as Whereabouts\' range_end.' })),
+            exclude: Type.Array(
+              Type.String({ pattern: `${IPV4_PATTERN.slice(0, -1)}(-${IPV4_PATTERN.slice(1)}|$)`, expected: 'an address such as 10.146.18.110, or a range such as 10.146.18.110-10.146.18.115' }),
+              { default: [], description: 'Addresses of the range pods never get (storage servers, routers, ...): one address, or first-last.' },
+            ),
             gateway: Type.Optional(Ipv4({ description: 'Gateway of the subnet, if pods route through one.' })),
             perNodeBlockSize: Type.Integer({ default: 64, minimum: 2, description: 'Addresses nv-ipam hands each node.' }),
             mtu: Type.Integer({ default: 1500, minimum: 576, maximum: 9216, description: 'MTU of the pod interface (9000 for jumbo frames, as the port allows).' }),
@@ -194,12 +204,27 @@ export const networkOperator = defineComponent({
       if (n?.attachmentName !== undefined && n?.type !== 'ipvlan') {
         ctx.report('error', [...path, 'attachmentName'], 'attachmentName names an ipvlan network\'s attachment; macvlan and IPoIB networks are attached as <env>-<name>', { hint: 'drop attachmentName, or use type: ipvlan' });
       }
-      // nv-ipam hands out every address of the subnet but the gateway: a node's own would be given to a pod.
+      const pool = poolRanges(n, subnet);
+      for (const [key, value] of [['rangeStart', n?.rangeStart], ['rangeEnd', n?.rangeEnd]] as const) {
+        const ip = isString(value) ? parseIpv4(value) : null;
+        if (ip !== null && !contains(subnet, ip)) ctx.report('error', [...path, key], `${key} ${value} is outside ${n.subnet}`, { hint: 'pods get addresses of the subnet only' });
+      }
+      if (pool.range.first > pool.range.last && contains(subnet, pool.range.first) && contains(subnet, pool.range.last)) {
+        ctx.report('error', [...path, 'rangeEnd'], `rangeEnd ${formatIpv4(pool.range.last)} comes before rangeStart ${formatIpv4(pool.range.first)}`, { hint: 'give the range first address first' });
+      }
+      list<any>(n?.exclude).forEach((x, k) => {
+        const r = isString(x) ? addressRange(x) : null;
+        if (r && (r.first > r.last || !contains(subnet, r.first) || !contains(subnet, r.last))) {
+          ctx.report('error', [...path, 'exclude', k], r.first > r.last ? `${x}: the last address comes before the first` : `${x} is outside ${n.subnet}`, { hint: 'exclude addresses of the subnet, first-last' });
+        }
+      });
+      // nv-ipam hands out every address of its range but the gateway and the exclusions: a node's own would be given to a pod.
       list<any>(ctx.spec.spec?.nodes).forEach((node) => {
         for (const [what, a] of [['address', node?.address], ...Object.entries(node?.extraAddresses ?? {})] as [string, unknown][]) {
           const ip = isString(a) ? parseIpv4(a) : null;
-          if (ip !== null && contains(subnet, ip)) {
-            ctx.report('error', [...path, 'subnet'], `${n.subnet} includes ${a}, node ${show(node?.name)}'s ${what === 'address' ? 'address' : `${what} address`}: nv-ipam would give it to a pod`, { hint: 'use a range of the fabric no host interface has' });
+          if (ip !== null && contains(pool.range, ip) && !pool.excluded.some((r) => contains(r, ip))) {
+            const where = n?.rangeStart !== undefined || n?.rangeEnd !== undefined ? `${formatIpv4(pool.range.first)}-${formatIpv4(pool.range.last)}` : n.subnet;
+            ctx.report('error', [...path, 'subnet'], `${where} includes ${a}, node ${show(node?.name)}'s ${what === 'address' ? 'address' : `${what} address`}: nv-ipam would give it to a pod`, { hint: 'narrow the pods\' range (rangeStart, rangeEnd) or exclude the address, or use a range of the fabric no host interface has' });
           }
         }
       });
@@ -330,7 +355,10 @@ export const networkOperator = defineComponent({
               namespace: 'nvidia-network-operator',
               after: ['network-operator-policy'],
               values: {
-                networks: settings.networks.map((n) => (n.type === 'ipvlan' ? { ...n, attachmentName: n.attachmentName ?? n.name } : n)),
+                networks: settings.networks.map(({ rangeStart: _start, rangeEnd: _end, exclude: _exclude, ...n }, i) => {
+                  const exclusions = ipamExclusions(settings.networks[i]!);
+                  return { ...n, ...(n.type === 'ipvlan' ? { attachmentName: n.attachmentName ?? n.name } : {}), ...(exclusions.length ? { exclusions } : {}) };
+                }),
                 environments: site.environments.map((e) => ({ name: e.name, namespace: e.namespace })),
               },
               valuesSchema: {
@@ -349,3 +377,32 @@ export const networkOperator = defineComponent({
     ];
   },
 });
+
+/** A network's pods' range (rangeStart..rangeEnd, default the whole subnet) and the ranges excluded from it. */
+function poolRanges(n: { rangeStart?: unknown; rangeEnd?: unknown; exclude?: unknown }, subnet: Ipv4Range): { range: Ipv4Range; excluded: Ipv4Range[] } {
+  const at = (v: unknown, fallback: number) => (isString(v) ? (parseIpv4(v) ?? fallback) : fallback);
+  return {
+    range: { first: at(n.rangeStart, subnet.first), last: at(n.rangeEnd, subnet.last) },
+    excluded: list<unknown>(n.exclude).flatMap((x) => (isString(x) ? [addressRange(x)].filter((r): r is Ipv4Range => r !== null) : [])),
+  };
+}
+
+/** One address, or first-last. */
+function addressRange(text: string): Ipv4Range | null {
+  const ip = parseIpv4(text);
+  return ip !== null ? { first: ip, last: ip } : parseRange(text);
+}
+
+/**
+ * nv-ipam's IPPool exclusions for a network: the subnet outside rangeStart..rangeEnd and the
+ * spec's excluded addresses (nv-ipam allocates every other address of the subnet but the gateway).
+ */
+export function ipamExclusions(n: { subnet: string; rangeStart?: string; rangeEnd?: string; exclude: readonly string[] }): { startIP: string; endIP: string }[] {
+  const subnet = parseCidr(n.subnet)!;
+  const { range, excluded } = poolRanges(n, subnet);
+  const outside: Ipv4Range[] = [
+    ...(range.first > subnet.first ? [{ first: subnet.first, last: range.first - 1 }] : []),
+    ...(range.last < subnet.last ? [{ first: range.last + 1, last: subnet.last }] : []),
+  ];
+  return [...outside, ...excluded].map((r) => ({ startIP: formatIpv4(r.first), endIP: formatIpv4(r.last) }));
+}

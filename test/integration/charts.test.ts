@@ -14,7 +14,7 @@ import { generatedSite, ROOT } from '../helpers/cli.ts';
 import { runTool } from '../helpers/tools.ts';
 import { parseManifests, validateDocument, type K8sDocument } from '../helpers/k8s.ts';
 
-const SITES = ['site.yaml', 'examples/k0s-gpu.yaml', 'examples/minimal.yaml', 'examples/hpk.yaml', 'examples/sandia.yaml'];
+const SITES = ['site.yaml', 'examples/k0s-gpu.yaml', 'examples/minimal.yaml', 'examples/hpk.yaml', 'examples/sandia.yaml', 'examples/mdx.yaml'];
 
 interface HelmfileRelease {
   name: string;

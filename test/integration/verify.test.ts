@@ -19,7 +19,7 @@ t.test('the shared upstream charts are there (CI has ../shared beside the clone)
   t.ok(existsSync(join(CHARTS, 'harbor-1.19.1.tgz')), CHARTS);
 });
 
-for (const spec of ['site.yaml', 'examples/k0s-gpu.yaml', 'examples/minimal.yaml', 'examples/hpk.yaml', 'examples/sandia.yaml']) {
+for (const spec of ['site.yaml', 'examples/k0s-gpu.yaml', 'examples/minimal.yaml', 'examples/hpk.yaml', 'examples/sandia.yaml', 'examples/mdx.yaml']) {
   t.test(`${spec} verifies clean with the real upstream charts`, async (t) => {
     const out = spec === 'site.yaml' ? ROOT : await tempDir();
     if (out !== ROOT) t.equal((await siteforge(['generate', spec, '--out', out, '--no-commit'])).code, 0);
