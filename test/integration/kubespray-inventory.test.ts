@@ -9,10 +9,10 @@ import t from 'tap';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { generatedSite, tempDir } from './helpers/cli.ts';
-import { hpc4OnKubespray, kubesprayEnv as env, kubesprayVars } from './helpers/kubespray.ts';
-import { runTool } from './helpers/tools.ts';
-import { group, inventoryList } from './helpers/ansible.ts';
+import { generatedSite, tempDir } from '../helpers/cli.ts';
+import { hpc4OnKubespray, kubesprayEnv as env, kubesprayVars } from '../helpers/kubespray.ts';
+import { runTool } from '../helpers/tools.ts';
+import { group, inventoryList } from '../helpers/ansible.ts';
 
 const sandia = await generatedSite('examples/sandia.yaml', { commit: false });
 const hpc4Out = await hpc4OnKubespray();
