@@ -33,10 +33,10 @@ function syntheticSpec(nodes) {
 }
 
 /** Median wall time (ms) and peak RSS (MB) of `node <args>` over `runs` runs; `prepare` runs before each. */
-function time(args, prepare = () => ({})) {
+function time(args, prepare = () => ({}), count = runs) {
   const times = [];
   const rss = [];
-  for (let i = 0; i < runs; i++) {
+  for (let i = 0; i < count; i++) {
     const extra = prepare() ?? {};
     const rusage = join(tmpdir(), `siteforge-bench-${process.pid}-${i}.rss`);
     const start = process.hrtime.bigint();
@@ -85,5 +85,8 @@ const row = (label, r, target) =>
   );
 row('node -e 0 (baseline)', baseline);
 for (const [label, args, prepare, target] of cases) row(label, time(args, prepare), target);
+// verify renders every release with the real upstream charts (../shared/charts): seconds, so fewer runs.
+const charts = join(root, '..', 'shared', 'charts');
+row('verify example site.yaml (real charts)', time(() => [bin, 'verify', join(root, 'site.yaml'), '--out', exampleOut, '--charts', charts], undefined, Math.min(runs, 3)), 20000);
 console.log('peak RSS target ≤ 200 MB');
 for (const d of [dir, exampleOut, bigOut]) rmSync(d, { recursive: true, force: true });

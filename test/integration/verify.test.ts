@@ -23,10 +23,9 @@ for (const spec of ['site.yaml', 'examples/k0s-gpu.yaml', 'examples/minimal.yaml
   t.test(`${spec} verifies clean with the real upstream charts`, async (t) => {
     const out = spec === 'site.yaml' ? ROOT : await tempDir();
     if (out !== ROOT) t.equal((await siteforge(['generate', spec, '--out', out, '--no-commit'])).code, 0);
-    const started = Date.now();
+    // How long it takes is measured by npm run bench, not asserted here.
     const res = await siteforge(['verify', spec, '--out', out, '--charts', CHARTS, '--manifests', MANIFESTS, '--json']);
     t.equal(res.code, 0, res.stdout + res.stderr);
-    t.ok(Date.now() - started < 20_000, `verify took ${Date.now() - started} ms`);
     const json = JSON.parse(res.stdout);
     t.ok(json.releases.length >= 1, 'releases rendered');
     for (const r of json.releases) t.ok(r.objects > 0, `${r.name}: objects rendered`);
