@@ -89,6 +89,13 @@ const expected: Record<string, string[]> = {
     '16:42 error spec.components.harbor.auth.mode: Harbor signs people in through OIDC, and neither auth.oidc.issuer nor spec.identity.oidc is set',
     '16:72 error spec.components.harbor.auth.oidc.scopes[1]: the string "groups offline" is not valid',
   ],
+  'storage-class-types': [
+    '13:9 error spec.storage.classes[0]: NFS class "nfs" has no share',
+    '13:47 error spec.storage.classes[0].path: path belongs to a localPath class',
+    '14:9 warning spec.storage.classes[1]: class "local" keeps each volume on the disk of one of the 2 nodes: a pod that moves to another node loses its data, and the node\'s loss loses it',
+    '14:48 error spec.storage.classes[1].server: server belongs to an NFS class',
+    '14:74 error spec.storage.classes[1].mountOptions: a localPath volume is a directory, with no mount options',
+  ],
   'network-ranges': [
     '15:59 error spec.components.networkOperator.networks[0].subnet: 10.146.18.100-10.146.18.120 includes 10.146.18.105, node "node1"\'s roce address: nv-ipam would give it to a pod',
     '16:109 error spec.components.networkOperator.networks[1].rangeEnd: rangeEnd 10.147.0.10 comes before rangeStart 10.147.0.50',
@@ -190,6 +197,7 @@ const guidance: Record<string, string[]> = {
   'hpk-bad-slurm-values': ['expected: a Slurm time limit such as 30 (minutes), 04:00:00 or 7-00:00:00', 'drop distribution.hpk, or set type: hpk'],
   'hpk-without-settings': ['expected: distribution.hpk: {runtime: podman-hpc'],
   'harbor-auth-rules': ['expected: an LDAP filter such as (objectClass=posixAccount)', 'hint: give spec.identity.ldap an ldaps:// URL'],
+  'storage-class-types': ['expected: share: the exported directory', 'hint: use localPath on one-node sites'],
   'network-ranges': ['hint: narrow the pods\' range (rangeStart, rangeEnd) or exclude the address', 'expected: an address such as 10.146.18.110, or a range such as 10.146.18.110-10.146.18.115'],
   'kubespray-rules': ['expected: a Kubernetes version from v1.33.0 to v1.35.4', 'expected: one of calico, cilium, flannel, kube-router (or multus,<one of them>)', 'hint: give the site 1, 3 or 5 servers', 'hint: for kubespray, copy /var/lib/etcd-snapshots off the servers'],
   'kubespray-release': ['expected: one of v2.31.0', 'hint: use a release siteforge knows'],

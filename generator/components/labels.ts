@@ -1,5 +1,8 @@
 // Snippets shared by the wrapper charts' own templates (Helm syntax, passed through untouched).
 
+/** busybox, pinned: Grafana's volume chown and the local-path helper pods. */
+export const BUSYBOX_IMAGE = 'docker.io/library/busybox:1.38.0';
+
 /** Standard labels for resources of a wrapper chart's templates, at the given indent. */
 export function helmLabels(indent: number): string {
   const pad = ' '.repeat(indent);

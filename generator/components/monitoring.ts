@@ -62,7 +62,7 @@ export function grafanaLdapToml(ldap: NonNullable<SiteModel['identity']['ldap']>
     '',
   ].join('\n');
 }
-const GRAFANA_INIT_CHOWN_IMAGE = 'docker.io/library/busybox:1.38.0';
+import { BUSYBOX_IMAGE as GRAFANA_INIT_CHOWN_IMAGE } from './labels.ts';
 
 export const monitoring = defineComponent({
   name: 'monitoring',

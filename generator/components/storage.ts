@@ -4,7 +4,8 @@
 import { Type } from '@sinclair/typebox';
 import { Enabled, OneOf, ChartVersion } from '../spec/formats.ts';
 import { defineComponent, type ReleaseDef } from './types.ts';
-import { helmObject } from './labels.ts';
+import { BUSYBOX_IMAGE, helmObject } from './labels.ts';
+import { assetTree } from '../render/assets.ts';
 import type { SiteModel } from '../model/site.ts';
 import { nodeDistribution } from '../model/distribution.ts';
 import { KUBESPRAY_PATHS } from '../model/kubespray.ts';
@@ -12,8 +13,168 @@ import { HPK_NODE_NAME } from '../model/hpk.ts';
 import type { RuleContext } from '../spec/rules.ts';
 import { isString, list } from '../spec/guards.ts';
 import { show } from '../spec/diagnostics.ts';
+import { tolerationFor } from '../model/taints.ts';
+import { toYaml } from '../render/files.ts';
 
 export const NFS_CSI_DRIVER = 'nfs.csi.k8s.io';
+
+/** Rancher's local-path-provisioner: its provisioner name, image (pinned) and the directory of a class without a path. */
+export const LOCAL_PATH_PROVISIONER = 'rancher.io/local-path';
+const LOCAL_PATH_IMAGE = 'docker.io/rancher/local-path-provisioner:v0.0.37';
+const LOCAL_PATH_DEFAULT_DIR = '/var/lib/siteforge/local-path';
+const LOCAL_PATH_NAMESPACE = 'local-path-storage';
+
+/** The provisioner and its RBAC (what it reads and the helper pods it starts), its configuration and the localPath classes. */
+const LOCAL_PATH_TEMPLATE = `${helmObject('v1', 'ServiceAccount', { name: 'local-path-provisioner', namespace: '{{ .Release.Namespace | quote }}' })}
+---
+# The helper pods that make and remove each volume's directory run in this namespace.
+${helmObject('rbac.authorization.k8s.io/v1', 'Role', { name: 'local-path-provisioner', namespace: '{{ .Release.Namespace | quote }}' })}
+rules:
+  - apiGroups: [""]
+    resources: [pods]
+    verbs: [get, list, watch, create, patch, update, delete]
+---
+${helmObject('rbac.authorization.k8s.io/v1', 'RoleBinding', { name: 'local-path-provisioner', namespace: '{{ .Release.Namespace | quote }}' })}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: local-path-provisioner
+subjects:
+  - kind: ServiceAccount
+    name: local-path-provisioner
+    namespace: {{ .Release.Namespace | quote }}
+---
+${helmObject('rbac.authorization.k8s.io/v1', 'ClusterRole', { name: 'siteforge-local-path-provisioner' })}
+rules:
+  - apiGroups: [""]
+    resources: [nodes, persistentvolumeclaims, configmaps, pods, pods/log]
+    verbs: [get, list, watch]
+  - apiGroups: [""]
+    resources: [persistentvolumes]
+    verbs: [get, list, watch, create, patch, update, delete]
+  - apiGroups: [""]
+    resources: [events]
+    verbs: [create, patch]
+  - apiGroups: [storage.k8s.io]
+    resources: [storageclasses]
+    verbs: [get, list, watch]
+---
+${helmObject('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', { name: 'siteforge-local-path-provisioner' })}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: siteforge-local-path-provisioner
+subjects:
+  - kind: ServiceAccount
+    name: local-path-provisioner
+    namespace: {{ .Release.Namespace | quote }}
+---
+${helmObject('v1', 'ConfigMap', { name: 'local-path-config', namespace: '{{ .Release.Namespace | quote }}' })}
+data:
+  {{- range $file, $text := .Values.localPath.files }}
+  {{ $file }}: {{ $text | quote }}
+  {{- end }}
+---
+${helmObject('apps/v1', 'Deployment', { name: 'local-path-provisioner', namespace: '{{ .Release.Namespace | quote }}' })}
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: local-path-provisioner
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: local-path-provisioner
+      annotations:
+        checksum/config: {{ toJson .Values.localPath.files | sha256sum | quote }}
+    spec:
+      serviceAccountName: local-path-provisioner
+      {{- with .Values.localPath.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: local-path-provisioner
+          image: {{ .Values.localPath.image | quote }}
+          command: [local-path-provisioner, start, --config, /etc/config/config.json]
+          env:
+            - name: POD_NAMESPACE
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.namespace
+            - name: CONFIG_MOUNT_PATH
+              value: /etc/config/
+          resources:
+            requests:
+              cpu: 10m
+              memory: 32Mi
+            limits:
+              memory: 128Mi
+          volumeMounts:
+            - name: config
+              mountPath: /etc/config/
+              readOnly: true
+      volumes:
+        - name: config
+          configMap:
+            name: local-path-config
+{{- range .Values.localPath.classes }}
+---
+${helmObject('storage.k8s.io/v1', 'StorageClass', { name: '{{ .name | quote }}', inRange: true })}
+  {{- if .default }}
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+  {{- end }}
+provisioner: ${LOCAL_PATH_PROVISIONER}
+# The volume's node is the pod's: the claim binds when its first pod is scheduled.
+volumeBindingMode: WaitForFirstConsumer
+reclaimPolicy: {{ .reclaimPolicy }}
+{{- end }}
+`;
+
+const LOCAL_PATH_SCHEMA = {
+  type: 'object',
+  required: ['localPath'],
+  additionalProperties: false,
+  properties: {
+    localPath: {
+      type: 'object',
+      required: ['image', 'files', 'classes'],
+      additionalProperties: false,
+      properties: {
+        image: { type: 'string' },
+        tolerations: { type: 'array' },
+        files: { type: 'object', additionalProperties: { type: 'string' } },
+        classes: { type: 'array', items: { type: 'object', required: ['name', 'reclaimPolicy', 'default'], additionalProperties: false, properties: { name: { type: 'string' }, reclaimPolicy: { enum: ['Retain', 'Delete'] }, default: { type: 'boolean' } } } },
+      },
+    },
+  },
+};
+
+/**
+ * local-path-provisioner's configuration (its config.json, the helper pod's setup and teardown
+ * scripts, the helper pod): each localPath class keeps its volumes under its own path
+ * (storageClassConfigs, with nodePathMap left empty as the provisioner requires then).
+ */
+export function localPathFiles(site: SiteModel): Record<string, string> {
+  const classes = site.storageClasses.filter((c) => c.type === 'localPath');
+  const config = {
+    nodePathMap: [],
+    storageClassConfigs: Object.fromEntries(classes.map((c) => [c.name, { nodePathMap: [{ node: 'DEFAULT_PATH_FOR_NON_LISTED_NODES', paths: [c.path ?? LOCAL_PATH_DEFAULT_DIR] }] }])),
+  };
+  const script = (name: string) => assetTree('storage').find((f) => f.path === name)!.content;
+  const helperPod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'helper-pod' },
+    spec: {
+      priorityClassName: 'system-node-critical',
+      tolerations: [{ key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' }, ...site.clusterTolerations.map(tolerationFor)],
+      containers: [{ name: 'helper-pod', image: BUSYBOX_IMAGE, imagePullPolicy: 'IfNotPresent' }],
+    },
+  };
+  return { 'config.json': `${JSON.stringify(config, null, 2)}\n`, setup: script('local-path-setup.sh'), teardown: script('local-path-teardown.sh'), 'helperPod.yaml': toYaml(helperPod) };
+}
 
 /** Where the kubelet keeps its state, per distribution (the CSI node plugin mounts it). */
 export const KUBELET_DIR = { rke2: '/var/lib/kubelet', k0s: '/var/lib/k0s/kubelet', kubespray: KUBESPRAY_PATHS.kubeletDir } as const;
@@ -234,6 +395,27 @@ export const storage = defineComponent({
         },
         valuesSchema: STORAGE_CLASSES_SCHEMA,
         templates: { 'storageclasses.yaml': STORAGE_CLASSES_TEMPLATE },
+      });
+    }
+    const localClasses = site.storageClasses.filter((c) => c.type === 'localPath');
+    if (localClasses.length) {
+      releases.push({
+        name: 'local-path-provisioner',
+        layer: 'operators',
+        description: `Rancher's local-path-provisioner and the StorageClasses ${localClasses.map((c) => c.name).join(', ')}: a directory per volume on the pod's node`,
+        scope: 'cluster',
+        namespace: LOCAL_PATH_NAMESPACE,
+        values: {
+          localPath: {
+            image: LOCAL_PATH_IMAGE,
+            ...(site.clusterTolerations.length ? { tolerations: site.clusterTolerations.map(tolerationFor) } : {}),
+            files: localPathFiles(site),
+            classes: localClasses.map((c) => ({ name: c.name, reclaimPolicy: c.reclaimPolicy, default: c.default })),
+          },
+        },
+        valuesSchema: LOCAL_PATH_SCHEMA,
+        templates: { 'local-path.yaml': LOCAL_PATH_TEMPLATE },
+        images: [LOCAL_PATH_IMAGE, BUSYBOX_IMAGE],
       });
     }
     if (!site.volumes.length) return releases;

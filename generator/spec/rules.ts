@@ -402,6 +402,30 @@ function workflowStepRules(ctx: RuleContext, w: any, base: readonly PathSegment[
   }
 }
 
+/** Storage classes: each type with its own fields; local-path volumes stay on one node's disk. */
+const storageClasses: Rule = (ctx) => {
+  const classes = list<any>(ctx.spec.spec?.storage?.classes);
+  const nodes = list<any>(ctx.spec.spec?.nodes).length;
+  classes.forEach((c, i) => {
+    const at = ['spec', 'storage', 'classes', i];
+    const type = c?.type ?? 'nfs';
+    if (type === 'nfs') {
+      for (const key of ['server', 'share'] as const) {
+        if (c?.[key] === undefined) ctx.report('error', at, `NFS class ${show(c?.name)} has no ${key}`, { expected: key === 'server' ? 'server: the NFS server' : 'share: the exported directory', hint: `add \`${key}:\`, or use type: localPath for a directory on each node` });
+      }
+      if (c?.path !== undefined) ctx.report('error', [...at, 'path'], 'path belongs to a localPath class', { hint: 'an NFS class names its server and share; drop path' });
+    } else {
+      for (const key of ['server', 'share', 'subDir'] as const) {
+        if (c?.[key] !== undefined) ctx.report('error', [...at, key], `${key} belongs to an NFS class`, { hint: `a localPath class keeps its volumes in path on each node; drop ${key}` });
+      }
+      if (list<unknown>(c?.mountOptions).length) ctx.report('error', [...at, 'mountOptions'], 'a localPath volume is a directory, with no mount options', { hint: 'drop mountOptions' });
+      if (nodes > 1) {
+        ctx.report('warning', at, `class ${show(c?.name)} keeps each volume on the disk of one of the ${nodes} nodes: a pod that moves to another node loses its data, and the node's loss loses it`, { hint: 'use localPath on one-node sites; give larger sites an NFS class' });
+      }
+    }
+  });
+};
+
 const volumes: Rule = (ctx) => {
   const vols = list<any>(ctx.spec.spec?.storage?.volumes);
   reportDuplicates(
@@ -693,6 +717,7 @@ export const crossFieldRules: readonly Rule[] = [
   schedules,
   cni,
   kubelet,
+  storageClasses,
   uniqueNodes,
   servers,
   networks,

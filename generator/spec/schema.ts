@@ -279,9 +279,13 @@ const Volume = Type.Object(
 const StorageClass = Type.Object(
   {
     name: DnsSubdomain({ description: 'StorageClass name; components and claims ask for it.' }),
-    type: OneOf(['nfs'], { default: 'nfs', description: 'nfs: dynamic provisioning by csi-driver-nfs, one directory per volume on the share.' }),
-    server: HostName({ description: 'NFS server.' }),
-    share: SafeAbsolutePath({ description: 'Exported directory that holds the provisioned volumes.' }),
+    type: OneOf(['nfs', 'localPath'], {
+      default: 'nfs',
+      description: 'nfs: dynamic provisioning by csi-driver-nfs, one directory per volume on the share; localPath: a directory per volume on the disk of the node the pod runs on (Rancher\'s local-path-provisioner), for one-node sites.',
+    }),
+    server: Type.Optional(HostName({ description: 'nfs: the NFS server (required).' })),
+    share: Type.Optional(SafeAbsolutePath({ description: 'nfs: the exported directory that holds the provisioned volumes (required).' })),
+    path: Type.Optional(SafeAbsolutePath({ description: 'localPath: the directory on each node that holds the volumes (default /var/lib/siteforge/local-path).' })),
     subDir: Type.Optional(
       Type.String({
         pattern: '^[A-Za-z0-9._/-]*(\\$\\{pvc\\.metadata\\.(name|namespace)\\}|\\$\\{pv\\.metadata\\.name\\}|[A-Za-z0-9._/-])*$',

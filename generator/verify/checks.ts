@@ -184,12 +184,31 @@ function needsTransitively(needs: ReadonlyMap<string, readonly string[]>, from: 
 }
 
 /** Every PersistentVolumeClaim binds: a static PV, a StorageClass the site creates, or a default class. */
+/**
+ * Provisioners the site runs: CSI drivers (a CSIDriver object of that name) and the controllers
+ * that are not CSI drivers, known by the container that serves them.
+ */
+const PROVISIONER_CONTROLLERS: Readonly<Record<string, string>> = { 'rancher.io/local-path': 'local-path-provisioner' };
+
+function provisionerRuns(objects: readonly SourcedObject[], provisioner: string): boolean {
+  if (of(objects, 'CSIDriver').some((d) => d.object.metadata?.name === provisioner)) return true;
+  const command = PROVISIONER_CONTROLLERS[provisioner];
+  return Boolean(command) && of(objects, 'Deployment').some((d) => ((d.object as any).spec?.template?.spec?.containers ?? []).some((c: any) => (c.command ?? [])[0] === command));
+}
+
 const claims: Check = ({ objects }) => {
   const classes = of(objects, 'StorageClass');
   const classNames = new Set(classes.map((c) => c.object.metadata?.name));
   const defaultClass = classes.find((c) => c.object.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true');
   const volumes = of(objects, 'PersistentVolume');
   const problems: Problem[] = [];
+  // A class whose provisioner runs nowhere in the site leaves its claims Pending.
+  for (const c of classes) {
+    const provisioner = (c.object as any).provisioner as string | undefined;
+    if (provisioner && provisioner !== 'kubernetes.io/no-provisioner' && !provisionerRuns(objects, provisioner)) {
+      problems.push({ check: 'storage', severity: 'warning', object: describe(c), message: `StorageClass ${c.object.metadata?.name}'s provisioner ${provisioner} runs nowhere in this site: its claims stay Pending unless the cluster has it already`, hint: 'deploy its driver from this repository (spec.extraReleases), or use a class of spec.storage.classes' });
+    }
+  }
   const check = (o: SourcedObject, claimName: string, spec: Record<string, any>) => {
     const cls: string | undefined = spec.storageClassName;
     const where = `PersistentVolumeClaim ${o.namespace}/${claimName}`;

@@ -51,3 +51,27 @@ t.test('a volume named for one environment is claimed and mounted there only; ev
   t.equal(unknown.code, 1);
   t.match(unknown.stderr, /spec\.storage\.volumes\[0\]\.environments\[0\]: environment "test" is not in spec\.environments/);
 });
+
+t.test('a one-node site on local paths: Harbor\'s and Prometheus\'s claims bind to the localPath class, its provisioner runs', async (t) => {
+  const dir = await tempDir();
+  const spec = (await readFile(join(ROOT, 'examples/minimal.yaml'), 'utf8')).replace(
+    '  environments: [prod]\n',
+    `  environments: [prod]
+  storage:
+    classes: [{name: local, type: localPath, default: true}]
+  components:
+    certManager: {enabled: true}
+    metallb: {enabled: true, addresses: [172.16.0.200-172.16.0.210]}
+    harbor: {enabled: true}
+    monitoring: {enabled: true}
+`,
+  );
+  await writeFile(join(dir, 'site.yaml'), spec);
+  const generated = await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit']);
+  t.equal(generated.code, 0, generated.stderr);
+  const verify = await siteforge(['verify', join(dir, 'site.yaml'), '--charts', CHARTS, '--json']);
+  const report = JSON.parse(verify.stdout) as { problems: unknown[]; releases: { name: string }[] };
+  t.same(report.problems, [], 'every claim binds (claims bind: the class exists, and its provisioner runs)');
+  t.ok(report.releases.some((r) => r.name === 'local-path-provisioner'), 'the provisioner is a release of the site');
+  t.equal(verify.code, 0);
+});
