@@ -1,16 +1,16 @@
-// Ansible output checked by the real tools, fast: ansible-inventory and ansible-playbook
-// --syntax-check for every example, the rolling play's order read from the generated plays, and
-// minimal diffs. The slow runs (ansible-lint, check-mode runs on this machine) are in
+// Ansible output checked by the real tools: ansible-inventory and ansible-playbook --syntax-check
+// for every example, the rolling play's order read from the generated plays, and minimal diffs.
+// Beside the slower runs (ansible-lint, check-mode runs on this machine) of
 // test/integration/ansible-run.test.ts.
 import t from 'tap';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { decryptSops } from 'sops-age';
-import { generatedSite, ROOT, siteforge, tempDir } from './helpers/cli.ts';
-import { readIdentities } from '../generator/sops/age.ts';
-import { runTool } from './helpers/tools.ts';
-import { group, inventoryList } from './helpers/ansible.ts';
+import { generatedSite, ROOT, siteforge, tempDir } from '../helpers/cli.ts';
+import { readIdentities } from '../../generator/sops/age.ts';
+import { runTool } from '../helpers/tools.ts';
+import { group, inventoryList } from '../helpers/ansible.ts';
 
 const SITES = [
   { spec: 'site.yaml', distribution: 'rke2' },
