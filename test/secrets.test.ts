@@ -56,11 +56,10 @@ for (const spec of Object.keys(KEYS)) {
 
     // Scan the tree and the git history for every generated secret value.
     const history = await simpleGit(out).raw(['log', '-p', '--all']);
+    const contents = await Promise.all(all.map(async (file) => [file, await readFile(join(out, file), 'utf8')] as const));
     for (const value of plaintexts) {
       t.notOk(history.includes(value), 'a secret value is not in git log -p');
-      for (const file of all) {
-        if ((await readFile(join(out, file), 'utf8')).includes(value)) t.fail(`${file} holds a plaintext secret`);
-      }
+      for (const [file, text] of contents) if (text.includes(value)) t.fail(`${file} holds a plaintext secret`);
     }
     // Outside secrets/, no password-like key with a literal value.
     const LITERAL = /^(password|passwd|secret|token|.*Password|.*Passwd|.*Token)$/;
@@ -72,8 +71,8 @@ for (const spec of Object.keys(KEYS)) {
         walk(x, `${path}.${k}`);
       }
     };
-    for (const file of all.filter((f) => /\.ya?ml$/.test(f) && !f.startsWith('secrets/'))) {
-      for (const doc of (await readFile(join(out, file), 'utf8')).split(/^---$/m)) {
+    for (const [file, text] of contents.filter(([f]) => /\.ya?ml$/.test(f) && !f.startsWith('secrets/'))) {
+      for (const doc of text.split(/^---$/m)) {
         try {
           walk(parse(doc), file);
         } catch {
