@@ -1,5 +1,6 @@
-// End to end: generate each example into a fresh directory, get a commit; generate again and
-// get no commit and no touched file; the committed top-level output is current.
+// End to end: generate site.yaml, the minimal site and HPK into a fresh directory, get a commit;
+// generate again and get no commit and no touched file; the committed top-level output is current.
+// (The other examples: test/integration/generate-examples.test.ts.)
 import t from 'tap';
 import { simpleGit } from 'simple-git';
 import { siteforge, snapshotTree, tempDir } from './helpers/cli.ts';
