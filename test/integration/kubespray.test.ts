@@ -4,6 +4,7 @@
 // variables beside the inventory and passes; what Kubespray refuses is refused. Then siteforge
 // verify with the real charts on a Kubespray site with Harbor. Slow: part of `npm run test:integration`.
 import t from 'tap';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generatedSite, ROOT, siteforge } from '../helpers/cli.ts';
 import { runTool } from '../helpers/tools.ts';
@@ -37,6 +38,13 @@ t.test('a Kubespray site with Harbor, GPUs and NUMA settings passes Kubespray\'s
   const report = JSON.parse(verify.stdout) as { problems: { check: string; message: string }[] };
   t.same(report.problems, [], 'verify: no problems, Harbor trusted by the node mirrors (containerd_registries_mirrors) among its checks');
   t.equal(verify.code, 0);
+  // Without the site CA on Harbor's own entry, containerd would not verify Harbor: verify says so.
+  const path = join(out, 'ansible/inventory/group_vars/k8s_cluster.yml');
+  const text = await readFile(path, 'utf8');
+  const at = text.indexOf('  - prefix: harbor.hpc4.example.edu');
+  await writeFile(path, text.slice(0, at) + text.slice(at).replace('        ca: /etc/siteforge/site-ca.crt\n', ''));
+  const broken = await siteforge(['verify', join(out, 'site.yaml'), '--charts', join(ROOT, '..', 'shared', 'charts'), '--json']);
+  t.match((JSON.parse(broken.stdout) as { problems: { message: string }[] }).problems.map((p) => p.message), [/containerd on the nodes does not verify harbor\.hpc4\.example\.edu against the site CA/]);
 });
 
 t.test('site.yml in check mode on this machine: node preparation, Kubespray\'s checks, then the etcd snapshot schedule', async (t) => {
