@@ -355,8 +355,10 @@ export const networkOperator = defineComponent({
               namespace: 'nvidia-network-operator',
               after: ['network-operator-policy'],
               values: {
-                networks: settings.networks.map(({ rangeStart: _start, rangeEnd: _end, exclude: _exclude, ...n }, i) => {
-                  const exclusions = ipamExclusions(settings.networks[i]!);
+                // The pods' range becomes the IPPool's exclusions.
+                networks: settings.networks.map((network) => {
+                  const { rangeStart: _start, rangeEnd: _end, exclude: _exclude, ...n } = network;
+                  const exclusions = ipamExclusions(network);
                   return { ...n, ...(n.type === 'ipvlan' ? { attachmentName: n.attachmentName ?? n.name } : {}), ...(exclusions.length ? { exclusions } : {}) };
                 }),
                 environments: site.environments.map((e) => ({ name: e.name, namespace: e.namespace })),

@@ -18,6 +18,16 @@ import { toYaml } from '../render/files.ts';
 
 export const NFS_CSI_DRIVER = 'nfs.csi.k8s.io';
 
+/** A StorageClass of the site inside a range over classes (name, default), up to its provisioner. */
+function storageClassHead(provisioner: string): string {
+  return `${helmObject('storage.k8s.io/v1', 'StorageClass', { name: '{{ .name | quote }}', inRange: true })}
+  {{- if .default }}
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+  {{- end }}
+provisioner: ${provisioner}`;
+}
+
 /** Rancher's local-path-provisioner: its provisioner name, image (pinned) and the directory of a class without a path. */
 export const LOCAL_PATH_PROVISIONER = 'rancher.io/local-path';
 const LOCAL_PATH_IMAGE = 'docker.io/rancher/local-path-provisioner:v0.0.37';
@@ -120,12 +130,7 @@ spec:
             name: local-path-config
 {{- range .Values.localPath.classes }}
 ---
-${helmObject('storage.k8s.io/v1', 'StorageClass', { name: '{{ .name | quote }}', inRange: true })}
-  {{- if .default }}
-  annotations:
-    storageclass.kubernetes.io/is-default-class: "true"
-  {{- end }}
-provisioner: ${LOCAL_PATH_PROVISIONER}
+${storageClassHead(LOCAL_PATH_PROVISIONER)}
 # The volume's node is the pod's: the claim binds when its first pod is scheduled.
 volumeBindingMode: WaitForFirstConsumer
 reclaimPolicy: {{ .reclaimPolicy }}
@@ -302,12 +307,7 @@ export function requireStorageClass(ctx: RuleContext, component: string, setting
 
 const STORAGE_CLASSES_TEMPLATE = `{{- range .Values.storageClasses }}
 ---
-${helmObject('storage.k8s.io/v1', 'StorageClass', { name: '{{ .name | quote }}', inRange: true })}
-  {{- if .default }}
-  annotations:
-    storageclass.kubernetes.io/is-default-class: "true"
-  {{- end }}
-provisioner: ${NFS_CSI_DRIVER}
+${storageClassHead(NFS_CSI_DRIVER)}
 parameters:
   server: {{ .server | quote }}
   share: {{ .share | quote }}

@@ -44,5 +44,4 @@ export const KUBESPRAY_PATHS = {
   containerdConfig: '/etc/containerd/config.toml',
   containerdSocket: '/run/containerd/containerd.sock',
   etcdctl: '/usr/local/bin/etcdctl',
-  etcdCerts: '/etc/ssl/etcd/ssl',
 } as const;
