@@ -14,6 +14,7 @@ import { HARBOR_ROBOT_SECRET, harborHostname } from './harbor.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
 import { workflowSteps, workflowVolumeNames, type StepModel, type WorkflowModel } from '../model/workflows.ts';
 import { tolerationFor } from '../model/taints.ts';
+import { declaredEnvironments } from '../spec/guards.ts';
 
 export const ARGO_SSO_SECRET = 'argo-server-sso';
 export const ARGO_ARTIFACTS_SECRET = 'argo-artifacts-s3';
@@ -405,7 +406,7 @@ export const argoWorkflows = defineComponent({
     if (sso?.enabled === true && sso.redirectUrl === undefined && (ctx.spec.spec?.components?.ingressNginx as { enabled?: unknown } | undefined)?.enabled !== true) {
       ctx.report('error', ssoAt, 'SSO needs a callback URL the browser reaches, and the Argo server has no ingress', { expected: 'redirectUrl: https://<host the server is reached at>/oauth2/callback', hint: 'set redirectUrl, or enable ingressNginx (the default is https://argo.<domain>/oauth2/callback)' });
     }
-    const envs = Array.isArray(ctx.spec.spec?.environments) ? (ctx.spec.spec.environments as unknown[]) : ['prod'];
+    const envs = declaredEnvironments(ctx.spec);
     (Array.isArray(sso?.rbac) ? sso.rbac : []).forEach((entry, i) => {
       (Array.isArray(entry?.environments) ? (entry.environments as unknown[]) : []).forEach((env, k) => {
         if (typeof env === 'string' && !envs.includes(env)) {

@@ -12,7 +12,7 @@ import { helmObject, helmScriptCronJob, restrictedContainerSecurity } from './la
 import { CLUSTER_ISSUER, } from './cert-manager.ts';
 import { INGRESS_CLASS } from './ingress-nginx.ts';
 import { dockerConfig, random, sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
-import { isString } from '../spec/guards.ts';
+import { declaredEnvironments, isString } from '../spec/guards.ts';
 import { assetTree } from '../render/assets.ts';
 import { tolerationFor } from '../model/taints.ts';
 import { show } from '../spec/diagnostics.ts';
@@ -570,7 +570,7 @@ function setupValues(site: SiteModel, settings: HarborSettings): Record<string, 
 function checkProjects(ctx: RuleContext, settings: unknown) {
   const at = ['spec', 'components', 'harbor', 'projects'];
   const projects = (settings as { projects?: unknown } | undefined)?.projects;
-  const envs = Array.isArray(ctx.spec.spec?.environments) ? (ctx.spec.spec.environments as unknown[]).filter(isString) : ['prod'];
+  const envs = declaredEnvironments(ctx.spec);
   const seen = new Set<string>();
   (Array.isArray(projects) ? projects : []).forEach((p: { name?: unknown; environments?: unknown }, i) => {
     if (isString(p?.name)) {

@@ -43,5 +43,6 @@ export const KUBESPRAY_PATHS = {
   kubeletDir: '/var/lib/kubelet',
   containerdConfig: '/etc/containerd/config.toml',
   containerdSocket: '/run/containerd/containerd.sock',
-  etcdctl: '/usr/local/bin/etcdctl',
+  /** Kubespray's etcdctl wrapper, with the node's etcd client certificate. */
+  etcdctl: '/usr/local/bin/etcdctl.sh',
 } as const;

@@ -114,35 +114,43 @@ function registryConfigs(site: SiteModel, ca: string | null): Record<string, unk
   return { [harborHostname(site)]: { tls: { ca_file: SITE_CA_PATH } } };
 }
 
+interface HostsTomlEntry {
+  readonly registry: string;
+  readonly server: string;
+  readonly mirror?: string;
+  readonly ca?: string;
+}
+
 /**
- * k0s: containerd hosts.toml per registry (certs.d layout). containerd has no rewrite, so the
- * mirror URL carries the project and override_path makes containerd use it as the API root.
- * Harbor itself gets a hosts.toml too, so direct pulls of its projects verify the site CA.
+ * containerd's hosts.toml per registry (certs.d layout, k0s and Kubespray). containerd has no
+ * rewrite, so the mirror URL carries the project and override_path makes containerd use it as the
+ * API root. Harbor itself gets a hosts.toml too, so direct pulls of its projects verify the site CA.
  */
-function k0sRegistryMirrors(site: SiteModel, ca: string | null): Record<string, unknown>[] {
+function hostsTomlMirrors(site: SiteModel, ca: string | null): HostsTomlEntry[] {
   const trust = ca ? { ca: SITE_CA_PATH } : {};
-  const mirrors: Record<string, unknown>[] = harborMirrors(site).map((m) => ({ registry: m.registry, server: m.server, mirror: `${m.harbor}/v2/${m.project}`, ...trust }));
+  const mirrors: HostsTomlEntry[] = harborMirrors(site).map((m) => ({ registry: m.registry, server: m.server, mirror: `${m.harbor}/v2/${m.project}`, ...trust }));
   if (mirrors.length && ca) mirrors.push({ registry: harborHostname(site), server: `https://${harborHostname(site)}`, ...trust });
   return mirrors;
 }
 
 /**
- * Kubespray: containerd_registries_mirrors (one hosts.toml per prefix, Kubespray's template). As
- * for k0s, the mirror URL carries the Harbor project with override_path; Harbor gets an entry of
- * its own so direct pulls and pushes verify the site CA.
+ * Kubespray: the same hosts.toml entries as containerd_registries_mirrors (its template's shape):
+ * a mirror is a host with override_path; Harbor's own entry is the registry itself, pushes too.
  */
 function kubesprayRegistryMirrors(site: SiteModel, ca: string | null): Record<string, unknown>[] {
-  const trust = ca ? { ca: SITE_CA_PATH } : {};
-  const mirrors: Record<string, unknown>[] = harborMirrors(site).map((m) => ({
-    prefix: m.registry,
-    server: m.server,
-    mirrors: [{ host: `${m.harbor}/v2/${m.project}`, capabilities: ['pull', 'resolve'], skip_verify: false, override_path: true, ...trust }],
+  return hostsTomlMirrors(site, ca).map((e) => ({
+    prefix: e.registry,
+    server: e.server,
+    mirrors: [
+      {
+        host: e.mirror ?? e.server,
+        capabilities: e.mirror ? ['pull', 'resolve'] : ['pull', 'resolve', 'push'],
+        skip_verify: false,
+        ...(e.mirror ? { override_path: true } : {}),
+        ...(e.ca ? { ca: e.ca } : {}),
+      },
+    ],
   }));
-  if (mirrors.length && ca) {
-    const harbor = `https://${harborHostname(site)}`;
-    mirrors.push({ prefix: harborHostname(site), server: harbor, mirrors: [{ host: harbor, capabilities: ['pull', 'resolve', 'push'], skip_verify: false, ...trust }] });
-  }
-  return mirrors;
 }
 
 /** Kubespray's variables for the cluster (group k8s_cluster), from the spec: version, networks, API endpoint, kubelet, registries. */
@@ -170,19 +178,11 @@ function kubesprayVars(site: SiteModel, ca: string | null): Record<string, unkno
     supplementary_addresses_in_ssl_keys: d.allTlsSANs,
     // MetalLB's L2 mode and kube-vip's ARP answer for addresses kube-proxy (IPVS) would otherwise claim.
     kube_proxy_strict_arp: site.componentSettings.metallb.enabled || endpoint?.type === 'kubeVip',
+    // kube-vip holds the endpoint's address on the servers; either way the nodes and kubeconfig use it.
     ...(endpoint?.type === 'kubeVip'
-      ? {
-          kube_vip_enabled: true,
-          kube_vip_controlplane_enabled: true,
-          kube_vip_arp_enabled: true,
-          kube_vip_address: endpoint.address,
-          kube_vip_interface: endpoint.interface ?? 'eth0',
-          loadbalancer_apiserver: { address: endpoint.address, port: 6443 },
-          ...(endpoint.hostname ? { apiserver_loadbalancer_domain_name: endpoint.hostname } : {}),
-        }
-      : endpoint
-        ? { loadbalancer_apiserver: { address: endpoint.address, port: 6443 }, ...(endpoint.hostname ? { apiserver_loadbalancer_domain_name: endpoint.hostname } : {}) }
-        : {}),
+      ? { kube_vip_enabled: true, kube_vip_controlplane_enabled: true, kube_vip_arp_enabled: true, kube_vip_address: endpoint.address, kube_vip_interface: endpoint.interface ?? 'eth0' }
+      : {}),
+    ...(endpoint ? { loadbalancer_apiserver: { address: endpoint.address, port: 6443 }, ...(endpoint.hostname ? { apiserver_loadbalancer_domain_name: endpoint.hostname } : {}) } : {}),
     ...(kubelet.cpuManagerPolicy ? { kubelet_cpu_manager_policy: kubelet.cpuManagerPolicy } : {}),
     ...(kubelet.topologyManagerPolicy ? { kubelet_topology_manager_policy: kubelet.topologyManagerPolicy } : {}),
     ...(kubelet.topologyManagerScope ? { kubelet_topology_manager_scope: kubelet.topologyManagerScope } : {}),
@@ -277,14 +277,14 @@ function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
   } else if (d.type === 'kubespray') {
     Object.assign(all, {
       kubespray_release: d.kubespray.release,
-      etcd_snapshots: { schedule: d.backup.schedule, retention: d.backup.retention, dir: KUBESPRAY_SNAPSHOT_DIR, etcdctl: `${KUBESPRAY_PATHS.etcdctl}.sh` },
+      etcd_snapshots: { schedule: d.backup.schedule, retention: d.backup.retention, dir: KUBESPRAY_SNAPSHOT_DIR, etcdctl: KUBESPRAY_PATHS.etcdctl },
     });
   } else {
     Object.assign(all, {
       k0s_cluster_config: k0sClusterConfig(site),
       k0s_worker_profile: Object.keys(kubelet).length ? K0S_WORKER_PROFILE : '',
       k0s_controller_workers: site.agents.length === 0,
-      k0s_registry_mirrors: k0sRegistryMirrors(site, ca),
+      k0s_registry_mirrors: hostsTomlMirrors(site, ca),
       k0s_backup: { schedule: d.backup.schedule, retention: d.backup.retention, dir: K0S_BACKUP_DIR },
       k0s_airgap: airgap(site),
     });
