@@ -8,9 +8,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { simpleGit } from 'simple-git';
-import { generatedSite, listFiles, siteforge, tempDir } from './helpers/cli.ts';
-import { runTool } from './helpers/tools.ts';
-import { parseManifests, validateDocument, type K8sDocument } from './helpers/k8s.ts';
+import { generatedSite, listFiles, siteforge, tempDir } from '../helpers/cli.ts';
+import { runTool } from '../helpers/tools.ts';
+import { parseManifests, validateDocument, type K8sDocument } from '../helpers/k8s.ts';
 
 
 
