@@ -7,8 +7,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { parse } from 'yaml';
-import { ROOT, siteforge, tempDir } from './helpers/cli.ts';
-import { promoteSpec } from '../generator/spec/promote.ts';
+import { ROOT, siteforge, tempDir } from '../helpers/cli.ts';
+import { promoteSpec } from '../../generator/spec/promote.ts';
 
 const EXAMPLE = await readFile(join(ROOT, 'site.yaml'), 'utf8');
 const DEV_IMAGE = 'harbor.hpc4.example.edu/library/spack:0.23.0';

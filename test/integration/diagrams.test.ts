@@ -7,11 +7,11 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JSDOM } from 'jsdom';
 import { stringify, parse } from 'yaml';
-import { generatedSite, tempDir, ROOT } from './helpers/cli.ts';
-import { loadSite } from '../generator/pipeline.ts';
-import { siteReleases } from '../generator/model/releases.ts';
-import type { SiteModel } from '../generator/model/site.ts';
-import { mermaidId, siteDiagrams, workflowNodeId, NODES_DRAWN_PER_GROUP } from '../generator/render/diagrams.ts';
+import { generatedSite, tempDir, ROOT } from '../helpers/cli.ts';
+import { loadSite } from '../../generator/pipeline.ts';
+import { siteReleases } from '../../generator/model/releases.ts';
+import type { SiteModel } from '../../generator/model/site.ts';
+import { mermaidId, siteDiagrams, workflowNodeId, NODES_DRAWN_PER_GROUP } from '../../generator/render/diagrams.ts';
 
 const { window } = new JSDOM('');
 Object.assign(globalThis, { window, document: window.document });
