@@ -1,7 +1,8 @@
 // Every Flux object siteforge writes validates, strictly, against the real Flux CRDs
 // (../shared/crds/flux-crds.yaml) — with verify's own CRD check, as the API server would judge
 // it: HelmReleases with ChartVersion, drift detection and inline environment values, layered
-// Kustomizations, sources, and the notification Provider and Alert.
+// Kustomizations, sources (Flux's own signed manifests among them), and the notification Provider
+// and Alert.
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -38,6 +39,7 @@ t.test('the example\'s Flux objects match the Flux CRDs, strictly', async (t) =>
     'notification.toolkit.fluxcd.io/v1beta3/Provider',
     'source.toolkit.fluxcd.io/v1/GitRepository',
     'source.toolkit.fluxcd.io/v1/HelmRepository',
+    'source.toolkit.fluxcd.io/v1/OCIRepository',
   ]);
   const served = new Set(crds.flatMap((c) => ((c.object.spec as any).versions as { name: string }[]).map((v) => `${(c.object.spec as any).group}/${v.name}/${(c.object.spec as any).names.kind}`)));
   for (const kind of kinds) t.ok(served.has(kind), `${kind} is served by the Flux CRDs`);

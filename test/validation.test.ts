@@ -113,6 +113,10 @@ const expected: Record<string, string[]> = {
     '17:5 warning spec.nodes: 2 server nodes: etcd needs a majority, so an even count adds no fault tolerance',
     '17:5 error spec.nodes: 2 servers: Kubespray runs etcd on the servers and refuses an even number of etcd members',
   ],
+  'flux-release': [
+    '19:21 error spec.gitops.flux.version: Flux v2.5.1 does not serve every API version this repository uses (OCIRepository v1 came with Flux 2.6)',
+    '19:40 error spec.gitops.flux.manifests: the string "https://ghcr.io/fluxcd/flux-manifests" is not valid',
+  ],
   'kubespray-release': ['9:26 error spec.distribution.kubespray.release: siteforge does not know what Kubespray v2.20.0 builds'],
   'harbor-projects': [
     '12:24 error spec.environments[1]: Harbor takes no robot account named siteforge-test--a for environment "test--a" (no two separators in a row)',
@@ -200,6 +204,7 @@ const guidance: Record<string, string[]> = {
   'storage-class-types': ['expected: share: the exported directory', 'hint: use localPath on one-node sites'],
   'network-ranges': ['hint: narrow the pods\' range (rangeStart, rangeEnd) or exclude the address', 'expected: an address such as 10.146.18.110, or a range such as 10.146.18.110-10.146.18.115'],
   'kubespray-rules': ['expected: a Kubernetes version from v1.33.0 to v1.35.4', 'expected: one of calico, cilium, flannel, kube-router (or multus,<one of them>)', 'hint: give the site 1, 3 or 5 servers', 'hint: for kubespray, copy /var/lib/etcd-snapshots off the servers'],
+  'flux-release': ['expected: a Flux release v2.6.0 or newer, such as v2.9.4', 'expected: an OCI repository URL such as oci://ghcr.io/fluxcd/flux-manifests'],
   'kubespray-release': ['expected: one of v2.31.0', 'hint: use a release siteforge knows'],
   'harbor-projects': ['expected: a Harbor project name: lower-case letters and digits', 'expected: one of prod, test--a', 'hint: rename the environment without "--"', 'hint: pin a version tag or digest'],
   'harbor-auth-oidc': ['expected: an OIDC scope such as openid', 'hint: set spec.identity.oidc.issuer'],

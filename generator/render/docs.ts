@@ -9,7 +9,8 @@ import { renderDoc } from './assets.ts';
 import { diagramsMarkdown, siteDiagrams } from './diagrams.ts';
 import { credentialKeys, siteAlertRules } from '../components/alerting.ts';
 import { ssoClientId, ssoIssuer, ssoRedirectUrl } from '../components/argo-workflows.ts';
-import { deployKeySecret, layerTimeout, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
+import { deployKeySecret, FLUX_BOOTSTRAP_FILES, fluxBootstrapCommand, fluxSelfKustomization, layerTimeout, readsWithDeployKey, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
+import { FLUX_EXTRA_COMPONENTS, FLUX_MINIMUM_VERSION } from '../model/flux.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 import { HUB_API_PORT, hubApiHost } from '../components/jupyterhub.ts';
 import { KUBESPRAY_SNAPSHOT_DIR } from '../model/kubespray.ts';
@@ -169,7 +170,20 @@ function runbook(site: SiteModel): GeneratedFile {
       kubespray: site.distribution.type === 'kubespray' ? { release: site.distribution.kubespray.release, snapshots: KUBESPRAY_SNAPSHOT_DIR } : false,
       version: site.distribution.version,
       flux: site.gitops.engine === 'flux',
-      fluxHint: 'Flux 2.4 or newer: Kustomization v1, HelmRelease v2',
+      fluxBootstrap: site.gitops.engine === 'flux'
+        ? {
+            command: fluxBootstrapCommand(site).join(' \\\n  && '),
+            ageKey: FLUX_BOOTSTRAP_FILES.ageKey,
+            deployKey: readsWithDeployKey(site) ? FLUX_BOOTSTRAP_FILES.deployKey : '',
+            version: site.gitops.flux.version,
+            minimum: FLUX_MINIMUM_VERSION,
+            selfManaged: site.gitops.flux.selfManaged,
+            kustomization: fluxSelfKustomization(site),
+            manifests: site.gitops.flux.manifests,
+            manifestsImage: site.gitops.flux.manifests.replace(/^oci:\/\//, ''),
+            extras: FLUX_EXTRA_COMPONENTS.join(', '),
+          }
+        : false,
       repository: site.gitops.repository,
       deployKey: deployKeySecret(site),
       sopsSecret: SOPS_AGE_SECRET,
@@ -325,6 +339,7 @@ function gitlabCi(site: SiteModel): GeneratedFile {
 }
 
 function renovate(site: SiteModel): GeneratedFile {
+  const specFile = [`(^|/)${site.specFile.replace(/\./g, '\\.')}$`];
   return jsonFile('renovate.json', {
     $schema: 'https://docs.renovatebot.com/renovate-schema.json',
     extends: ['config:recommended'],
@@ -344,7 +359,7 @@ function renovate(site: SiteModel): GeneratedFile {
         ? {
             customType: 'regex',
             description: 'HPK control-plane image pinned in the site spec (change distribution.version with it)',
-            fileMatch: [`(^|/)${site.specFile.replace(/\./g, '\\.')}$`],
+            fileMatch: specFile,
             matchStrings: ['controlPlaneImage:\\s*"?(?<depName>[a-z0-9][^\\s:@"]*(?::[0-9]+)?(?:/[^\\s:@"]+)+):(?<currentValue>[A-Za-z0-9_][A-Za-z0-9_.-]*)(?:@(?<currentDigest>sha256:[a-f0-9]{64}))?"?'],
             datasourceTemplate: 'docker',
           }
@@ -352,7 +367,7 @@ function renovate(site: SiteModel): GeneratedFile {
           ? {
               customType: 'regex',
               description: 'Kubespray release in the site spec (choose distribution.version among the Kubernetes versions the new release builds)',
-              fileMatch: [`(^|/)${site.specFile.replace(/\./g, '\\.')}$`],
+              fileMatch: specFile,
               matchStrings: ['kubespray:\\s*\\n(?:\\s+\\w+:.*\\n)*?\\s+release:\\s*(?<currentValue>v[^\\s]+)', 'kubespray:\\s*\\{[^}]*release:\\s*(?<currentValue>v[^\\s,}]+)'],
               datasourceTemplate: 'github-releases',
               depNameTemplate: 'kubernetes-sigs/kubespray',
@@ -360,22 +375,35 @@ function renovate(site: SiteModel): GeneratedFile {
           : {
               customType: 'regex',
               description: 'Kubernetes distribution version in the site spec',
-              fileMatch: [`(^|/)${site.specFile.replace(/\./g, '\\.')}$`],
+              fileMatch: specFile,
               matchStrings: ['distribution:\\s*\\n(?:\\s+\\w+:.*\\n)*?\\s+version:\\s*(?<currentValue>v[^\\s]+)'],
               datasourceTemplate: 'github-releases',
               depNameTemplate: site.distribution.type === 'rke2' ? 'rancher/rke2' : 'k0sproject/k0s',
             },
+      ...(site.gitops.engine === 'flux'
+        ? [
+            {
+              customType: 'regex',
+              description: 'The Flux release in the site spec (spec.gitops.flux.version): the bootstrap installs it and, self-managed, the repository upgrades Flux to it',
+              fileMatch: specFile,
+              // spec.gitops.flux at the spec's usual indentation (two spaces a level): the block's own lines only.
+              matchStrings: ['\\n    flux:[ \\t]*\\n(?:      .*\\n)*?      version:[ \\t]*"?(?<currentValue>v[0-9][^\\s"]*)"?', '\\n    flux:[ \\t]*\\{[^}]*version:[ \\t]*"?(?<currentValue>v[0-9][^\\s",}]*)'],
+              datasourceTemplate: 'github-releases',
+              depNameTemplate: 'fluxcd/flux2',
+            },
+          ]
+        : []),
       {
         customType: 'regex',
         description: 'Images pinned in the site spec: workflows and steps, and the images components name (image, hubImage, toolsImage, databaseImage, ...; tags, digests too)',
-        fileMatch: [`(^|/)${site.specFile.replace(/\./g, '\\.')}$`],
+        fileMatch: specFile,
         matchStrings: ['[Ii]mage:\\s*"?(?<depName>[a-z0-9][^\\s:@"]*(?::[0-9]+)?(?:/[^\\s:@"]+)+|[a-z0-9][^\\s:@/"]*):(?<currentValue>[A-Za-z0-9_][A-Za-z0-9_.-]*)(?:@(?<currentDigest>sha256:[a-f0-9]{64}))?"?'],
         datasourceTemplate: 'docker',
       },
       {
         customType: 'regex',
         description: 'Component chart versions pinned in the site spec (# renovate: registryUrl=... depName=...)',
-        fileMatch: [`(^|/)${site.specFile.replace(/\./g, '\\.')}$`],
+        fileMatch: specFile,
         matchStrings: ['#\\s*renovate:\\s*registryUrl=(?<registryUrl>\\S+)\\s+depName=(?<depName>\\S+)\\s*\\n\\s*chartVersion:\\s*(?<currentValue>\\S+)'],
         datasourceTemplate: 'helm',
       },

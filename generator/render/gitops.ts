@@ -9,11 +9,15 @@ import { RELEASE_LAYERS, type ReleaseLayer } from '../components/types.ts';
 import { upstreamKustomization } from '../components/upstream.ts';
 import { helmValuesSecrets, siteSecrets } from '../secrets/store.ts';
 import { ALERTMANAGER_URL } from '../components/alerting.ts';
-import { yamlFile, type GeneratedFile } from './files.ts';
-import { SOPS_AGE_SECRET } from '../secrets/types.ts';
+import { shellWord, toYaml, yamlFile, type GeneratedFile } from './files.ts';
+import { SOPS_AGE_KEY, SOPS_AGE_SECRET } from '../secrets/types.ts';
 import { ARGOCD_NAMESPACE } from '../components/argo-cd.ts';
+import { FLUX_COMPONENT_LABEL, FLUX_EXTRA_COMPONENTS, FLUX_PART_OF, fluxSignature } from '../model/flux.ts';
+import { parseTaint, tolerationFor } from '../model/taints.ts';
 
 export const FLUX_NAMESPACE = 'flux-system';
+/** The OCIRepository of Flux's own manifests. */
+export const FLUX_MANIFESTS_SOURCE = 'flux-manifests';
 export { SOPS_AGE_SECRET, ARGOCD_NAMESPACE };
 
 /** Secrets the bootstrap makes by hand (RUNBOOK), never in the repository: the age key the engine decrypts with. */
@@ -25,6 +29,29 @@ const IN_CLUSTER = 'https://kubernetes.default.svc';
 
 export const clusterDir = (site: SiteModel) => `clusters/${site.name}`;
 export const deployKeySecret = (site: SiteModel) => `${site.name}-deploy-key`;
+/** Whether the engine reads the repository over SSH, with the deploy key Secret (https and git URLs are read anonymously). */
+export const readsWithDeployKey = (site: SiteModel) => /^(ssh:\/\/|[^/]+@)/.test(site.gitops.repository);
+
+/** The shell variables the bootstrap command reads the operator's two private key files from. */
+export const FLUX_BOOTSTRAP_FILES = { ageKey: 'CLUSTER_AGE_KEY', deployKey: 'DEPLOY_KEY' } as const;
+
+/**
+ * Stage 4 with Flux as one command: the pinned Flux release (its default components, tolerating
+ * the site's cluster taints), the age key Secret, the deploy key Secret, then this repository's
+ * flux-system directory, after which Flux reconciles everything else (itself included when
+ * self-managed), each step only after the one before it succeeded.
+ */
+export function fluxBootstrapCommand(site: SiteModel): string[] {
+  const taintKeys = [...new Set(site.clusterTolerations.map((t) => parseTaint(t).key))];
+  return [
+    `flux install --version=${site.gitops.flux.version}${taintKeys.length ? ` --toleration-keys=${shellWord(taintKeys.join(','))}` : ''}`,
+    `kubectl -n ${FLUX_NAMESPACE} create secret generic ${SOPS_AGE_SECRET} --from-file=${SOPS_AGE_KEY}="$${FLUX_BOOTSTRAP_FILES.ageKey}"`,
+    ...(readsWithDeployKey(site)
+      ? [`flux create secret git ${deployKeySecret(site)} --namespace ${FLUX_NAMESPACE} --url=${shellWord(site.gitops.repository)} --private-key-file="$${FLUX_BOOTSTRAP_FILES.deployKey}"`]
+      : []),
+    `kubectl apply -k ${clusterDir(site)}/flux-system`,
+  ];
+}
 
 /** kustomization.yaml listing the given files of a directory. */
 const kustomization = (dir: string, resources: string[]) =>
@@ -166,7 +193,7 @@ function renderFlux(site: SiteModel): GeneratedFile[] {
       interval: '5m',
       url: site.gitops.repository,
       ref: { branch: site.gitops.branch },
-      ...(/^(ssh:\/\/|[^/]+@)/.test(site.gitops.repository) ? { secretRef: { name: deployKeySecret(site) } } : {}),
+      ...(readsWithDeployKey(site) ? { secretRef: { name: deployKeySecret(site) } } : {}),
       // Only what the cluster needs from this repository.
       ignore: ['/*', '!/charts/', '!/environments/', '!/clusters/', '!/secrets/', ...(site.extraManifests ? [`!/${site.extraManifests.path}/`] : [])].join('\n'),
     },
@@ -196,10 +223,12 @@ function renderFlux(site: SiteModel): GeneratedFile[] {
     const layers = [...new Set(after.map((r) => r.layer))];
     kustomizations.push(fluxKustomization(site, EXTRA_MANIFESTS, `./${site.extraManifests.path}`, { dependsOn: layers.length ? layers : previous }));
   }
+  const selfManaged = site.gitops.flux.selfManaged;
   files.push(
     yamlFile(`${dir}/flux-system/repository.yaml`, repository),
     yamlFile(`${dir}/flux-system/layers.yaml`, ...kustomizations),
-    kustomization(`${dir}/flux-system`, ['repository.yaml', 'layers.yaml']),
+    ...(selfManaged ? [yamlFile(`${dir}/flux-system/${FLUX_SELF_FILE}`, ...fluxItself(site))] : []),
+    kustomization(`${dir}/flux-system`, ['repository.yaml', 'layers.yaml', ...(selfManaged ? [FLUX_SELF_FILE] : [])]),
   );
 
   const repos = upstreamRepositories(site).map(({ name, url }) => ({
@@ -234,6 +263,63 @@ function renderFlux(site: SiteModel): GeneratedFile[] {
 }
 
 const FLUX_ALERTS_FILE = 'flux-alerts.yaml';
+export const FLUX_SELF_FILE = 'flux.yaml';
+/** The Kustomization that applies Flux's own controllers (`flux get kustomizations` shows it). */
+export const fluxSelfKustomization = (site: SiteModel) => `${site.name}-flux`;
+
+/**
+ * Flux managing itself: the pinned release's install manifests, pulled as the OCI artifact Flux
+ * publishes for it and accepted only with the release workflow's keyless cosign signature, applied
+ * by a Kustomization of their own. The extra components the artifact carries are left out (with
+ * their CRDs, by their component label), so the cluster runs what the bootstrap's `flux install`
+ * put there; the controllers tolerate the site's cluster taints (spec.placement). Never pruned:
+ * removing this file (selfManaged: false) leaves Flux running instead of uninstalling it.
+ */
+function fluxItself(site: SiteModel): Record<string, unknown>[] {
+  const { version, manifests } = site.gitops.flux;
+  const tolerations = site.clusterTolerations.map(tolerationFor);
+  return [
+    {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'OCIRepository',
+      metadata: { name: FLUX_MANIFESTS_SOURCE, namespace: FLUX_NAMESPACE },
+      spec: {
+        interval: '1h',
+        url: manifests,
+        ref: { tag: version },
+        verify: { provider: 'cosign', matchOIDCIdentity: [fluxSignature(version)] },
+      },
+    },
+    {
+      apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+      kind: 'Kustomization',
+      metadata: { name: fluxSelfKustomization(site), namespace: FLUX_NAMESPACE },
+      spec: {
+        interval: '1h',
+        retryInterval: '5m',
+        timeout: '10m',
+        path: './',
+        prune: false,
+        wait: true,
+        sourceRef: { kind: 'OCIRepository', name: FLUX_MANIFESTS_SOURCE },
+        patches: [
+          {
+            target: { labelSelector: `${FLUX_COMPONENT_LABEL} in (${FLUX_EXTRA_COMPONENTS.join(',')})` },
+            patch: ['$patch: delete', 'apiVersion: v1', 'kind: Extra', 'metadata:', '  name: extra', ''].join('\n'),
+          },
+          ...(tolerations.length
+            ? [
+                {
+                  target: { kind: 'Deployment', labelSelector: FLUX_PART_OF },
+                  patch: toYaml({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'flux' }, spec: { template: { spec: { tolerations } } } }),
+                },
+              ]
+            : []),
+        ],
+      },
+    },
+  ];
+}
 
 /**
  * Flux's failed reconciliations as alerts (notification-controller): a Provider posting to the

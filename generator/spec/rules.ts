@@ -12,6 +12,7 @@ import { addressPools } from '../components/metallb.ts';
 import { dependencyCycle, stepName } from '../model/workflows.ts';
 import { HARBOR_PROXY_PROJECTS } from '../components/harbor.ts';
 import { hpkRules } from './hpk-rules.ts';
+import { FLUX_DEFAULT_VERSION, FLUX_MINIMUM_VERSION } from '../model/flux.ts';
 import { compareVersions, KUBESPRAY_DEFAULT_RELEASE, KUBESPRAY_RELEASES, KUBESPRAY_SNAPSHOT_DIR } from '../model/kubespray.ts';
 
 export interface RuleContext {
@@ -578,6 +579,13 @@ const gitops: Rule = (ctx) => {
   if (g?.engine === 'argocd' && (ctx.spec.spec?.components?.argoCd as { enabled?: unknown } | undefined)?.enabled !== true && ctx.spec.spec?.distribution?.type !== 'hpk') {
     ctx.report('warning', ['spec', 'gitops', 'engine'], 'Argo CD itself is not in this repository: it is installed, configured for SOPS and upgraded by hand', {
       hint: 'set spec.components.argoCd: {enabled: true, toolsImage: <the decryption tools image>} and the repository manages it (RUNBOOK: "Stage 4 with Argo CD")',
+    });
+  }
+  const fluxVersion = g?.flux?.version;
+  if (g?.engine !== 'argocd' && isString(fluxVersion) && /^v[0-9]+\.[0-9]+\.[0-9]+$/.test(fluxVersion) && compareVersions(fluxVersion.slice(1), FLUX_MINIMUM_VERSION.slice(1)) < 0) {
+    ctx.report('error', ['spec', 'gitops', 'flux', 'version'], `Flux ${fluxVersion} does not serve every API version this repository uses (OCIRepository v1 came with Flux 2.6)`, {
+      expected: `a Flux release ${FLUX_MINIMUM_VERSION} or newer, such as ${FLUX_DEFAULT_VERSION}`,
+      hint: `upgrade Flux: set spec.gitops.flux.version: ${FLUX_DEFAULT_VERSION}; self-managed, merging the regenerated repository upgrades it`,
     });
   }
   if (isString(g?.branch)) {

@@ -4,6 +4,7 @@
 import { Type, type Static, type TObject, type TOptional } from '@sinclair/typebox';
 import { catalog } from '../components/catalog.ts';
 import { KUBESPRAY_DEFAULT_RELEASE } from '../model/kubespray.ts';
+import { FLUX_DEFAULT_VERSION, FLUX_MANIFESTS_DEFAULT, FLUX_MINIMUM_VERSION } from '../model/flux.ts';
 import { BranchName, Cidr, CronSchedule, DistinguishedName, SlurmMemory, SlurmName, SlurmTime, DnsLabel, DnsSubdomain, DnsName, GIT_URL_PATTERN, HostName, HttpUrl, ImageReference, InterfaceName, Ipv4, LabelKey, LabelValue, OneOf, Quantity, SafeAbsolutePath, Taint, UserName } from './formats.ts';
 
 export const API_VERSION = 'siteforge/v1alpha1';
@@ -606,6 +607,30 @@ export const SiteSchema = Type.Object(
               description: 'The repository the engine pulls (no credentials in the URL: the deploy key is a SOPS secret).',
             }),
             branch: BranchName({ default: 'main', description: 'Branch the engine follows and pull requests target.' }),
+            flux: Type.Object(
+              {
+                selfManaged: Type.Boolean({
+                  default: true,
+                  description:
+                    'Flux manages its own controllers from this repository (clusters/<site>/flux-system/flux.yaml): the release\'s signed manifests, so a Flux upgrade is a reviewed commit of `version`. Off: Flux is installed and upgraded by hand.',
+                }),
+                version: Type.String({
+                  default: FLUX_DEFAULT_VERSION,
+                  pattern: '^v2\\.[0-9]+\\.[0-9]+$',
+                  expected: `a Flux release such as ${FLUX_DEFAULT_VERSION}`,
+                  description: `The Flux release the cluster runs (${FLUX_MINIMUM_VERSION} or newer): the bootstrap installs it and, self-managed, the repository keeps it.`,
+                }),
+                manifests: Type.String({
+                  default: FLUX_MANIFESTS_DEFAULT,
+                  pattern: '^oci://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)+$',
+                  maxLength: 300,
+                  expected: `an OCI repository URL such as ${FLUX_MANIFESTS_DEFAULT}`,
+                  description:
+                    'Where source-controller pulls the release\'s manifests from (tag = version): Flux\'s own, or a mirror of it that keeps its cosign signature (cosign copy). The signature is checked either way.',
+                }),
+              },
+              { ...strict, default: {}, description: 'With engine flux: the Flux release and whether the repository manages it.' },
+            ),
           },
           { ...strict, description: 'Where the generated repository lives.' },
         ),
