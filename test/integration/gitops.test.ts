@@ -43,7 +43,11 @@ t.test('Flux (site.yaml): schemas, kustomize builds, dependsOn = needs, decrypti
     t.ok(versions.has(v), `uses ${v}`);
   }
 
-  const kustomizations = docs.filter((d) => d.kind === 'Kustomization') as any[];
+  // Flux's own controllers come from the release's OCI artifact (test/flux-self.test.ts), never pruned; the rest from this repository.
+  const fluxItself = docs.filter((d: any) => d.kind === 'Kustomization' && d.spec.sourceRef.kind === 'OCIRepository') as any[];
+  t.same(fluxItself.map((k) => [k.metadata.name, k.spec.sourceRef.name, k.spec.prune]), [['hpc4-flux', 'flux-manifests', false]]);
+  const kustomizations = docs.filter((d: any) => d.kind === 'Kustomization' && d.spec.sourceRef.kind === 'GitRepository') as any[];
+  t.equal(kustomizations.length + fluxItself.length, docs.filter((d) => d.kind === 'Kustomization').length, 'every Kustomization reads one of the two');
   for (const k of kustomizations) {
     const path = join(out, k.spec.path);
     t.ok(existsSync(join(path, 'kustomization.yaml')), `${k.metadata.name}: ${k.spec.path} has a kustomization.yaml`);
