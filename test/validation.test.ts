@@ -52,7 +52,7 @@ const expected: Record<string, string[]> = {
     '21:28 error spec.extraManifests.needs[0]: needs "hubb", which is neither a component nor a release of the site',
     '19:136 error spec.extraReleases[1].needs: extra releases need each other in a cycle: hub → portal → hub',
   ],
-  'harbor-unreachable': ['19:13 error spec.components.harbor: Harbor would be reachable only inside the cluster (ClusterIP), while the nodes pull through its mirrors and builds push to it'],
+  'harbor-unreachable': ['20:13 error spec.components.harbor: Harbor would be reachable only inside the cluster (ClusterIP), while the nodes pull through its mirrors and builds push to it'],
   'harbor-address-outside-pool': ['20:67 error spec.components.harbor.loadBalancerIP: 172.16.0.250 is outside every MetalLB pool (172.16.0.200-172.16.0.210)'],
   'hpk-bad-slurm-values': [
     '13:7 error spec.distribution.hpk: distribution.hpk is read only with type: hpk, and this site is rke2',
@@ -116,6 +116,11 @@ const expected: Record<string, string[]> = {
   'flux-release': [
     '19:21 error spec.gitops.flux.version: Flux v2.5.1 does not serve every API version this repository uses (OCIRepository v1 came with Flux 2.6)',
     '19:40 error spec.gitops.flux.manifests: the string "https://ghcr.io/fluxcd/flux-manifests" is not valid',
+  ],
+  'ingress-controller-k0s': ['10:24 error spec.distribution.ingressController: ingressController chooses the controller RKE2 bundles, and k0s bundles none'],
+  'ingress-controller-twice': [
+    '10:24 error spec.distribution.ingressController: RKE2\'s Traefik and siteforge\'s ingress-nginx would both serve the web front ends',
+    '21:29 warning spec.components.ingressNginx.enabled: ingress-nginx was retired upstream in March 2026: it gets no security fixes, and it is the front door of every web UI here',
   ],
   'kubespray-release': ['9:26 error spec.distribution.kubespray.release: siteforge does not know what Kubespray v2.20.0 builds'],
   'harbor-projects': [
@@ -205,6 +210,7 @@ const guidance: Record<string, string[]> = {
   'network-ranges': ['hint: narrow the pods\' range (rangeStart, rangeEnd) or exclude the address', 'expected: an address such as 10.146.18.110, or a range such as 10.146.18.110-10.146.18.115'],
   'kubespray-rules': ['expected: a Kubernetes version from v1.33.0 to v1.35.4', 'expected: one of calico, cilium, flannel, kube-router (or multus,<one of them>)', 'hint: give the site 1, 3 or 5 servers', 'hint: for kubespray, copy /var/lib/etcd-snapshots off the servers'],
   'flux-release': ['expected: a Flux release v2.6.0 or newer, such as v2.9.4', 'expected: an OCI repository URL such as oci://ghcr.io/fluxcd/flux-manifests'],
+  'ingress-controller-twice': ['expected: one ingress controller', 'hint: drop spec.components.ingressNginx (Traefik is maintained, ingress-nginx retired), or set ingressController: none', 'hint: drop ingressNginx: RKE2\'s maintained Traefik is then the ingress'],
   'kubespray-release': ['expected: one of v2.31.0', 'hint: use a release siteforge knows'],
   'harbor-projects': ['expected: a Harbor project name: lower-case letters and digits', 'expected: one of prod, test--a', 'hint: rename the environment without "--"', 'hint: pin a version tag or digest'],
   'harbor-auth-oidc': ['expected: an OIDC scope such as openid', 'hint: set spec.identity.oidc.issuer'],

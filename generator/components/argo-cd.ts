@@ -147,6 +147,9 @@ export const argoCd = defineComponent({
                     }
                   : {}),
               },
+              // Behind RKE2's Traefik the ingress ends TLS and the server speaks plain HTTP to it (the
+              // chart's ingress then points at the http port); behind ingress-nginx the server keeps TLS.
+              ...(ingress && site.ingress === 'rke2Traefik' ? { params: { 'server.insecure': true } } : {}),
               ...(oidc
                 ? {
                     rbac: {
@@ -165,8 +168,11 @@ export const argoCd = defineComponent({
                       enabled: true,
                       ingressClassName: ingress.ingressClassName,
                       hostname: host,
-                      // The server speaks TLS itself: the ingress passes HTTPS on to it.
-                      annotations: { ...((ingress.annotations as Record<string, string> | undefined) ?? {}), 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' },
+                      // Behind ingress-nginx the server speaks TLS itself: the ingress passes HTTPS on to it.
+                      annotations: {
+                        ...((ingress.annotations as Record<string, string> | undefined) ?? {}),
+                        ...(site.ingress === 'ingressNginx' ? { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' } : {}),
+                      },
                       ...(ingress.tls ? { tls: true } : {}),
                     },
                   }

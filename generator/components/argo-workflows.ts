@@ -14,7 +14,7 @@ import { HARBOR_ROBOT_SECRET, harborHostname } from './harbor.ts';
 import { fixed, random, type SecretDef } from '../secrets/types.ts';
 import { workflowSteps, workflowVolumeNames, type StepModel, type WorkflowModel } from '../model/workflows.ts';
 import { tolerationFor } from '../model/taints.ts';
-import { declaredEnvironments } from '../spec/guards.ts';
+import { declaredEnvironments, siteIngressOf } from '../spec/guards.ts';
 
 export const ARGO_SSO_SECRET = 'argo-server-sso';
 export const ARGO_ARTIFACTS_SECRET = 'argo-artifacts-s3';
@@ -403,8 +403,8 @@ export const argoWorkflows = defineComponent({
     if (sso?.enabled === true && typeof sso.issuer !== 'string' && typeof ctx.spec.spec?.identity?.oidc?.issuer !== 'string') {
       ctx.report('error', ssoAt, 'SSO needs the site\'s OIDC provider', { expected: 'issuer: https://login.example.edu/realms/hpc (here, or once for the site as spec.identity.oidc.issuer)', hint: 'give the issuer URL of your OIDC provider (Keycloak, Dex, ...)' });
     }
-    if (sso?.enabled === true && sso.redirectUrl === undefined && (ctx.spec.spec?.components?.ingressNginx as { enabled?: unknown } | undefined)?.enabled !== true) {
-      ctx.report('error', ssoAt, 'SSO needs a callback URL the browser reaches, and the Argo server has no ingress', { expected: 'redirectUrl: https://<host the server is reached at>/oauth2/callback', hint: 'set redirectUrl, or enable ingressNginx (the default is https://argo.<domain>/oauth2/callback)' });
+    if (sso?.enabled === true && sso.redirectUrl === undefined && siteIngressOf(ctx.spec) === null) {
+      ctx.report('error', ssoAt, 'SSO needs a callback URL the browser reaches, and the Argo server has no ingress', { expected: 'redirectUrl: https://<host the server is reached at>/oauth2/callback', hint: 'set redirectUrl, or give the site an ingress controller (the default is https://argo.<domain>/oauth2/callback)' });
     }
     const envs = declaredEnvironments(ctx.spec);
     (Array.isArray(sso?.rbac) ? sso.rbac : []).forEach((entry, i) => {

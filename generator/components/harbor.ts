@@ -10,9 +10,9 @@ import { defineComponent, type ReleaseDef } from './types.ts';
 import type { SiteModel } from '../model/site.ts';
 import { helmObject, helmScriptCronJob, restrictedContainerSecurity } from './labels.ts';
 import { CLUSTER_ISSUER, } from './cert-manager.ts';
-import { INGRESS_CLASS } from './ingress-nginx.ts';
+import { ingressClassOf, loadBalancerFirst } from './web.ts';
 import { dockerConfig, random, sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
-import { declaredEnvironments, isString } from '../spec/guards.ts';
+import { declaredEnvironments, isString, loadBalancerBeforeIngress, siteIngressOf } from '../spec/guards.ts';
 import { assetTree } from '../render/assets.ts';
 import { tolerationFor } from '../model/taints.ts';
 import { show } from '../spec/diagnostics.ts';
@@ -117,7 +117,7 @@ export const harbor = defineComponent({
       registrySize: Quantity({ default: '500Gi', description: 'Size of the image store claim.' }),
       expose: OneOf(['auto', 'ingress', 'loadBalancer'], {
         default: 'auto',
-        description: 'How nodes and builds reach Harbor: through the ingress (ingressNginx), or a MetalLB LoadBalancer address of its own; auto: the ingress when there is one, else a LoadBalancer.',
+        description: 'How nodes and builds reach Harbor: through the ingress (ingressNginx, or RKE2\'s bundled Traefik), or a MetalLB LoadBalancer address of its own; auto: ingress-nginx when it runs, else a MetalLB address when there are any, else RKE2\'s Traefik.',
       }),
       pool: PoolChoice(),
       loadBalancerIP: Type.Optional(Ipv4({ description: 'With expose loadBalancer: the address from a MetalLB pool (default: one MetalLB picks); point the DNS name at it, or let externalDns do it.' })),
@@ -211,17 +211,17 @@ export const harbor = defineComponent({
   check: (ctx, settings) => {
     requireStorageClass(ctx, 'harbor', settings, 'images, its database, redis, job logs and scan data');
     const components = ctx.spec.spec?.components ?? {};
-    const ingress = components.ingressNginx?.enabled === true;
+    const ingress = siteIngressOf(ctx.spec);
     const metallb = components.metallb?.enabled === true;
     const expose = (settings as { expose?: unknown } | undefined)?.expose ?? 'auto';
     const at = ['spec', 'components', 'harbor', 'expose'];
     if (expose === 'auto' && !ingress && !metallb) {
       ctx.report('error', ['spec', 'components', 'harbor'], 'Harbor would be reachable only inside the cluster (ClusterIP), while the nodes pull through its mirrors and builds push to it', {
-        expected: 'spec.components.ingressNginx or spec.components.metallb enabled',
-        hint: 'enable the ingress (ingressNginx) or give the site MetalLB addresses: Harbor then gets an address the nodes reach',
+        expected: 'an ingress controller (spec.components.ingressNginx, or on RKE2 its bundled Traefik) or spec.components.metallb enabled',
+        hint: 'enable the ingress or give the site MetalLB addresses: Harbor then gets an address the nodes reach',
       });
     } else if (expose === 'ingress' && !ingress) {
-      ctx.report('error', at, 'expose ingress needs spec.components.ingressNginx', { hint: 'enable ingressNginx, or use expose: loadBalancer with MetalLB' });
+      ctx.report('error', at, 'expose ingress needs an ingress controller', { hint: 'enable ingressNginx (or, on RKE2, leave distribution.ingressController at traefik), or use expose: loadBalancer with MetalLB' });
     } else if (expose === 'loadBalancer' && !metallb) {
       ctx.report('error', at, 'expose loadBalancer needs MetalLB (spec.components.metallb) to give Harbor an address', { hint: 'enable metallb with addresses, or use expose: ingress' });
     }
@@ -229,7 +229,7 @@ export const harbor = defineComponent({
     if (typeof pool === 'string') reportUnknownPool(ctx, ['spec', 'components', 'harbor', 'pool'], pool);
     const ip = (settings as { loadBalancerIP?: unknown } | undefined)?.loadBalancerIP;
     if (typeof ip === 'string') {
-      const lb = expose === 'loadBalancer' || (expose === 'auto' && !ingress && metallb);
+      const lb = expose === 'loadBalancer' || (expose === 'auto' && metallb && (!ingress || loadBalancerBeforeIngress(ingress, metallb)));
       if (!lb) ctx.report('error', ['spec', 'components', 'harbor', 'loadBalancerIP'], 'loadBalancerIP is set, and Harbor is exposed through the ingress', { hint: 'set expose: loadBalancer, or drop loadBalancerIP' });
       if (lb) reportAddressOutsidePools(ctx, ['spec', 'components', 'harbor', 'loadBalancerIP'], ip, typeof pool === 'string' ? pool : undefined);
     }
@@ -296,7 +296,7 @@ export const harbor = defineComponent({
               tls: certificate
                 ? { enabled: true, certSource: 'secret', secret: { secretName: TLS_SECRET } }
                 : { enabled: true, certSource: 'auto', auto: { commonName: host } },
-              ...(viaIngress ? { ingress: { hosts: { core: host }, className: INGRESS_CLASS } } : { loadBalancer }),
+              ...(viaIngress ? { ingress: { hosts: { core: host }, className: ingressClassOf(site) } } : { loadBalancer }),
             },
             externalURL: `https://${host}`,
             existingSecretAdminPassword: HARBOR_SECRETS.admin,
@@ -417,7 +417,8 @@ export const harborOidcRedirect = (site: SiteModel) => `https://${harborHostname
 export function harborExposure(site: SiteModel): 'ingress' | 'loadBalancer' | 'clusterIP' {
   const { expose } = site.componentSettings.harbor;
   if (expose !== 'auto') return expose;
-  return site.componentSettings.ingressNginx.enabled ? 'ingress' : site.componentSettings.metallb.enabled ? 'loadBalancer' : 'clusterIP';
+  if (site.ingress && !loadBalancerFirst(site)) return 'ingress';
+  return site.componentSettings.metallb.enabled ? 'loadBalancer' : 'clusterIP';
 }
 
 /** The registry host name: the spec's, or harbor.<domain>. */

@@ -1,5 +1,6 @@
 // ingress-nginx: the ingress controller for the web front ends (Harbor, Grafana, Argo).
-// Upstream retired the project in March 2026 (no further security fixes): sites should plan a
+// Upstream retired the project in March 2026 (no further security fixes): RKE2 sites have RKE2's
+// maintained Traefik instead (spec.distribution.ingressController), other sites should plan a
 // Gateway API implementation; it stays here, off by default, for sites that already run it.
 import { Type } from '@sinclair/typebox';
 import { Enabled, ChartVersion } from '../spec/formats.ts';
@@ -15,7 +16,10 @@ export const ingressNginx = defineComponent({
   settings: Type.Object({ enabled: Enabled(false), chartVersion: ChartVersion() }, { additionalProperties: false }),
   check(ctx) {
     ctx.report('warning', ['spec', 'components', 'ingressNginx', 'enabled'], 'ingress-nginx was retired upstream in March 2026: it gets no security fixes, and it is the front door of every web UI here', {
-      hint: 'plan the move to a maintained Gateway API implementation; until then keep the pinned chart current with Renovate',
+      hint:
+        (ctx.spec.spec?.distribution as { type?: unknown } | undefined)?.type === 'rke2'
+          ? 'drop ingressNginx: RKE2\'s maintained Traefik is then the ingress (spec.distribution.ingressController, traefik by default), with the same host names and certificates'
+          : 'plan the move to a maintained Gateway API implementation; until then keep the pinned chart current with Renovate',
     });
   },
   releases: (site): ReleaseDef[] => {

@@ -198,7 +198,7 @@ export const jupyterhub = defineComponent({
     const slurm = settings.slurm ?? inClusterSlurm(site);
     const profiles = settings.profiles as ProfileSpec[];
     const server = ldapServer(ldap);
-    const ingress = ingressFor(site, settings.hostname ?? `jupyter.${site.domain}`, 'jupyterhub-tls');
+    const ingress = ingressFor(site, settings.hostname ?? `jupyter.${site.domain}`, 'jupyterhub-tls', { orLoadBalancer: true });
     const hubImage = splitImage(settings.hubImage!);
     return [
       {

@@ -8,7 +8,7 @@ import { helmObject, helmUnprivilegedDeployment, RESTRICTED_CONTAINER_SECURITY }
 import { ingressFor } from './web.ts';
 import { PoolChoice, reportAddressOutsidePools, reportUnknownPool } from './metallb.ts';
 import { tolerationFor } from '../model/taints.ts';
-import { isString, list } from '../spec/guards.ts';
+import { isString, list, loadBalancerBeforeIngress, siteIngressOf } from '../spec/guards.ts';
 import type { SiteModel } from '../model/site.ts';
 
 /** nginx stable at the pin (official image; its nginx user is uid 101). */
@@ -237,9 +237,11 @@ export const staticPages = defineComponent({
       ctx.report('error', [...at, 'volume'], `volume "${name}" is not in spec.storage.volumes`, { expected: `one of ${volumes.map((v) => v?.name).filter(isString).join(', ') || 'no volume'}` });
     }
     const components = ctx.spec.spec?.components as Record<string, { enabled?: unknown } | undefined> | undefined;
-    const ingress = components?.ingressNginx?.enabled === true;
-    if (!ingress && components?.metallb?.enabled !== true) {
-      ctx.report('error', at, 'the pages would be reachable only inside the cluster: neither the ingress nor MetalLB is enabled', { hint: 'enable ingressNginx (with certManager for TLS), or metallb for an address of their own' });
+    const metallb = components?.metallb?.enabled === true;
+    const controller = siteIngressOf(ctx.spec);
+    const ingress = controller !== null && !loadBalancerBeforeIngress(controller, metallb);
+    if (!ingress && !metallb) {
+      ctx.report('error', at, 'the pages would be reachable only inside the cluster: neither an ingress controller nor MetalLB is enabled', { hint: 'enable ingressNginx (with certManager for TLS), or metallb for an address of their own' });
     }
     if (typeof settings?.loadBalancerIP === 'string') {
       if (ingress) ctx.report('error', [...at, 'loadBalancerIP'], 'loadBalancerIP is set, and the pages are served through the ingress', { hint: 'drop loadBalancerIP' });
@@ -258,7 +260,7 @@ export const staticPages = defineComponent({
         : { hostPath: volume.path }
       : { nfs: { server: settings.nfs!.server, path: settings.nfs!.path, mountOptions: ['ro'] } };
     const host = settings.hostname ?? `www.${site.domain}`;
-    const ingress = ingressFor(site, host, 'static-pages-tls');
+    const ingress = ingressFor(site, host, 'static-pages-tls', { orLoadBalancer: true });
     const exporter = settings.exporter && site.componentSettings.monitoring.enabled;
     return [
       {

@@ -5,6 +5,7 @@ import type { AlertingSpec, IdentitySpec, ExtraManifestsSpec, ExtraReleaseSpec, 
 import { catalog, componentNames, type ComponentName } from '../components/catalog.ts';
 import type { ComponentModule } from '../components/types.ts';
 import { buildDependencyGraph, type DependencyGraph } from './graph.ts';
+import { siteIngressOf, type SiteIngress } from '../spec/guards.ts';
 import { workflowInstances, type WorkflowModel } from './workflows.ts';
 
 export type NodeModel = NodeSpec & {
@@ -45,6 +46,8 @@ export interface SiteModel {
   readonly nodeSetup: SiteSpec['spec']['nodeSetup'];
   /** Taints every cluster component tolerates: the server taints, then the further ones, without repeats. */
   readonly clusterTolerations: readonly string[];
+  /** The ingress controller in front of the web UIs: siteforge's ingress-nginx, RKE2's bundled Traefik, or none. */
+  readonly ingress: SiteIngress | null;
   readonly volumes: readonly VolumeSpec[];
   readonly storageClasses: readonly StorageClassSpec[];
   /** The class marked default, if any: components that need dynamic storage use it unless told otherwise. */
@@ -106,6 +109,7 @@ export function buildSiteModel(spec: SiteSpec, specPath: string): SiteModel {
     kubelet: spec.spec.kubelet,
     nodeSetup: spec.spec.nodeSetup,
     clusterTolerations: [...new Set([...spec.spec.placement.serverTaints, ...spec.spec.placement.tolerations])],
+    ingress: siteIngressOf(spec),
     volumes: spec.spec.storage.volumes,
     storageClasses: spec.spec.storage.classes,
     defaultStorageClass: spec.spec.storage.classes.find((c) => c.default),

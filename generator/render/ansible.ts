@@ -260,6 +260,9 @@ function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
   if (d.type === 'rke2') {
     Object.assign(all, {
       rke2_cni: d.cni ?? 'canal',
+      // The controller RKE2 deploys itself: its Traefik when that is the site's ingress, else none
+      // (siteforge's ingress-nginx, or no ingress): never RKE2's retired ingress-nginx beside it.
+      rke2_ingress_controller: site.ingress === 'rke2Traefik' ? 'traefik' : 'none',
       rke2_kubelet_args: kubeletArgs(kubelet),
       rke2_numa_policy: kubelet,
       rke2_registry_mirrors: registryMirrors(site),

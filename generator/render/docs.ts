@@ -11,6 +11,8 @@ import { credentialKeys, siteAlertRules } from '../components/alerting.ts';
 import { ssoClientId, ssoIssuer, ssoRedirectUrl } from '../components/argo-workflows.ts';
 import { deployKeySecret, FLUX_BOOTSTRAP_FILES, fluxBootstrapCommand, fluxSelfKustomization, layerTimeout, readsWithDeployKey, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
 import { FLUX_EXTRA_COMPONENTS, FLUX_MINIMUM_VERSION } from '../model/flux.ts';
+import { parseTaint, repels } from '../model/taints.ts';
+import { loadBalancerFirst } from '../components/web.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 import { HUB_API_PORT, hubApiHost } from '../components/jupyterhub.ts';
 import { KUBESPRAY_SNAPSHOT_DIR } from '../model/kubespray.ts';
@@ -170,6 +172,15 @@ function runbook(site: SiteModel): GeneratedFile {
       kubespray: site.distribution.type === 'kubespray' ? { release: site.distribution.kubespray.release, snapshots: KUBESPRAY_SNAPSHOT_DIR } : false,
       version: site.distribution.version,
       flux: site.gitops.engine === 'flux',
+      ingress: site.ingress
+        ? {
+            traefik: site.ingress === 'rke2Traefik',
+            rke2: site.distribution.type === 'rke2',
+            nodes: site.nodes.filter((n) => !n.taints.map(parseTaint).some(repels)).map((n) => `${n.name} ${n.address}`),
+            loadBalancerFirst: loadBalancerFirst(site),
+            tls: site.componentSettings.certManager.enabled,
+          }
+        : false,
       fluxBootstrap: site.gitops.engine === 'flux'
         ? {
             command: fluxBootstrapCommand(site).join(' \\\n  && '),

@@ -719,8 +719,26 @@ const extras: Rule = (ctx) => {
   });
 };
 
+/** RKE2's bundled ingress controller: RKE2 only, and not beside siteforge's ingress-nginx. */
+const ingressController: Rule = (ctx) => {
+  const dist = ctx.spec.spec?.distribution as { type?: unknown; ingressController?: unknown } | undefined;
+  const at = ['spec', 'distribution', 'ingressController'];
+  if (dist?.ingressController === undefined) return;
+  if (dist.type !== 'rke2') {
+    ctx.report('error', at, `ingressController chooses the controller RKE2 bundles, and ${isString(dist.type) ? dist.type : 'this distribution'} bundles none`, {
+      hint: 'drop ingressController; for an ingress, enable spec.components.ingressNginx',
+    });
+  } else if (dist.ingressController === 'traefik' && (ctx.spec.spec?.components as { ingressNginx?: { enabled?: unknown } } | undefined)?.ingressNginx?.enabled === true) {
+    ctx.report('error', at, 'RKE2\'s Traefik and siteforge\'s ingress-nginx would both serve the web front ends', {
+      expected: 'one ingress controller',
+      hint: 'drop spec.components.ingressNginx (Traefik is maintained, ingress-nginx retired), or set ingressController: none',
+    });
+  }
+};
+
 export const crossFieldRules: readonly Rule[] = [
   labelsAndTaints,
+  ingressController,
   gitops,
   schedules,
   cni,

@@ -130,6 +130,12 @@ const Distribution = Type.Object(
         description: 'CNI plugin (default: canal for rke2, kuberouter for k0s, calico for kubespray).',
       }),
     ),
+    ingressController: Type.Optional(
+      OneOf(['traefik', 'none'], {
+        description:
+          'rke2: the ingress controller RKE2 itself deploys (its `ingress-controller` setting). Default: traefik (RKE2\'s maintained bundled controller, a DaemonSet on ports 80/443 of every node), the web front ends\' ingress; none when spec.components.ingressNginx runs the ingress instead.',
+      }),
+    ),
     backup: Type.Object(
       {
         schedule: CronSchedule({

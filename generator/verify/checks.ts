@@ -7,6 +7,7 @@ import { Ajv } from 'ajv';
 import type { SiteModel } from '../model/site.ts';
 import { podSecurityExemptions, siteReleases } from '../model/releases.ts';
 import { harborHostname } from '../components/harbor.ts';
+import { RKE2_TRAEFIK_CLASS } from '../components/web.ts';
 import { bootstrapSecrets } from '../render/gitops.ts';
 import { publishedAnnotation } from '../secrets/types.ts';
 import { validateBuiltIn, type KubernetesSchema } from './kubernetes-schema.ts';
@@ -357,8 +358,24 @@ const addresses: Check = ({ objects }) => {
 /** Ingress hosts lie under the site domain and name an issuer the site creates. */
 const ingresses: Check = ({ objects, site }) => {
   const issuers = new Set(of(objects, 'ClusterIssuer').map((o) => o.object.metadata?.name));
+  // The classes some controller serves: the IngressClasses the site's releases create, and the one
+  // RKE2 deploys itself (its Traefik: not a release of the repository).
+  const classes = of(objects, 'IngressClass');
+  const served = new Set([...classes.map((o) => o.object.metadata?.name), ...(site.ingress === 'rke2Traefik' ? [RKE2_TRAEFIK_CLASS] : [])]);
+  const defaultClass = site.ingress === 'rke2Traefik' ? RKE2_TRAEFIK_CLASS : classes.find((o) => o.object.metadata?.annotations?.['ingressclass.kubernetes.io/is-default-class'] === 'true')?.object.metadata?.name;
   const problems: Problem[] = [];
   for (const o of of(objects, 'Ingress')) {
+    const named = (o.object.spec as { ingressClassName?: string } | undefined)?.ingressClassName ?? o.object.metadata?.annotations?.['kubernetes.io/ingress.class'];
+    const className = named ?? defaultClass;
+    if (!className || !served.has(className)) {
+      problems.push({
+        check: 'network',
+        severity: 'error',
+        object: describe(o),
+        message: className ? `names IngressClass ${className}, which no controller of the site serves, so its hosts are never routed` : 'names no IngressClass and the site has no default one, so no controller routes it',
+        hint: site.ingress ? `use the site's class (${[...served].join(', ')})` : 'give the site an ingress controller (on RKE2 its Traefik, spec.distribution.ingressController; else spec.components.ingressNginx)',
+      });
+    }
     for (const rule of ((o.object.spec as any)?.rules ?? []) as { host?: string }[]) {
       if (rule.host && rule.host !== site.domain && !rule.host.endsWith(`.${site.domain}`)) {
         problems.push({ check: 'network', severity: 'error', object: describe(o), message: `serves host ${rule.host}, outside the site domain ${site.domain}`, hint: 'host names derive from spec.domain; correct the component\'s hostname' });
@@ -567,7 +584,7 @@ const mirrors: Check = ({ objects, site, nodeTrust }) => {
       severity: 'error',
       object: `Harbor ${host}`,
       message: 'the nodes pull through Harbor mirrors (ansible group_vars registry mirrors), but Harbor is exposed only inside the cluster (ClusterIP), so no node can reach it',
-      hint: 'expose Harbor through the ingress (spec.components.ingressNginx) or a MetalLB LoadBalancer address',
+      hint: 'expose Harbor through the ingress (RKE2\'s Traefik or spec.components.ingressNginx) or a MetalLB LoadBalancer address',
     }];
   }
   return harborTrust(objects, host, ingress, nodeTrust);

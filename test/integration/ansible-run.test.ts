@@ -56,6 +56,7 @@ t.test('RKE2 check-mode run renders the server and agent configuration', async (
   t.equal(server['service-cidr'], '10.144.0.0/16');
   t.equal(server['node-ip'], '10.40.0.11');
   t.equal(server['write-kubeconfig-mode'], '0600');
+  t.equal(server['ingress-controller'], 'none', 'siteforge\'s ingress-nginx serves the front ends: RKE2 deploys no controller beside it (nor its IngressClass nginx)');
   t.notOk('server' in server, 'the bootstrap server joins nobody');
   const numaArgs = ['cpu-manager-policy=static', 'topology-manager-policy=single-numa-node', 'kube-reserved=cpu=500m,memory=1100Mi'];
   t.same(server['kubelet-arg'], numaArgs);
@@ -64,6 +65,7 @@ t.test('RKE2 check-mode run renders the server and agent configuration', async (
 
   const agentText = rendered(report, 'Write the RKE2 configuration', 'k8s-gpu1');
   const agent = parse(agentText);
+  t.notOk('ingress-controller' in agent, 'a server setting only');
   t.equal(agent.server, 'https://10.40.0.10:9345', 'agents join through the API endpoint, not the first server');
   t.notOk(report.plays.flatMap((p) => p.tasks).find((x) => x.task.name.endsWith('Write the kube-vip static pod'))?.hosts['k8s-gpu1']?.diff, 'agents run no kube-vip');
   t.equal(agent['token-file'], '/etc/rancher/rke2/join-token', 'the token is referenced by file');
