@@ -10,9 +10,9 @@ import { defineComponent, type ReleaseDef } from './types.ts';
 import type { SiteModel } from '../model/site.ts';
 import { helmObject, helmScriptCronJob, restrictedContainerSecurity } from './labels.ts';
 import { CLUSTER_ISSUER, } from './cert-manager.ts';
-import { ingressClassOf, loadBalancerFirst } from './web.ts';
+import { ingressClassOf } from './web.ts';
 import { dockerConfig, random, sopsPlaceholder, type SecretDef } from '../secrets/types.ts';
-import { declaredEnvironments, isString, loadBalancerBeforeIngress, siteIngressOf } from '../spec/guards.ts';
+import { declaredEnvironments, isString, loadBalancerBeforeIngress, siteIngressOf, type SiteIngress } from '../spec/guards.ts';
 import { assetTree } from '../render/assets.ts';
 import { tolerationFor } from '../model/taints.ts';
 import { show } from '../spec/diagnostics.ts';
@@ -215,7 +215,7 @@ export const harbor = defineComponent({
     const metallb = components.metallb?.enabled === true;
     const expose = (settings as { expose?: unknown } | undefined)?.expose ?? 'auto';
     const at = ['spec', 'components', 'harbor', 'expose'];
-    if (expose === 'auto' && !ingress && !metallb) {
+    if (expose === 'auto' && autoExposure(ingress, metallb) === 'clusterIP') {
       ctx.report('error', ['spec', 'components', 'harbor'], 'Harbor would be reachable only inside the cluster (ClusterIP), while the nodes pull through its mirrors and builds push to it', {
         expected: 'an ingress controller (spec.components.ingressNginx, or on RKE2 its bundled Traefik) or spec.components.metallb enabled',
         hint: 'enable the ingress or give the site MetalLB addresses: Harbor then gets an address the nodes reach',
@@ -229,7 +229,7 @@ export const harbor = defineComponent({
     if (typeof pool === 'string') reportUnknownPool(ctx, ['spec', 'components', 'harbor', 'pool'], pool);
     const ip = (settings as { loadBalancerIP?: unknown } | undefined)?.loadBalancerIP;
     if (typeof ip === 'string') {
-      const lb = expose === 'loadBalancer' || (expose === 'auto' && metallb && (!ingress || loadBalancerBeforeIngress(ingress, metallb)));
+      const lb = expose === 'loadBalancer' || (expose === 'auto' && autoExposure(ingress, metallb) === 'loadBalancer');
       if (!lb) ctx.report('error', ['spec', 'components', 'harbor', 'loadBalancerIP'], 'loadBalancerIP is set, and Harbor is exposed through the ingress', { hint: 'set expose: loadBalancer, or drop loadBalancerIP' });
       if (lb) reportAddressOutsidePools(ctx, ['spec', 'components', 'harbor', 'loadBalancerIP'], ip, typeof pool === 'string' ? pool : undefined);
     }
@@ -416,9 +416,13 @@ export const harborOidcRedirect = (site: SiteModel) => `https://${harborHostname
 /** How Harbor is exposed: the ingress, or a MetalLB LoadBalancer address (validation refuses anything else when Harbor is on). */
 export function harborExposure(site: SiteModel): 'ingress' | 'loadBalancer' | 'clusterIP' {
   const { expose } = site.componentSettings.harbor;
-  if (expose !== 'auto') return expose;
-  if (site.ingress && !loadBalancerFirst(site)) return 'ingress';
-  return site.componentSettings.metallb.enabled ? 'loadBalancer' : 'clusterIP';
+  return expose === 'auto' ? autoExposure(site.ingress, site.componentSettings.metallb.enabled) : expose;
+}
+
+/** expose: auto — the ingress, unless a MetalLB address comes first (loadBalancerBeforeIngress); a MetalLB address; else inside the cluster only. */
+function autoExposure(ingress: SiteIngress | null, metallb: boolean): 'ingress' | 'loadBalancer' | 'clusterIP' {
+  if (ingress && !loadBalancerBeforeIngress(ingress, metallb)) return 'ingress';
+  return metallb ? 'loadBalancer' : 'clusterIP';
 }
 
 /** The registry host name: the spec's, or harbor.<domain>. */

@@ -8,6 +8,10 @@ import type { ResolvedSecrets } from '../secrets/store.ts';
 
 export interface SiteSummary {
   readonly distribution: string;
+  /** The GitOps engine, with Flux's release and whether the repository manages it (absent in manifests of older generators). */
+  readonly engine?: string;
+  /** The web front ends' ingress controller, or none (absent in manifests of older generators). */
+  readonly ingress?: string;
   /** node name → "address role" */
   readonly nodes: Readonly<Record<string, string>>;
   readonly components: readonly string[];
@@ -22,6 +26,8 @@ export function siteSummary(site: SiteModel, secrets: ResolvedSecrets): SiteSumm
   for (const { def } of siteReleases(site).definitions) if (def.upstream) charts[def.name] = upstreamVersion(def.upstream);
   return {
     distribution: `${site.distribution.type} ${site.distribution.version}`,
+    engine: site.gitops.engine === 'flux' ? `Flux ${site.gitops.flux.version}${site.gitops.flux.selfManaged ? ', managed from this repository' : ', installed by hand'}` : 'Argo CD',
+    ingress: site.ingress === 'rke2Traefik' ? 'RKE2\'s Traefik' : site.ingress === 'ingressNginx' ? 'ingress-nginx' : 'none',
     nodes: Object.fromEntries(site.nodes.map((n) => [n.name, `${n.address} ${n.role}`])),
     components: site.components.map((c) => c.name),
     charts,
@@ -37,6 +43,8 @@ export interface SummaryChange {
   readonly componentsDisabled: string[];
   readonly chartsBumped: { name: string; from: string; to: string }[];
   readonly distribution: { from: string; to: string } | null;
+  readonly engine: { from: string; to: string } | null;
+  readonly ingress: { from: string; to: string } | null;
   readonly secretsAdded: string[];
   readonly secretsRemoved: string[];
   readonly secretsRotated: string[];
@@ -75,6 +83,9 @@ export function releaseUpgrades(site: SiteModel, before: ChartRecords, after: Ch
 }
 
 
+/** A fact that changed; a fact an older manifest does not record counts as unchanged. */
+const changed = (from: string | undefined, to: string | undefined) => (from !== undefined && to !== undefined && from !== to ? { from, to } : null);
+
 export function diffSummary(before: SiteSummary | null, after: SiteSummary, secrets: ResolvedSecrets, upgrades: ReleaseUpgrade[] = [], environments: string[] = []): SummaryChange {
   const b: SiteSummary = before ?? { distribution: after.distribution, nodes: {}, components: [], charts: {}, secrets: [] };
   const keys = (o: Readonly<Record<string, string>>) => Object.keys(o);
@@ -89,6 +100,8 @@ export function diffSummary(before: SiteSummary | null, after: SiteSummary, secr
       .filter((c) => c in b.charts && b.charts[c] !== after.charts[c])
       .map((name) => ({ name, from: b.charts[name]!, to: after.charts[name]! })),
     distribution: before && before.distribution !== after.distribution ? { from: before.distribution, to: after.distribution } : null,
+    engine: changed(before?.engine, after.engine),
+    ingress: changed(before?.ingress, after.ingress),
     secretsAdded: withAction('created'),
     secretsRemoved: b.secrets.filter((s) => !after.secrets.includes(s)),
     secretsRotated: withAction('rotated'),
@@ -123,6 +136,8 @@ export function describeChange(c: SummaryChange, after: SiteSummary): string[] {
   list('components disabled', c.componentsDisabled);
   list('chart versions bumped', c.chartsBumped.map((x) => `${x.name} ${x.from} → ${x.to}`));
   if (c.distribution) lines.push(`distribution: ${c.distribution.from} → ${c.distribution.to}`);
+  if (c.engine) lines.push(`GitOps engine: ${c.engine.from} → ${c.engine.to}`);
+  if (c.ingress) lines.push(`web front ends' ingress: ${c.ingress.from} → ${c.ingress.to} (move their DNS records; RUNBOOK: "The web front ends")`);
   list('secrets added', c.secretsAdded);
   list('secrets removed', c.secretsRemoved);
   list('secrets rotated', c.secretsRotated);

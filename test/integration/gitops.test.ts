@@ -130,6 +130,25 @@ t.test('Argo CD (k0s-gpu example): schemas, sync waves follow the same graph', a
   t.match(await readFile(join(out, 'RUNBOOK.md'), 'utf8'), /KSOPS/);
 });
 
+t.test('plan names a Flux upgrade and a change of the web front ends\' ingress, and what Flux applies for it', async (t) => {
+  const out = await generatedSite('site.yaml');
+  const spec = join(await tempDir(), 'site.yaml');
+  const original = await readFile('site.yaml', 'utf8');
+  const changed = original
+    .replace('    repository: ssh://git@git.example.edu/hpc/hpc4-gitops.git\n', '    repository: ssh://git@git.example.edu/hpc/hpc4-gitops.git\n    flux: {version: v2.9.5}\n')
+    .replace(/\n    ingressNginx: \{enabled: true\}/, '');
+  t.not(changed, original);
+  await writeFile(spec, changed);
+  const json = await siteforge(['plan', spec, '--out', out, '--json']);
+  t.equal(json.code, 0, json.stderr);
+  const report = JSON.parse(json.stdout);
+  t.ok(report.summary.lines.includes('GitOps engine: Flux v2.9.4, managed from this repository → Flux v2.9.5, managed from this repository'), report.summary.lines.join('\n'));
+  t.ok(report.summary.lines.some((l: string) => l.startsWith('web front ends\' ingress: ingress-nginx → RKE2\'s Traefik')), 'the DNS move is named');
+  const files = [...report.files.changed].map((f: { path: string }) => f.path);
+  t.ok(files.includes('clusters/hpc4/flux-system/flux.yaml'), 'the OCIRepository\'s tag and signature identity change');
+  t.ok(files.includes('ansible/group_vars/all.yml'), 'and the servers\' ingress-controller');
+});
+
 t.test('plan shows an added node and a bumped chart version, and the commit says the same', async (t) => {
   const out = await generatedSite('site.yaml');
   const specDir = await tempDir();
