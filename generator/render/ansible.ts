@@ -7,6 +7,7 @@ import type { NodeModel, SiteModel } from '../model/site.ts';
 import { nodeDistribution } from '../model/distribution.ts';
 import { podSecurityExemptions } from '../model/releases.ts';
 import { kubeletArgs, kubeletSettings } from '../model/kubelet.ts';
+import { tolerationFor } from '../model/taints.ts';
 import { HARBOR_PROXY_PROJECTS, harborHostname } from '../components/harbor.ts';
 import { siteCaId } from '../components/cert-manager.ts';
 import { ETCD_S3_SECRET, type ResolvedSecrets } from '../secrets/store.ts';
@@ -263,6 +264,8 @@ function groupVars(site: SiteModel, secrets: ResolvedSecrets): GeneratedFile[] {
       // The controller RKE2 deploys itself: its Traefik when that is the site's ingress, else none
       // (siteforge's ingress-nginx, or no ingress): never RKE2's retired ingress-nginx beside it.
       rke2_ingress_controller: site.ingress === 'rke2Traefik' ? 'traefik' : 'none',
+      // Its DaemonSet tolerates what every cluster component tolerates (spec.placement).
+      rke2_traefik_values: site.ingress === 'rke2Traefik' && site.clusterTolerations.length ? { tolerations: site.clusterTolerations.map(tolerationFor) } : {},
       rke2_kubelet_args: kubeletArgs(kubelet),
       rke2_numa_policy: kubelet,
       rke2_registry_mirrors: registryMirrors(site),

@@ -101,3 +101,16 @@ t.test('Argo CD behind Traefik: TLS ends at the ingress, which reaches the serve
   t.equal(params.data['server.insecure'], 'true', 'the server serves plain HTTP behind the ingress, which Traefik speaks to it');
   t.notOk(Object.keys(ingress.metadata.annotations ?? {}).some((k) => k.startsWith('nginx.')), 'no ingress-nginx annotation');
 });
+
+t.test('tainted servers: RKE2\'s Traefik tolerates what every cluster component tolerates', async (t) => {
+  const dir = await tempDir();
+  await writeFile(join(dir, 'site.yaml'), (await readFile(join(ROOT, 'examples/minimal.yaml'), 'utf8')).replace('  environments: [prod]\n', '  placement:\n    serverTaints: ["CriticalAddonsOnly=true:NoExecute"]\n  environments: [prod]\n'));
+  const res = await siteforge(['generate', join(dir, 'site.yaml'), '--no-commit']);
+  t.equal(res.code, 0, res.stderr);
+  const report = await checkModeRun(dir, await inventoryList(dir), 'node1', undefined);
+  t.same(failures(report), []);
+  const config = parse(rendered(report, 'Write the settings of RKE2\'s Traefik', 'node1'));
+  t.same([config.apiVersion, config.kind, config.metadata], ['helm.cattle.io/v1', 'HelmChartConfig', { name: 'rke2-traefik', namespace: 'kube-system' }], 'the object RKE2\'s helm controller merges into its rke2-traefik chart');
+  t.same(parse(config.spec.valuesContent), { tolerations: [{ key: 'CriticalAddonsOnly', operator: 'Equal', value: 'true', effect: 'NoExecute' }] }, 'the chart\'s top-level tolerations');
+  t.match(await readFile(join(dir, 'RUNBOOK.md'), 'utf8'), /every node it may run on \(node1 172\.16\.0\.10\)/, 'the tainted server serves the front ends');
+});
