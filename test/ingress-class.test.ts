@@ -1,8 +1,12 @@
 // Which ingress controller serves the web front ends, as the spec decides it (siteforge's
 // ingress-nginx, RKE2's bundled Traefik, or none), and verify's check that every Ingress names a
-// class some controller of the site serves — an Ingress of an unserved class is never routed.
+// class some controller of the site serves — an Ingress of an unserved class is never routed — and
+// the warning when RKE2's Traefik could run on no node.
 // What the real charts render with each choice is checked in test/integration/ingress.test.ts.
 import t from 'tap';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ROOT, siteforge, tempDir } from './helpers/cli.ts';
 import { CHECKS, type CheckContext } from '../generator/verify/checks.ts';
 import { loadBalancerBeforeIngress, siteIngressOf } from '../generator/spec/guards.ts';
 
@@ -33,4 +37,19 @@ t.test('verify: every Ingress names a class a controller of the site serves', as
   t.match(problems('ingressNginx', [nginxClass(true), ingress('traefik')]), [/names IngressClass traefik, which no controller of the site serves/]);
   t.match(problems(null, [ingress('nginx')]), [/names IngressClass nginx, which no controller of the site serves/], 'RKE2 with ingressController none: the old class is gone');
   t.match(problems('ingressNginx', [nginxClass(false), ingress()]), [/names no IngressClass and the site has no default one/]);
+});
+
+t.test('a warning when every node has a taint RKE2\'s Traefik does not tolerate', async (t) => {
+  const spec = await readFile(join(ROOT, 'test/fixtures/sites/traefik-nowhere.yaml'), 'utf8');
+  const dir = await tempDir();
+  const check = async (text: string) => {
+    await writeFile(join(dir, 'site.yaml'), text);
+    return siteforge(['validate', join(dir, 'site.yaml')]);
+  };
+  const warned = await check(spec);
+  t.equal(warned.code, 0, 'a warning, not an error');
+  t.match(warned.stderr, /9:5: warning: spec\.distribution: RKE2's Traefik serves the web front ends, and every node has a taint it does not tolerate, so it runs on no node/);
+  t.notMatch((await check(spec.replace('serverTaints: ["CriticalAddonsOnly=true:NoExecute"]', 'serverTaints: ["CriticalAddonsOnly=true:NoExecute"]\n    tolerations: ["hpc/pool=gpu:NoSchedule"]'))).stderr, /runs on no node/, 'tolerating the GPU pool puts it there');
+  t.notMatch((await check(spec.replace(', taints: ["hpc/login=yes:NoSchedule"]', ''))).stderr, /runs on no node/, 'the tainted server is tolerated (server taints are)');
+  t.notMatch((await check(spec.replace('    serviceCIDR: 10.43.0.0/16\n', '    serviceCIDR: 10.43.0.0/16\n    ingressController: none\n'))).stderr, /runs on no node/, 'no Traefik, no warning');
 });
