@@ -30,3 +30,9 @@ export function tolerates(tolerations: readonly Record<string, any>[], taint: Ta
 
 /** Taints that keep pods off a node (PreferNoSchedule only discourages). */
 export const repels = (t: Taint) => t.effect === 'NoSchedule' || t.effect === 'NoExecute';
+
+/** Whether pods with the given tolerations (spec taint texts) may run on a node with the given taints: every repelling one tolerated. */
+export const toleratesAll = (nodeTaints: readonly string[], tolerated: readonly string[]): boolean => {
+  const tolerations = tolerated.map(tolerationFor);
+  return nodeTaints.map(parseTaint).filter(repels).every((taint) => tolerates(tolerations, taint));
+};

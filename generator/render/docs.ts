@@ -11,7 +11,7 @@ import { credentialKeys, siteAlertRules } from '../components/alerting.ts';
 import { ssoClientId, ssoIssuer, ssoRedirectUrl } from '../components/argo-workflows.ts';
 import { deployKeySecret, FLUX_BOOTSTRAP_FILES, fluxBootstrapCommand, fluxSelfKustomization, layerTimeout, readsWithDeployKey, releaseTimeout, SOPS_AGE_SECRET } from './gitops.ts';
 import { FLUX_EXTRA_COMPONENTS, FLUX_MINIMUM_VERSION } from '../model/flux.ts';
-import { parseTaint, repels, tolerates, tolerationFor } from '../model/taints.ts';
+import { toleratesAll } from '../model/taints.ts';
 import { loadBalancerFirst } from '../components/web.ts';
 import { textFile, toYaml, jsonFile, type GeneratedFile } from './files.ts';
 import { HUB_API_PORT, hubApiHost } from '../components/jupyterhub.ts';
@@ -177,9 +177,7 @@ function runbook(site: SiteModel): GeneratedFile {
             traefik: site.ingress === 'rke2Traefik',
             rke2: site.distribution.type === 'rke2',
             // Where its DaemonSet runs: the nodes whose every repelling taint the cluster components tolerate.
-            nodes: site.nodes
-              .filter((n) => n.taints.map(parseTaint).filter(repels).every((taint) => tolerates(site.clusterTolerations.map(tolerationFor), taint)))
-              .map((n) => `${n.name} ${n.address}`),
+            nodes: site.nodes.filter((n) => toleratesAll(n.taints, site.clusterTolerations)).map((n) => `${n.name} ${n.address}`),
             loadBalancerFirst: loadBalancerFirst(site),
             tls: site.componentSettings.certManager.enabled,
           }

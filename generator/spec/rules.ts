@@ -6,7 +6,7 @@ import { checkAgeRecipient } from './age-recipient.ts';
 import { contains, formatIpv4, overlaps, parseCidr, parseIpv4, poolContaining, type Cidr } from './net.ts';
 import { didYouMean } from './suggest.ts';
 import { isString, list, siteIngressOf } from './guards.ts';
-import { parseTaint, repels, tolerates, tolerationFor } from '../model/taints.ts';
+import { toleratesAll } from '../model/taints.ts';
 import { catalog, componentNames } from '../components/catalog.ts';
 import { DNS_NAME_PATTERN, imagePin, imageRegistry } from './formats.ts';
 import { addressPools } from '../components/metallb.ts';
@@ -728,11 +728,9 @@ const ingressController: Rule = (ctx) => {
     // Its DaemonSet runs where every repelling taint is one the cluster components tolerate (spec.placement).
     const placement = ctx.spec.spec?.placement as { serverTaints?: unknown; tolerations?: unknown } | undefined;
     const serverTaints = list<unknown>(placement?.serverTaints).filter(isString);
-    const tolerations = [...serverTaints, ...list<unknown>(placement?.tolerations).filter(isString)].map(tolerationFor);
+    const tolerated = [...serverTaints, ...list<unknown>(placement?.tolerations).filter(isString)];
     const nodes = list<any>(ctx.spec.spec?.nodes);
-    const runsSomewhere = nodes.some((n) =>
-      [...list<unknown>(n?.taints).filter(isString), ...(n?.role === 'server' ? serverTaints : [])].map(parseTaint).filter(repels).every((taint) => tolerates(tolerations, taint)),
-    );
+    const runsSomewhere = nodes.some((n) => toleratesAll([...list<unknown>(n?.taints).filter(isString), ...(n?.role === 'server' ? serverTaints : [])], tolerated));
     if (nodes.length && !runsSomewhere) {
       ctx.report('warning', dist?.ingressController === undefined ? ['spec', 'distribution'] : at, 'RKE2\'s Traefik serves the web front ends, and every node has a taint it does not tolerate, so it runs on no node', {
         hint: 'add the pool\'s taint to spec.placement.tolerations (every cluster component, Traefik included, then tolerates it), or leave one node untainted',
